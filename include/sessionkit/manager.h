@@ -1,0 +1,154 @@
+// sessionkit/manager.h — SessionManager: the policy between HTTP and a SessionStore.
+//
+// Per request: `load` reads the session cookie, verifies its signature (keyring), and loads the
+// record by key (SHA-256 of the ID). Then the handler works on the `Session`, and `commit`
+// writes what changed and emits the Set-Cookie / Cache-Control headers. Both are asynchronous
+// (the store's completion rules apply: the callback may run inline).
+//
+// Policy, all server-side:
+// - Strict mode, always: an ID the store does not know is never adopted; a session is created
+//   only under a fresh CSPRNG ID. A cookie with a bad signature is ignored ("no session").
+// - Idle and absolute timeouts are re-checked on every load, whatever the store returned; an
+//   expired record is destroyed and reported as an `expired` event.
+// - Save rules (express-session semantics): a new session is stored only when it was modified
+//   (or `save_uninitialized`); an unchanged loaded session is rewritten only with `resave`,
+//   otherwise only its access time is refreshed, lazily (at most once per `touch_interval`).
+//   `rolling` re-sends the cookie on every response.
+// - A store failure is an error result (`errc::unavailable`), never "no session": the caller
+//   answers 503 and commit sends no cookie.
+// - Limits: the encoded payload may not exceed `max_payload_bytes` nor hold more than `max_keys`
+//   keys; commit then fails with `errc::too_large` and writes nothing.
+//
+// CSRF: `csrf_token` returns a token masked afresh on every call (BREACH-safe). For a stored
+// session its secret is HMAC(keyring, session ID): it needs no storage and changes on rotation.
+// For a visitor without a stored session it is bound to a signed random pre-session cookie
+// (`<cookie name>-csrf`), so anonymous visitors cost no store record. Tokens issued before a
+// session is created or rotated stop verifying after it; call `csrf_token` after `commit` to
+// hand the client the new one.
+//
+// Thread safety: a SessionManager is shared by all request threads; every member is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sessionkit/clock.h"
+#include "sessionkit/events.h"
+#include "sessionkit/http/cookie.h"
+#include "sessionkit/http/request.h"
+#include "sessionkit/keyring.h"
+#include "sessionkit/metrics.h"
+#include "sessionkit/session.h"
+#include "sessionkit/store.h"
+
+namespace sessionkit {
+
+struct CookieOptions {
+  std::string name = "sid";  // without prefix
+  http::CookiePrefix prefix = http::CookiePrefix::none;
+  std::string path = "/";
+  std::string domain;  // empty: host-only (required with the __Host- prefix)
+  bool secure = true;
+  bool http_only = true;
+  http::SameSite same_site = http::SameSite::lax;
+  bool partitioned = false;
+  // true: Max-Age = time left until the absolute deadline; false: a browser-session cookie.
+  bool persistent = true;
+
+  std::string full_name() const { return std::string(http::prefix_string(prefix)) + name; }
+};
+
+struct SessionOptions {
+  CookieOptions cookie;
+  Duration idle_timeout = std::chrono::minutes(30);
+  Duration absolute_timeout = std::chrono::hours(12);
+  // Lazy touch: an unchanged session's access time is written at most this often. The idle
+  // timeout is therefore enforced with this granularity.
+  Duration touch_interval = std::chrono::seconds(60);
+  bool rolling = false;
+  bool resave = false;
+  bool save_uninitialized = false;
+  std::size_t max_payload_bytes = 64 * 1024;
+  std::size_t max_keys = 256;
+
+  // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
+  static SessionOptions production();
+  // Plain-HTTP localhost: like production but without Secure and without the prefix.
+  static SessionOptions development();
+  // errc::invalid_argument when the options contradict each other (e.g. __Host- with Domain).
+  Status validate() const;
+};
+
+class SessionManager {
+ public:
+  struct Dependencies {
+    const Clock* clock = nullptr;       // default: system_clock()
+    std::shared_ptr<EventSink> events;  // default: make_log_sink()
+    std::shared_ptr<Metrics> metrics;   // default: a private Metrics
+  };
+
+  // Throws std::invalid_argument when `options.validate()` fails (start-up code).
+  SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring, SessionOptions options,
+                 Dependencies deps);
+  SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
+                 SessionOptions options = SessionOptions::production());
+
+  // Loads the request's session. Errors: only store failures (unavailable/timeout/corrupt).
+  void load(const http::RequestView& request, Callback<Session> done);
+
+  // Persists the session's changes and writes cookie headers into `response`. `session` must
+  // stay alive until `done` runs. Errors: store failures (nothing is half-applied from the
+  // client's point of view: no cookie is sent), `too_large`, and `not_found` when the session
+  // was destroyed concurrently (the changes are dropped, never resurrected; the cookie is
+  // cleared).
+  void commit(Session& session, http::ResponseHeaders& response, Callback<void> done);
+
+  // Atomically adds `delta` to integer value `field` in the store and answers the new value;
+  // a session without a record is created with `field = delta`. The session's view is updated.
+  void increment(Session& session, std::string field, std::int64_t delta,
+                 Callback<std::int64_t> done);
+
+  // A CSRF token for this session, masked afresh on every call.
+  std::string csrf_token(Session& session);
+  // Whether `token` is a valid CSRF token for this session (constant time). Counts failures.
+  bool verify_csrf(const Session& session, std::string_view token) const;
+  // The request's X-CSRF-Token header, if any.
+  static std::optional<std::string_view> csrf_header(const http::RequestView& request);
+
+  // Destroys every session of `user_id` except `keep` (e.g. the caller's current session).
+  void revoke_user_sessions(const std::string& user_id, const Session* keep,
+                            Callback<std::size_t> done);
+
+  const SessionOptions& options() const noexcept { return options_; }
+  SessionStore& store() noexcept { return *store_; }
+  Metrics& metrics() noexcept { return *metrics_; }
+  const Clock& clock() const noexcept { return *clock_; }
+  std::string csrf_cookie_name() const { return options_.cookie.full_name() + "-csrf"; }
+
+ private:
+  struct CommitOp;
+  std::optional<Time> touch_due(const Session& s, Time now) const;
+  TouchSpec touch_spec(Time now) const;
+  void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
+  void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
+  void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
+  Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
+  template <class T>
+  Callback<T> timed(Callback<T> done) const;
+
+  std::shared_ptr<SessionStore> store_;
+  Keyring keyring_;
+  SessionOptions options_;
+  const Clock* clock_;
+  std::shared_ptr<EventSink> events_;
+  std::shared_ptr<Metrics> metrics_;
+  std::string cookie_name_;
+  std::string sign_context_;
+};
+
+}  // namespace sessionkit

@@ -1,0 +1,106 @@
+// sessionkit/session.h — the handler's view of one session during one request.
+//
+// A `Session` is produced by `SessionManager::load` and handed back to `SessionManager::commit`
+// at the end of the request. In between, the handler reads and writes top-level JSON values;
+// the session tracks which keys changed so that commit writes only those (a concurrent request
+// that changed other keys keeps its changes). Nothing reaches the store before commit, except
+// `SessionManager::increment`, which is atomic in the store at once.
+//
+// `regenerate()` (call it on login and on any privilege change) gives the session a new ID at
+// commit, keeps its values, and destroys the old record: a fixated ID becomes worthless.
+// `destroy()` removes the record at commit and clears the cookie (logout).
+//
+// Thread safety: a Session belongs to one request; do not share it between threads.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sessionkit/clock.h"
+#include "sessionkit/record.h"
+#include "sessionkit/session_id.h"
+
+namespace sessionkit {
+
+class SessionManager;
+
+class Session {
+ public:
+  Session() = default;
+
+  // True when the request brought no valid, live session (none, tampered, unknown or expired).
+  bool is_new() const noexcept { return !loaded_; }
+  // True when a record for this session exists in the store (loaded, or created this request).
+  bool is_stored() const noexcept { return stored_; }
+  bool is_destroyed() const noexcept { return destroy_; }
+  bool is_regenerating() const noexcept { return regenerate_; }
+
+  // ---- values (top-level keys of a JSON object) ----
+  const nlohmann::json& data() const noexcept { return record_.data; }
+  const nlohmann::json* find(std::string_view key) const;
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // The value converted to T, or nullopt when missing or of another type.
+  template <class T>
+  std::optional<T> get(std::string_view key) const;
+  void set(std::string key, nlohmann::json value);
+  void erase(std::string_view key);
+  // True when set/erase/set_user changed something not yet committed.
+  bool is_modified() const noexcept { return !dirty_.empty() || !erased_.empty() || user_dirty_; }
+
+  // ---- identity ----
+  const std::string& user_id() const noexcept { return record_.user_id; }
+  // Binds the session to a user (or unbinds with ""), and records "authenticated now".
+  // Call `regenerate()` too when this is a login.
+  void set_user(std::string user_id);
+
+  // ---- lifecycle ----
+  void regenerate() noexcept { regenerate_ = true; }
+  void destroy() noexcept { destroy_ = true; }
+
+  // ---- metadata ----
+  Time created_at() const noexcept { return record_.created_at; }
+  Time last_access() const noexcept { return record_.last_access; }
+  Time expires_at() const noexcept { return record_.expires_at; }
+  std::optional<Time> auth_at() const noexcept { return record_.auth_at; }
+  const SessionRecord& record() const noexcept { return record_; }
+  // A short, non-secret label of the session key ("" when there is no session yet).
+  std::string id_hint() const { return stored_ ? key_.hint() : std::string(); }
+
+ private:
+  friend class SessionManager;
+
+  void mark_dirty(const std::string& key);
+
+  std::optional<SessionId> id_;  // the live ID (loaded, or created/rotated at commit)
+  SessionKey key_;
+  SessionRecord record_;
+  bool loaded_ = false;  // record came from the store at load
+  bool stored_ = false;  // record exists in the store now
+  std::vector<std::string> dirty_;
+  std::vector<std::string> erased_;
+  bool user_dirty_ = false;
+  bool regenerate_ = false;
+  bool destroy_ = false;
+  bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
+  bool set_cookie_ = false;      // commit must send the session cookie
+  std::string csrf_seed_;        // pre-session CSRF seed (from its cookie, or new)
+  bool csrf_seed_new_ = false;   // commit must send the pre-session CSRF cookie
+  std::string client_ip_;        // recorded on a record created during this request
+  std::string user_agent_;
+};
+
+template <class T>
+std::optional<T> Session::get(std::string_view key) const {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return std::nullopt;
+  try {
+    return v->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace sessionkit

@@ -1,0 +1,578 @@
+#include "sessionkit/manager.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "crypto/crypto.h"
+
+namespace sessionkit {
+namespace {
+
+constexpr std::string_view kCsrfSessionContext = "csrf:session";
+constexpr std::string_view kCsrfPresessionContext = "csrf:pre-session";
+constexpr std::size_t kCsrfBytes = 32;
+constexpr std::size_t kCsrfTokenChars = 86;  // base64url of mask || masked secret (64 bytes)
+constexpr std::size_t kMaxUserAgent = 512;
+
+Time earlier(Time a, Time b) {
+  return a < b ? a : b;
+}
+
+std::chrono::seconds seconds_until(Time deadline, Time now) {
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - now);
+  return left.count() > 0 ? left : std::chrono::seconds(0);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- options
+
+SessionOptions SessionOptions::production() {
+  SessionOptions o;
+  o.cookie.prefix = http::CookiePrefix::host;
+  o.cookie.secure = true;
+  return o;
+}
+
+SessionOptions SessionOptions::development() {
+  SessionOptions o;
+  o.cookie.prefix = http::CookiePrefix::none;
+  o.cookie.secure = false;
+  return o;
+}
+
+Status SessionOptions::validate() const {
+  if (idle_timeout.count() <= 0) return {errc::invalid_argument, "idle_timeout must be positive"};
+  if (absolute_timeout.count() <= 0) {
+    return {errc::invalid_argument, "absolute_timeout must be positive"};
+  }
+  if (touch_interval.count() < 0) {
+    return {errc::invalid_argument, "touch_interval must not be negative"};
+  }
+  if (max_payload_bytes == 0 || max_keys == 0) {
+    return {errc::invalid_argument, "payload limits must be positive"};
+  }
+  http::SetCookie probe;
+  probe.name = cookie.full_name();
+  probe.value = "x";
+  probe.domain = cookie.domain;
+  probe.path = cookie.path;
+  probe.secure = cookie.secure;
+  probe.http_only = cookie.http_only;
+  probe.same_site = cookie.same_site;
+  probe.partitioned = cookie.partitioned;
+  if (Status s = probe.validate(); !s.ok()) {
+    return {errc::invalid_argument, "cookie options: " + s.message()};
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------- construction
+
+SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
+                               SessionOptions options)
+    : SessionManager(std::move(store), std::move(keyring), std::move(options), Dependencies{}) {}
+
+SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
+                               SessionOptions options, Dependencies deps)
+    : store_(std::move(store)),
+      keyring_(std::move(keyring)),
+      options_(std::move(options)),
+      clock_(deps.clock ? deps.clock : &system_clock()),
+      events_(deps.events ? std::move(deps.events) : make_log_sink()),
+      metrics_(deps.metrics ? std::move(deps.metrics) : std::make_shared<Metrics>()) {
+  if (!store_) throw std::invalid_argument("SessionManager needs a store");
+  if (Status s = options_.validate(); !s.ok()) throw std::invalid_argument(s.to_string());
+  cookie_name_ = options_.cookie.full_name();
+  sign_context_ = "cookie:" + cookie_name_;
+  crypto::init();
+}
+
+// ---------------------------------------------------------------- helpers
+
+template <class T>
+Callback<T> SessionManager::timed(Callback<T> done) const {
+  auto start = std::chrono::steady_clock::now();
+  return [metrics = metrics_, start, done = std::move(done)](Result<T> r) {
+    metrics->store_latency.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (r.is_unavailable()) metrics->store_errors.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(r));
+  };
+}
+
+void SessionManager::emit(EventType type, const Session& s, std::string reason,
+                          std::string old_hint) const {
+  Event e;
+  e.type = type;
+  e.at = clock_->now();
+  e.key_hint = s.key_ == SessionKey() ? std::string() : s.key_.hint();
+  e.old_key_hint = std::move(old_hint);
+  e.user_id = s.record_.user_id;
+  e.reason = std::move(reason);
+  events_->on_event(e);
+}
+
+TouchSpec SessionManager::touch_spec(Time now) const {
+  return TouchSpec{now, now + options_.idle_timeout};
+}
+
+std::optional<Time> SessionManager::touch_due(const Session& s, Time now) const {
+  if (options_.rolling || now - s.record_.last_access >= options_.touch_interval) return now;
+  return std::nullopt;
+}
+
+void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
+  const CookieOptions& c = options_.cookie;
+  http::SetCookie cookie;
+  cookie.name = cookie_name_;
+  cookie.value = keyring_.sign(s.id_->str(), sign_context_);
+  if (c.persistent) cookie.max_age = seconds_until(s.record_.absolute_expires_at, clock_->now());
+  cookie.domain = c.domain;
+  cookie.path = c.path;
+  cookie.secure = c.secure;
+  cookie.http_only = c.http_only;
+  cookie.same_site = c.same_site;
+  cookie.partitioned = c.partitioned;
+  out.add("Set-Cookie", cookie.serialize());
+  out.set("Cache-Control", "no-store");
+}
+
+void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const {
+  const CookieOptions& c = options_.cookie;
+  http::SetCookie cookie;
+  cookie.name = std::string(name);
+  cookie.max_age = std::chrono::seconds(0);
+  cookie.expires = from_millis(0);
+  cookie.domain = c.domain;
+  cookie.path = c.path;
+  cookie.secure = c.secure;
+  cookie.http_only = c.http_only;
+  cookie.same_site = c.same_site;
+  cookie.partitioned = c.partitioned;
+  out.add("Set-Cookie", cookie.serialize());
+  out.set("Cache-Control", "no-store");
+}
+
+// ---------------------------------------------------------------- load
+
+void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
+  Session s;
+  std::optional<SessionId> id;
+  const std::string csrf_name = csrf_cookie_name();
+  std::size_t session_cookies = 0;
+  if (auto header = request.header("Cookie")) {
+    http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
+      if (name == cookie_name_) {
+        ++session_cookies;
+        if (!id) {
+          if (auto v = keyring_.verify(value, sign_context_)) id = SessionId::parse(*v);
+        }
+      } else if (name == csrf_name && s.csrf_seed_.empty()) {
+        if (auto v = keyring_.verify(value, kCsrfPresessionContext)) s.csrf_seed_ = *v;
+      }
+      return true;
+    });
+  }
+  s.cookie_present_ = session_cookies > 0;
+  s.client_ip_ = std::string(request.peer_address());
+  if (auto ua = request.header("User-Agent")) {
+    s.user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
+  }
+  if (session_cookies > 1) {
+    metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+    emit(EventType::anomaly, s,
+         "request carried " + std::to_string(session_cookies) +
+             " session cookies; the first valid one is used");
+  }
+  if (!id) {
+    done(std::move(s));
+    return;
+  }
+  SessionKey key = SessionKey::of(*id);
+  store_->load(key, std::nullopt,
+               timed<std::optional<SessionRecord>>(
+                   [this, s = std::move(s), id = std::move(*id), key,
+                    done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
+                     if (!r.ok()) {
+                       s.key_ = key;
+                       emit(EventType::store_error, s, "load: " + r.status().to_string());
+                       done(r.status());
+                       return;
+                     }
+                     if (!r->has_value()) {  // unknown or store-expired ID: never adopted
+                       done(std::move(s));
+                       return;
+                     }
+                     SessionRecord& record = **r;
+                     const Time now = clock_->now();
+                     const char* why = nullptr;
+                     if (now >= record.absolute_expires_at ||
+                         now >= record.created_at + options_.absolute_timeout) {
+                       why = "absolute timeout";
+                     } else if (now >= record.expires_at ||
+                                now >= record.last_access + options_.idle_timeout) {
+                       why = "idle timeout";
+                     }
+                     if (why != nullptr) {
+                       Session gone = s;
+                       gone.key_ = key;
+                       gone.record_ = record;
+                       metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
+                       emit(EventType::expired, gone, why);
+                       // Best effort: the store's own expiry removes it later anyway.
+                       store_->destroy(key, timed<bool>([](Result<bool>) {}));
+                       done(std::move(s));
+                       return;
+                     }
+                     s.id_ = std::move(id);
+                     s.key_ = key;
+                     s.record_ = std::move(record);
+                     s.loaded_ = true;
+                     s.stored_ = true;
+                     done(std::move(s));
+                   }));
+}
+
+// ---------------------------------------------------------------- commit
+
+void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+  const Time now = clock_->now();
+
+  // The pre-session CSRF cookie, for visitors who end the request without a stored session.
+  auto finish = [this, &s, &out](Callback<void>& cb, Status st) {
+    if (st.ok()) {
+      if (s.set_cookie_ && s.stored_)
+        write_session_cookie(s, out);
+      else if (options_.rolling && s.stored_)
+        write_session_cookie(s, out);
+      if (s.csrf_seed_new_ && !s.stored_) {
+        http::SetCookie c;
+        c.name = csrf_cookie_name();
+        c.value = keyring_.sign(s.csrf_seed_, kCsrfPresessionContext);
+        c.path = options_.cookie.path;
+        c.domain = options_.cookie.domain;
+        c.secure = options_.cookie.secure;
+        c.http_only = true;
+        c.same_site = options_.cookie.same_site;
+        out.add("Set-Cookie", c.serialize());
+        s.csrf_seed_new_ = false;
+      }
+      s.set_cookie_ = false;
+    }
+    cb(std::move(st));
+  };
+
+  if (s.destroy_) {
+    if (!s.stored_) {
+      if (s.cookie_present_) write_clear_cookie(cookie_name_, out);
+      finish(done, {});
+      return;
+    }
+    store_->destroy(s.key_, timed<bool>([this, &s, &out, finish,
+                                         done = std::move(done)](Result<bool> r) mutable {
+                      if (!r.ok()) {
+                        emit(EventType::store_error, s, "destroy: " + r.status().to_string());
+                        done(r.status());
+                        return;
+                      }
+                      s.stored_ = false;
+                      metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
+                      emit(EventType::destroyed, s, "destroyed by the application");
+                      write_clear_cookie(cookie_name_, out);
+                      finish(done, {});
+                    }));
+    return;
+  }
+
+  const bool modified = s.is_modified();
+  if (modified) {
+    if (s.record_.data.size() > options_.max_keys) {
+      done(Status(errc::too_large,
+                  "session holds more than " + std::to_string(options_.max_keys) + " keys"));
+      return;
+    }
+    std::size_t bytes =
+        s.record_.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+    if (bytes > options_.max_payload_bytes) {
+      done(Status(errc::too_large, "session payload of " + std::to_string(bytes) +
+                                       " bytes exceeds the limit of " +
+                                       std::to_string(options_.max_payload_bytes)));
+      return;
+    }
+  }
+
+  const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
+  const bool rotate = s.stored_ && s.regenerate_;
+  if (create_new || rotate) {
+    SessionRecord record = s.record_;
+    record.created_at = now;
+    record.last_access = now;
+    record.absolute_expires_at = now + options_.absolute_timeout;
+    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+    if (s.user_dirty_) record.auth_at = now;
+    if (!s.stored_ || record.ip.empty()) {
+      record.ip = s.client_ip_;
+      record.user_agent = s.user_agent_;
+    }
+    SessionId id = SessionId::generate();
+    SessionKey key = SessionKey::of(id);
+    store_->create(key, record,
+                   timed<void>([this, &s, finish, rotate, id = std::move(id), key, record,
+                                done = std::move(done)](Status st) mutable {
+                     if (!st.ok()) {
+                       emit(EventType::store_error, s, "create: " + st.to_string());
+                       done(std::move(st));
+                       return;
+                     }
+                     const SessionKey old_key = s.key_;
+                     s.id_ = std::move(id);
+                     s.key_ = key;
+                     s.record_ = std::move(record);
+                     s.stored_ = true;
+                     s.set_cookie_ = true;
+                     s.regenerate_ = false;
+                     s.dirty_.clear();
+                     s.erased_.clear();
+                     s.user_dirty_ = false;
+                     if (!rotate) {
+                       metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
+                       emit(EventType::created, s, "new session");
+                       finish(done, {});
+                       return;
+                     }
+                     metrics_->sessions_rotated.fetch_add(1, std::memory_order_relaxed);
+                     emit(EventType::rotated, s, "regenerate()", old_key.hint());
+                     // The new session stands even if the old record cannot be removed now; it then
+                     // expires by itself, and the event log says so.
+                     store_->destroy(old_key,
+                                     timed<bool>([this, &s, finish, old_key,
+                                                  done = std::move(done)](Result<bool> r) mutable {
+                                       if (!r.ok()) {
+                                         emit(EventType::store_error, s,
+                                              "destroy of rotated-out session " + old_key.hint() +
+                                                  ": " + r.status().to_string());
+                                       }
+                                       finish(done, {});
+                                     }));
+                   }));
+    return;
+  }
+
+  if (!s.stored_) {  // nothing to store: anonymous visitors cost no record
+    if (s.cookie_present_) write_clear_cookie(cookie_name_, out);  // stale or forged cookie
+    finish(done, {});
+    return;
+  }
+
+  std::optional<Time> touch_at = touch_due(s, now);
+  auto on_written = [this, &s, &out, finish, now](Callback<void>& cb, Status st,
+                                                  bool touched) mutable {
+    if (st.code() == errc::not_found) {  // destroyed concurrently: never resurrect
+      s.stored_ = false;
+      write_clear_cookie(cookie_name_, out);
+      cb(Status(errc::not_found, "the session ended while this request ran"));
+      return;
+    }
+    if (!st.ok()) {
+      emit(EventType::store_error, s, "write: " + st.to_string());
+      cb(std::move(st));
+      return;
+    }
+    if (touched) {
+      s.record_.last_access = now;
+      s.record_.expires_at = earlier(now + options_.idle_timeout, s.record_.absolute_expires_at);
+    }
+    s.dirty_.clear();
+    s.erased_.clear();
+    s.user_dirty_ = false;
+    finish(cb, {});
+  };
+
+  if (modified) {
+    SessionPatch patch;
+    patch.set.reserve(s.dirty_.size());
+    for (const auto& k : s.dirty_)
+      patch.set.emplace_back(k, s.record_.data[k]);
+    patch.erase = s.erased_;
+    if (s.user_dirty_) {
+      patch.user_id = s.record_.user_id;
+      patch.auth_at = now;
+      s.record_.auth_at = now;
+    }
+    patch.touch = touch_spec(now);
+    store_->patch(s.key_, patch,
+                  timed<void>([on_written, done = std::move(done)](Status st) mutable {
+                    on_written(done, std::move(st), true);
+                  }));
+    return;
+  }
+  if (options_.resave) {
+    SessionRecord record = s.record_;
+    record.last_access = now;
+    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+    store_->replace(s.key_, record,
+                    timed<void>([on_written, done = std::move(done)](Status st) mutable {
+                      on_written(done, std::move(st), true);
+                    }));
+    return;
+  }
+  if (touch_at) {
+    store_->touch(s.key_, touch_spec(now),
+                  timed<void>([on_written, done = std::move(done)](Status st) mutable {
+                    on_written(done, std::move(st), true);
+                  }));
+    return;
+  }
+  finish(done, {});
+}
+
+// ---------------------------------------------------------------- increment
+
+void SessionManager::increment(Session& s, std::string field, std::int64_t delta,
+                               Callback<std::int64_t> done) {
+  if (s.destroy_) {
+    done(Status(errc::invalid_argument, "increment on a session marked for destruction"));
+    return;
+  }
+  const Time now = clock_->now();
+  if (!s.stored_) {
+    // First write of a new session: create it with the value in place (atomic by creation).
+    std::int64_t base = 0;
+    if (const nlohmann::json* v = s.find(field)) {
+      if (!v->is_number_integer()) {
+        done(Status(errc::invalid_argument, "'" + field + "' does not hold an integer"));
+        return;
+      }
+      base = v->get<std::int64_t>();
+    }
+    s.set(field, base + delta);
+    SessionRecord record = s.record_;
+    record.created_at = now;
+    record.last_access = now;
+    record.absolute_expires_at = now + options_.absolute_timeout;
+    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+    if (s.user_dirty_) record.auth_at = now;
+    record.ip = s.client_ip_;
+    record.user_agent = s.user_agent_;
+    SessionId id = SessionId::generate();
+    SessionKey key = SessionKey::of(id);
+    const std::int64_t value = base + delta;
+    store_->create(key, record,
+                   timed<void>([this, &s, id = std::move(id), key, record, value,
+                                done = std::move(done)](Status st) mutable {
+                     if (!st.ok()) {
+                       emit(EventType::store_error, s, "create: " + st.to_string());
+                       done(std::move(st));
+                       return;
+                     }
+                     s.id_ = std::move(id);
+                     s.key_ = key;
+                     s.record_ = std::move(record);
+                     s.stored_ = true;
+                     s.set_cookie_ = true;
+                     s.regenerate_ = false;
+                     s.dirty_.clear();
+                     s.erased_.clear();
+                     s.user_dirty_ = false;
+                     metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
+                     emit(EventType::created, s, "new session");
+                     done(value);
+                   }));
+    return;
+  }
+  std::optional<TouchSpec> touch;
+  if (touch_due(s, now)) touch = touch_spec(now);
+  store_->increment(s.key_, field, delta, touch,
+                    timed<std::int64_t>([this, &s, field, touch,
+                                         done = std::move(done)](Result<std::int64_t> r) mutable {
+                      if (!r.ok()) {
+                        if (r.code() == errc::not_found) {
+                          s.stored_ = false;
+                          done(Status(errc::not_found, "the session ended while this request ran"));
+                          return;
+                        }
+                        if (r.is_unavailable())
+                          emit(EventType::store_error, s, "increment: " + r.message());
+                        done(r.status());
+                        return;
+                      }
+                      s.record_.data[field] = *r;
+                      std::erase(s.dirty_, field);  // the store has it already
+                      if (touch) {
+                        s.record_.last_access = touch->last_access;
+                        s.record_.expires_at =
+                            earlier(touch->expires_at, s.record_.absolute_expires_at);
+                      }
+                      done(*r);
+                    }));
+}
+
+// ---------------------------------------------------------------- CSRF
+
+Keyring::Mac SessionManager::csrf_secret(const Session& s, std::size_t key_index) const {
+  if (s.stored_ && s.id_) return keyring_.mac(key_index, kCsrfSessionContext, s.id_->str());
+  return keyring_.mac(key_index, kCsrfPresessionContext, s.csrf_seed_);
+}
+
+std::string SessionManager::csrf_token(Session& s) {
+  if (!(s.stored_ && s.id_) && s.csrf_seed_.empty()) {
+    std::array<std::uint8_t, kCsrfBytes> seed;
+    crypto::random_bytes(seed);
+    s.csrf_seed_ = crypto::base64url_encode(seed);
+    s.csrf_seed_new_ = true;
+  }
+  Keyring::Mac secret = csrf_secret(s, 0);
+  std::array<std::uint8_t, 2 * kCsrfBytes> token;
+  crypto::random_bytes(std::span(token).first(kCsrfBytes));
+  for (std::size_t i = 0; i < kCsrfBytes; ++i)
+    token[kCsrfBytes + i] = token[i] ^ secret[i];
+  return crypto::base64url_encode(token);
+}
+
+bool SessionManager::verify_csrf(const Session& s, std::string_view token) const {
+  bool ok = false;
+  std::array<std::uint8_t, 2 * kCsrfBytes> raw;
+  if (token.size() == kCsrfTokenChars && ((s.stored_ && s.id_) || !s.csrf_seed_.empty())) {
+    auto n = crypto::base64url_decode(token, raw);
+    if (n && *n == raw.size()) {
+      std::array<std::uint8_t, kCsrfBytes> given;
+      for (std::size_t i = 0; i < kCsrfBytes; ++i)
+        given[i] = raw[i] ^ raw[kCsrfBytes + i];
+      for (std::size_t k = 0; k < keyring_.size(); ++k) {
+        ok |= crypto::equal(csrf_secret(s, k), given);
+      }
+    }
+  }
+  if (!ok) metrics_->csrf_failures.fetch_add(1, std::memory_order_relaxed);
+  return ok;
+}
+
+std::optional<std::string_view> SessionManager::csrf_header(const http::RequestView& request) {
+  return request.header("X-CSRF-Token");
+}
+
+// ---------------------------------------------------------------- revocation
+
+void SessionManager::revoke_user_sessions(const std::string& user_id, const Session* keep,
+                                          Callback<std::size_t> done) {
+  std::optional<SessionKey> keep_key;
+  if (keep != nullptr && keep->stored_) keep_key = keep->key_;
+  store_->destroy_user(
+      user_id, keep_key,
+      timed<std::size_t>([this, user_id, done = std::move(done)](Result<std::size_t> r) {
+        if (r.ok()) {
+          metrics_->sessions_destroyed.fetch_add(*r, std::memory_order_relaxed);
+          Event e;
+          e.type = EventType::destroyed;
+          e.at = clock_->now();
+          e.user_id = user_id;
+          e.reason = "revoked " + std::to_string(*r) + " session(s) of the user";
+          events_->on_event(e);
+        }
+        done(std::move(r));
+      }));
+}
+
+}  // namespace sessionkit

@@ -1,0 +1,40 @@
+// Internal: thin wrappers over libsodium used by the core. Not installed.
+//
+// All functions are thread-safe. `init()` runs sodium_init() once; every other function calls it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sessionkit::crypto {
+
+using Digest = std::array<std::uint8_t, 32>;
+
+void init();
+void random_bytes(std::span<std::uint8_t> out);
+
+std::string base64url_encode(std::span<const std::uint8_t> bytes);
+// Decodes unpadded base64url into `out`; answers the number of bytes written, or nullopt on any
+// invalid character, trailing garbage, or when the result would not fit.
+std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std::uint8_t> out);
+
+Digest sha256(std::span<const std::uint8_t> data);
+Digest sha256(std::string_view data);
+Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view message);
+
+// Constant-time comparison of equal-length buffers.
+bool equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
+
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+inline std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace sessionkit::crypto

@@ -1,0 +1,290 @@
+// Internal to the memory store: the compact entry layout and one shard (records, user index,
+// deadline heap). Not installed.
+//
+// Thread safety: every Shard member except `mutex` needs `mutex` held.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sessionkit/stores/memory.h"
+#include "stores/payload_ops.h"
+
+namespace sessionkit {
+namespace memory_detail {
+
+constexpr std::int64_t kNoAuth = std::numeric_limits<std::int64_t>::min();  // auth_at absent
+
+struct Entry;
+using Node = std::pair<const SessionKey, Entry>;
+struct UserList {
+  std::vector<Node*> nodes;  // the shard's records bound to this user
+};
+using UserMap = std::unordered_map<std::string, UserList>;
+using UserNode = UserMap::value_type;
+
+// One record, compact: 64 bytes plus one allocation for the variable-length fields. The user id
+// is not stored here but is the key of the shard's user index node this entry points to.
+struct Entry {
+  std::int64_t created = 0;
+  std::int64_t access = 0;
+  std::int64_t expires = 0;
+  std::int64_t absolute = 0;
+  std::int64_t auth = kNoAuth;
+  UserNode* user = nullptr;
+  std::unique_ptr<char[]> blob;  // [u32 ip length][u32 ua length][ip][ua][payload JSON]
+  std::uint32_t blob_size = 0;
+  std::uint32_t heap_pos = 0;  // index of this entry in its shard's deadline heap
+
+  std::int64_t deadline() const noexcept { return stores::deadline_ms(expires, absolute); }
+  bool expired(std::int64_t now) const noexcept { return now >= deadline(); }
+};
+static_assert(sizeof(Entry) == 64);
+using Map = std::unordered_map<SessionKey, Entry, SessionKeyHash>;
+static_assert(std::is_same_v<Map::value_type, Node>);
+
+struct Packed {
+  std::unique_ptr<char[]> bytes;
+  std::uint32_t size = 0;
+};
+
+inline Result<Packed> pack(std::string_view ip, std::string_view ua, std::string_view data) {
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  if (ip.size() > kMax / 4 || ua.size() > kMax / 4 || data.size() > kMax / 2) {
+    return Result<Packed>(errc::too_large, "memory store: record too large");
+  }
+  const std::size_t total = 8 + ip.size() + ua.size() + data.size();
+  Packed p{std::make_unique_for_overwrite<char[]>(total), static_cast<std::uint32_t>(total)};
+  const auto ip_len = static_cast<std::uint32_t>(ip.size());
+  const auto ua_len = static_cast<std::uint32_t>(ua.size());
+  char* out = p.bytes.get();
+  std::memcpy(out, &ip_len, 4);
+  std::memcpy(out + 4, &ua_len, 4);
+  std::memcpy(out + 8, ip.data(), ip.size());
+  std::memcpy(out + 8 + ip.size(), ua.data(), ua.size());
+  std::memcpy(out + 8 + ip.size() + ua.size(), data.data(), data.size());
+  return p;
+}
+
+struct Fields {
+  std::string_view ip, ua, data;
+};
+
+inline Fields unpack(const Entry& e) noexcept {
+  const char* in = e.blob.get();
+  std::uint32_t ip_len = 0, ua_len = 0;
+  std::memcpy(&ip_len, in, 4);
+  std::memcpy(&ua_len, in + 4, 4);
+  const std::size_t data_at = 8 + std::size_t{ip_len} + ua_len;
+  return {{in + 8, ip_len}, {in + 8 + ip_len, ua_len}, {in + data_at, e.blob_size - data_at}};
+}
+
+}  // namespace memory_detail
+
+// One shard: records, the user index and the deadline heap. Every member needs `mutex` held.
+class MemoryStore::Shard {
+  using Entry = memory_detail::Entry;
+  using Map = memory_detail::Map;
+  using Node = memory_detail::Node;
+  using UserList = memory_detail::UserList;
+  using UserMap = memory_detail::UserMap;
+  using UserNode = memory_detail::UserNode;
+
+ public:
+  explicit Shard(std::atomic<std::size_t>& total) : total_(total) {}
+
+  std::mutex mutex;
+
+  std::size_t size() const noexcept { return map_.size(); }
+
+  // The record under `key` if it is unexpired; an expired one found is removed.
+  Node* find_live(const SessionKey& key, std::int64_t now) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    if (it->second.expired(now)) {
+      erase(&*it);
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  Node* find(const SessionKey& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &*it;
+  }
+
+  // Inserts a new record (the key must be absent). Strong guarantee if it throws.
+  void insert(const SessionKey& key, Entry entry, const std::string& user) {
+    if (heap_.size() == heap_.capacity())
+      heap_.reserve(std::max<std::size_t>(16, 2 * heap_.size()));
+    auto [it, inserted] = map_.try_emplace(key, std::move(entry));
+    Node* node = &*it;
+    try {
+      node->second.user = user.empty() ? nullptr : add_to_user(node, user);
+    } catch (...) {
+      map_.erase(it);
+      throw;
+    }
+    heap_.push_back({node->second.deadline(), node});
+    node->second.heap_pos = static_cast<std::uint32_t>(heap_.size() - 1);
+    sift_up(heap_.size() - 1);
+  }
+
+  void erase(Node* node) noexcept {
+    heap_remove(node->second.heap_pos);
+    remove_from_user(node);
+    map_.erase(map_.find(node->first));
+    total_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // Binds `node` to `user` ("" unbinds). Changes nothing if it throws.
+  void rebind(Node* node, const std::string& user) {
+    const UserNode* old = node->second.user;
+    if (old ? old->first == user : user.empty()) return;
+    UserNode* fresh = user.empty() ? nullptr : add_to_user(node, user);
+    remove_from_user(node);
+    node->second.user = fresh;
+  }
+
+  void set_deadlines(Node* node, std::int64_t expires, std::int64_t absolute) noexcept {
+    Entry& e = node->second;
+    e.expires = expires;
+    e.absolute = absolute;
+    heap_[e.heap_pos].deadline = e.deadline();
+    heap_fix(e.heap_pos);
+  }
+
+  void apply_touch(Node* node, const TouchSpec& touch) noexcept {
+    Entry& e = node->second;
+    e.access = to_millis(touch.last_access);
+    set_deadlines(node, to_millis(stores::touched_deadline(touch, from_millis(e.absolute))),
+                  e.absolute);
+  }
+
+  // Removes up to `limit` expired records, earliest deadline first: O(log n) each.
+  std::size_t purge(std::int64_t now, std::size_t limit) noexcept {
+    std::size_t removed = 0;
+    while (removed < limit && !heap_.empty() && heap_.front().deadline <= now) {
+      erase(heap_.front().node);
+      ++removed;
+    }
+    return removed;
+  }
+
+  std::optional<std::int64_t> earliest() const noexcept {
+    if (heap_.empty()) return std::nullopt;
+    return heap_.front().deadline;
+  }
+
+  bool pop_earliest() noexcept {
+    if (heap_.empty()) return false;
+    erase(heap_.front().node);
+    return true;
+  }
+
+  const UserList* user_list(const std::string& user) const {
+    auto it = users_.find(user);
+    return it == users_.end() ? nullptr : &it->second;
+  }
+
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& node : map_)
+      f(&node);
+  }
+
+ private:
+  struct HeapItem {
+    std::int64_t deadline;
+    Node* node;
+  };
+
+  UserNode* add_to_user(Node* node, const std::string& user) {
+    auto [it, inserted] = users_.try_emplace(user);
+    try {
+      it->second.nodes.push_back(node);
+    } catch (...) {
+      if (inserted) users_.erase(it);
+      throw;
+    }
+    return &*it;
+  }
+
+  void remove_from_user(Node* node) noexcept {
+    UserNode* user = node->second.user;
+    if (!user) return;
+    auto& nodes = user->second.nodes;
+    auto pos = std::find(nodes.begin(), nodes.end(), node);
+    if (pos != nodes.end()) {
+      *pos = nodes.back();
+      nodes.pop_back();
+    }
+    if (nodes.empty()) users_.erase(users_.find(user->first));
+    node->second.user = nullptr;
+  }
+
+  void place(std::size_t i, HeapItem item) noexcept {
+    heap_[i] = item;
+    item.node->second.heap_pos = static_cast<std::uint32_t>(i);
+  }
+
+  void sift_up(std::size_t i) noexcept {
+    const HeapItem item = heap_[i];
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 2;
+      if (heap_[parent].deadline <= item.deadline) break;
+      place(i, heap_[parent]);
+      i = parent;
+    }
+    place(i, item);
+  }
+
+  void sift_down(std::size_t i) noexcept {
+    const HeapItem item = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_[child + 1].deadline < heap_[child].deadline) ++child;
+      if (item.deadline <= heap_[child].deadline) break;
+      place(i, heap_[child]);
+      i = child;
+    }
+    place(i, item);
+  }
+
+  void heap_fix(std::size_t i) noexcept {
+    if (i > 0 && heap_[i].deadline < heap_[(i - 1) / 2].deadline) {
+      sift_up(i);
+    } else {
+      sift_down(i);
+    }
+  }
+
+  void heap_remove(std::size_t i) noexcept {
+    const HeapItem last = heap_.back();
+    heap_.pop_back();
+    if (i < heap_.size()) {
+      place(i, last);
+      heap_fix(i);
+    }
+  }
+
+  Map map_;
+  UserMap users_;
+  std::vector<HeapItem> heap_;  // min-heap of deadlines, indexed by Entry::heap_pos
+  std::atomic<std::size_t>& total_;
+};
+
+}  // namespace sessionkit

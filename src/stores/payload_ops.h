@@ -1,0 +1,84 @@
+// Internal: payload operations shared by the stores that keep the payload as JSON text (memory,
+// SQLite), so that patch and increment mean exactly the same thing in every store. Not
+// installed. Plain functions, thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "sessionkit/result.h"
+#include "sessionkit/store.h"
+
+namespace sessionkit::stores {
+
+// The one way stores write a payload: compact, and invalid UTF-8 replaced instead of thrown on.
+inline std::string dump_payload(const nlohmann::json& data) {
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Parses a stored payload; anything but a JSON object is `corrupt`.
+inline Result<nlohmann::json> parse_payload(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Result<nlohmann::json>(errc::corrupt, "stored payload is not a JSON object");
+  }
+  return j;
+}
+
+// A record as given by a caller: its payload must be a JSON object.
+inline Status check_record(const SessionRecord& record) {
+  if (!record.data.is_object()) return {errc::invalid_argument, "session data must be an object"};
+  return {};
+}
+
+// Applies the payload part of a patch: upserts `set`, then removes `erase` (a key named in both
+// ends up removed).
+inline void apply_payload_patch(nlohmann::json& data, const SessionPatch& patch) {
+  for (const auto& [name, value] : patch.set)
+    data[name] = value;
+  for (const auto& name : patch.erase)
+    data.erase(name);
+}
+
+// Adds `delta` to the integer at top-level `field` (missing counts as 0) and answers the new
+// value. `invalid_argument` (and `data` unchanged) for a non-integer or an overflow.
+inline Result<std::int64_t> apply_increment(nlohmann::json& data, const std::string& field,
+                                            std::int64_t delta) {
+  std::int64_t current = 0;
+  if (auto it = data.find(field); it != data.end()) {
+    if (it->is_number_unsigned()) {
+      auto u = it->get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return Result<std::int64_t>(errc::invalid_argument, "field '" + field + "' is too large");
+      }
+      current = static_cast<std::int64_t>(u);
+    } else if (it->is_number_integer()) {
+      current = it->get<std::int64_t>();
+    } else {
+      return Result<std::int64_t>(errc::invalid_argument,
+                                  "field '" + field + "' does not hold an integer");
+    }
+  }
+  std::int64_t next = 0;
+  if (__builtin_add_overflow(current, delta, &next)) {
+    return Result<std::int64_t>(errc::invalid_argument, "increment of '" + field + "' overflows");
+  }
+  data[field] = next;
+  return next;
+}
+
+// The deadline a touch writes: never past the record's absolute deadline.
+inline Time touched_deadline(const TouchSpec& touch, Time absolute_expires_at) {
+  return std::min(touch.expires_at, absolute_expires_at);
+}
+
+// Effective deadline: the record is expired once the clock reaches it.
+inline std::int64_t deadline_ms(std::int64_t expires_at, std::int64_t absolute_expires_at) {
+  return std::min(expires_at, absolute_expires_at);
+}
+
+}  // namespace sessionkit::stores

@@ -1,0 +1,101 @@
+// Test support: a SessionStore decorator that can be told to fail every call with
+// errc::unavailable (a store that went away), and counts the calls it forwards.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "sessionkit/store.h"
+
+namespace sessionkit::testing {
+
+class FaultyStore final : public SessionStore {
+ public:
+  explicit FaultyStore(std::shared_ptr<SessionStore> inner) : inner_(std::move(inner)) {}
+
+  void set_failing(bool failing) { failing_ = failing; }
+  std::size_t calls() const { return calls_; }
+  std::size_t writes() const { return writes_; }
+
+  std::string_view name() const noexcept override { return "faulty"; }
+
+  void load(const SessionKey& k, std::optional<TouchSpec> t,
+            Callback<std::optional<SessionRecord>> d) override {
+    if (fail(d)) return;
+    if (t) ++writes_;
+    inner_->load(k, t, std::move(d));
+  }
+  void create(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->create(k, r, std::move(d));
+  }
+  void patch(const SessionKey& k, const SessionPatch& p, Callback<void> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->patch(k, p, std::move(d));
+  }
+  void increment(const SessionKey& k, const std::string& f, std::int64_t delta,
+                 std::optional<TouchSpec> t, Callback<std::int64_t> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->increment(k, f, delta, t, std::move(d));
+  }
+  void replace(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->replace(k, r, std::move(d));
+  }
+  void touch(const SessionKey& k, TouchSpec t, Callback<void> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->touch(k, t, std::move(d));
+  }
+  void destroy(const SessionKey& k, Callback<bool> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->destroy(k, std::move(d));
+  }
+  void list_user(const std::string& u, Callback<std::vector<StoredSession>> d) override {
+    if (fail(d)) return;
+    inner_->list_user(u, std::move(d));
+  }
+  void destroy_user(const std::string& u, std::optional<SessionKey> keep,
+                    Callback<std::size_t> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    inner_->destroy_user(u, keep, std::move(d));
+  }
+  void count(Callback<std::size_t> d) override {
+    if (fail(d)) return;
+    inner_->count(std::move(d));
+  }
+  void scan(const std::string& c, std::size_t limit, Callback<ScanPage> d) override {
+    if (fail(d)) return;
+    inner_->scan(c, limit, std::move(d));
+  }
+  void purge_expired(std::size_t limit, Callback<std::size_t> d) override {
+    if (fail(d)) return;
+    inner_->purge_expired(limit, std::move(d));
+  }
+  void health(Callback<void> d) override {
+    if (fail(d)) return;
+    inner_->health(std::move(d));
+  }
+
+ private:
+  template <class T>
+  bool fail(Callback<T>& d) {
+    ++calls_;
+    if (!failing_) return false;
+    d(Status(errc::unavailable, "injected fault: store is down"));
+    return true;
+  }
+
+  std::shared_ptr<SessionStore> inner_;
+  std::atomic<bool> failing_{false};
+  std::atomic<std::size_t> calls_{0};
+  std::atomic<std::size_t> writes_{0};
+};
+
+}  // namespace sessionkit::testing

@@ -1,0 +1,481 @@
+// SessionManager policy tests: a fake clock, the real memory store, fake HTTP views.
+#include "sessionkit/manager.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "sessionkit/blocking_store.h"
+#include "sessionkit/stores/memory.h"
+#include "support/faulty_store.h"
+#include "support/http_fakes.h"
+
+namespace sessionkit {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeRequest;
+using testing::FakeResponse;
+using testing::FaultyStore;
+
+constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef";
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { rebuild(SessionOptions::development()); }
+
+  void rebuild(SessionOptions options, std::string_view secrets = kSecret) {
+    options_ = options;
+    if (!memory_) memory_ = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock_});
+    if (!store_) store_ = std::make_shared<FaultyStore>(memory_);
+    metrics_ = std::make_shared<Metrics>();
+    manager_ = std::make_unique<SessionManager>(
+        store_, Keyring::parse(secrets).value(), options,
+        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_});
+  }
+
+  Result<Session> load(const std::string& cookie) {
+    FakeRequest req(cookie);
+    std::optional<Result<Session>> out;
+    manager_->load(req, [&](Result<Session> r) { out.emplace(std::move(r)); });
+    EXPECT_TRUE(out.has_value()) << "memory store completes inline";
+    return std::move(*out);
+  }
+
+  Session load_ok(const std::string& cookie) {
+    auto r = load(cookie);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? std::move(r).value() : Session();
+  }
+
+  Status commit(Session& s, FakeResponse& res) {
+    std::optional<Status> out;
+    manager_->commit(s, res, [&](Status st) { out.emplace(std::move(st)); });
+    EXPECT_TRUE(out.has_value());
+    return std::move(*out);
+  }
+
+  // Commits and returns the "name=value" cookie pair sent, or "" if none.
+  std::string commit_cookie(Session& s) {
+    FakeResponse res;
+    Status st = commit(s, res);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return res.set_cookie_pair(manager_->options().cookie.full_name()).value_or("");
+  }
+
+  Result<std::int64_t> increment(Session& s, const std::string& field, std::int64_t d) {
+    std::optional<Result<std::int64_t>> out;
+    manager_->increment(s, field, d, [&](Result<std::int64_t> r) { out.emplace(std::move(r)); });
+    return std::move(*out);
+  }
+
+  std::size_t stored() { return BlockingStore(*memory_).count().value(); }
+
+  // A session with a value, committed; returns its cookie pair.
+  std::string new_session(std::string key = "k", nlohmann::json value = 1) {
+    Session s = load_ok("");
+    s.set(std::move(key), std::move(value));
+    std::string cookie = commit_cookie(s);
+    EXPECT_FALSE(cookie.empty());
+    return cookie;
+  }
+
+  ManualClock clock_;
+  SessionOptions options_;
+  std::shared_ptr<MemoryStore> memory_;
+  std::shared_ptr<FaultyStore> store_;
+  std::shared_ptr<Metrics> metrics_;
+  std::unique_ptr<SessionManager> manager_;
+};
+
+TEST_F(ManagerTest, AnonymousReadCostsNothing) {
+  Session s = load_ok("");
+  EXPECT_TRUE(s.is_new());
+  EXPECT_FALSE(s.contains("x"));
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  EXPECT_TRUE(res.all("Set-Cookie").empty());
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_EQ(store_->writes(), 0u);
+}
+
+TEST_F(ManagerTest, ModifiedNewSessionIsStoredAndReloaded) {
+  std::string cookie = new_session("visits", 7);
+  EXPECT_EQ(stored(), 1u);
+  EXPECT_EQ(metrics_->sessions_created, 1u);
+  Session again = load_ok(cookie);
+  EXPECT_FALSE(again.is_new());
+  EXPECT_EQ(again.get<int>("visits"), 7);
+  EXPECT_FALSE(again.id_hint().empty());
+}
+
+TEST_F(ManagerTest, CookieCarriesSignedIdNotTheKey) {
+  Session s = load_ok("");
+  s.set("a", 1);
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  auto line = res.set_cookie_line("sid");
+  ASSERT_TRUE(line);
+  std::string value = res.set_cookie_pair("sid")->substr(4);
+  ASSERT_EQ(value.size(), 43u + 1 + 43u);
+  EXPECT_NE(line->find("HttpOnly"), std::string::npos);
+  EXPECT_NE(line->find("SameSite=Lax"), std::string::npos);
+  EXPECT_NE(line->find("Path=/"), std::string::npos);
+  EXPECT_NE(line->find("Max-Age=43200"), std::string::npos);
+  EXPECT_EQ(line->find("Secure"), std::string::npos);  // development mode
+  EXPECT_EQ(res.first("Cache-Control"), "no-store");
+  // The store holds the digest, never the ID.
+  auto id = SessionId::parse(value.substr(0, 43));
+  ASSERT_TRUE(id);
+  auto rec = BlockingStore(*memory_).load(SessionKey::of(*id));
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+}
+
+TEST_F(ManagerTest, ProductionCookieAttributes) {
+  rebuild(SessionOptions::production());
+  Session s = load_ok("");
+  s.set("a", 1);
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  auto line = res.set_cookie_line("__Host-sid");
+  ASSERT_TRUE(line) << (res.all("Set-Cookie").empty() ? "" : res.all("Set-Cookie")[0]);
+  for (const char* attr : {"; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"}) {
+    EXPECT_NE(line->find(attr), std::string::npos) << attr;
+  }
+  EXPECT_EQ(line->find("Domain"), std::string::npos);
+  // A plain "sid" cookie is not read in production.
+  std::string pair = *res.set_cookie_pair("__Host-sid");
+  EXPECT_FALSE(load_ok(pair).is_new());
+  EXPECT_TRUE(load_ok("sid" + pair.substr(pair.find('='))).is_new());
+}
+
+TEST_F(ManagerTest, OptionsValidation) {
+  SessionOptions o = SessionOptions::production();
+  o.cookie.domain = "example.com";
+  EXPECT_FALSE(o.validate().ok());  // __Host- forbids Domain
+  o = SessionOptions::production();
+  o.cookie.secure = false;
+  EXPECT_FALSE(o.validate().ok());
+  o = SessionOptions::development();
+  o.idle_timeout = 0s;
+  EXPECT_FALSE(o.validate().ok());
+  EXPECT_THROW(rebuild(o), std::invalid_argument);
+}
+
+TEST_F(ManagerTest, TamperedCookieIsNoSessionAndIsCleared) {
+  std::string cookie = new_session();
+  std::string tampered = cookie;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  Session s = load_ok(tampered);
+  EXPECT_TRUE(s.is_new());
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  auto line = res.set_cookie_line("sid");
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(stored(), 1u);  // the real session is untouched
+  EXPECT_FALSE(load_ok(cookie).is_new());
+}
+
+TEST_F(ManagerTest, StrictModeNeverAdoptsUnknownId) {
+  // A correctly signed ID the store does not know (e.g. chosen by an attacker who got a
+  // signature oracle, or a session that was deleted) is not adopted.
+  Keyring k = Keyring::parse(kSecret).value();
+  SessionId chosen = SessionId::generate();
+  std::string cookie = "sid=" + k.sign(chosen.str(), "cookie:sid");
+  Session s = load_ok(cookie);
+  EXPECT_TRUE(s.is_new());
+  s.set("a", 1);
+  std::string issued = commit_cookie(s);
+  ASSERT_FALSE(issued.empty());
+  EXPECT_EQ(issued.find(chosen.str()), std::string::npos);
+  auto rec = BlockingStore(*memory_).load(SessionKey::of(chosen));
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_value());
+}
+
+TEST_F(ManagerTest, GarbageCookiesAreNoSession) {
+  for (std::string c :
+       std::vector<std::string>{"sid=", "sid=.", "sid=abc", "sid=" + std::string(5000, 'A'),
+                                std::string("sid=\xff\xfe.\x01"), "sid=a.b.c", ";;;=;", "sid"}) {
+    auto r = load(c);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->is_new()) << c;
+  }
+}
+
+TEST_F(ManagerTest, RegenerateRotatesIdKeepsDataDestroysOld) {
+  std::string before = new_session("cart", "apples");
+  Session s = load_ok(before);
+  s.regenerate();
+  s.set_user("alice");
+  std::string after = commit_cookie(s);
+  ASSERT_FALSE(after.empty());
+  EXPECT_NE(after, before);
+  EXPECT_EQ(stored(), 1u);
+  EXPECT_EQ(metrics_->sessions_rotated, 1u);
+  EXPECT_TRUE(load_ok(before).is_new());  // the fixated/old ID is worthless
+  Session now = load_ok(after);
+  EXPECT_EQ(now.get<std::string>("cart"), "apples");
+  EXPECT_EQ(now.user_id(), "alice");
+  ASSERT_TRUE(now.auth_at());
+  EXPECT_EQ(*now.auth_at(), clock_.now());
+}
+
+TEST_F(ManagerTest, RegenerateOnNewSessionCreatesOne) {
+  Session s = load_ok("");
+  s.regenerate();
+  s.set("x", 1);
+  EXPECT_FALSE(commit_cookie(s).empty());
+  EXPECT_EQ(stored(), 1u);
+}
+
+TEST_F(ManagerTest, DestroyRemovesRecordAndClearsCookie) {
+  std::string cookie = new_session();
+  Session s = load_ok(cookie);
+  s.destroy();
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  auto line = res.set_cookie_line("sid");
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find("Max-Age=0"), std::string::npos);
+  EXPECT_NE(line->find("Expires=Thu, 01 Jan 1970 00:00:00 GMT"), std::string::npos);
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_TRUE(load_ok(cookie).is_new());
+  EXPECT_EQ(metrics_->sessions_destroyed, 1u);
+}
+
+TEST_F(ManagerTest, IdleTimeout) {
+  std::string cookie = new_session();
+  clock_.advance(options_.idle_timeout - 1s);
+  EXPECT_FALSE(load_ok(cookie).is_new());
+  clock_.advance(2s);
+  EXPECT_TRUE(load_ok(cookie).is_new());
+  // The store's own TTL hid it (the manager then cannot tell it from an unknown ID).
+  auto rec = BlockingStore(*memory_).load(SessionKey::of(
+      *SessionId::parse(cookie.substr(cookie.find('=') + 1, SessionId::kEncodedLength))));
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_value());
+}
+
+TEST_F(ManagerTest, ActivityExtendsIdleButNotAbsolute) {
+  std::string cookie = new_session();
+  // A request every 10 minutes keeps the session alive (idle 30 min) ...
+  for (int i = 0; i < 6 * 11; ++i) {
+    clock_.advance(10min);
+    Session s = load_ok(cookie);
+    ASSERT_FALSE(s.is_new()) << "after " << (i + 1) * 10 << " min";
+    commit_cookie(s);
+  }
+  // ... until the absolute timeout (12 h) ends it whatever the activity.
+  clock_.advance(10min * 7);
+  Session s = load_ok(cookie);
+  EXPECT_TRUE(s.is_new());
+}
+
+TEST_F(ManagerTest, ManagerRechecksExpiryWhateverTheStoreSays) {
+  std::string cookie = new_session();
+  // Shorter idle timeout configured later: old records are judged by the new policy.
+  SessionOptions shorter = SessionOptions::development();
+  shorter.idle_timeout = 5min;
+  rebuild(shorter);
+  clock_.advance(6min);
+  EXPECT_TRUE(load_ok(cookie).is_new());
+  EXPECT_EQ(metrics_->sessions_expired, 1u);
+}
+
+TEST_F(ManagerTest, LazyTouch) {
+  std::string cookie = new_session();
+  Time created = clock_.now();
+  std::size_t writes = store_->writes();
+  clock_.advance(10s);
+  {
+    Session s = load_ok(cookie);
+    EXPECT_TRUE(commit_cookie(s).empty());  // no rolling: no cookie
+  }
+  EXPECT_EQ(store_->writes(), writes);  // within the touch interval: no write
+  clock_.advance(options_.touch_interval);
+  {
+    Session s = load_ok(cookie);
+    commit_cookie(s);
+  }
+  EXPECT_EQ(store_->writes(), writes + 1);
+  Session s = load_ok(cookie);
+  EXPECT_EQ(s.last_access(), created + 10s + options_.touch_interval);
+  EXPECT_EQ(s.expires_at(), s.last_access() + options_.idle_timeout);
+}
+
+TEST_F(ManagerTest, RollingResendsCookieEveryResponse) {
+  SessionOptions o = SessionOptions::development();
+  o.rolling = true;
+  rebuild(o);
+  std::string cookie = new_session();
+  clock_.advance(1s);
+  Session s = load_ok(cookie);
+  EXPECT_EQ(commit_cookie(s), cookie);  // same ID, fresh Max-Age
+}
+
+TEST_F(ManagerTest, ResaveRewritesUnchangedSession) {
+  SessionOptions o = SessionOptions::development();
+  o.resave = true;
+  rebuild(o);
+  std::string cookie = new_session();
+  std::size_t writes = store_->writes();
+  clock_.advance(1s);
+  Session s = load_ok(cookie);
+  commit_cookie(s);
+  EXPECT_EQ(store_->writes(), writes + 1);
+  EXPECT_EQ(load_ok(cookie).last_access(), clock_.now());
+}
+
+TEST_F(ManagerTest, SaveUninitializedStoresUntouchedNewSession) {
+  SessionOptions o = SessionOptions::development();
+  o.save_uninitialized = true;
+  rebuild(o);
+  Session s = load_ok("");
+  EXPECT_FALSE(commit_cookie(s).empty());
+  EXPECT_EQ(stored(), 1u);
+}
+
+TEST_F(ManagerTest, ConcurrentRequestsChangingDifferentKeysKeepBoth) {
+  std::string cookie = new_session("base", 0);
+  Session a = load_ok(cookie);
+  Session b = load_ok(cookie);
+  a.set("from_a", "A");
+  b.set("from_b", "B");
+  b.erase("base");
+  commit_cookie(a);
+  commit_cookie(b);
+  Session c = load_ok(cookie);
+  EXPECT_EQ(c.get<std::string>("from_a"), "A");
+  EXPECT_EQ(c.get<std::string>("from_b"), "B");
+  EXPECT_FALSE(c.contains("base"));
+}
+
+TEST_F(ManagerTest, NoResurrectionAfterConcurrentDestroy) {
+  std::string cookie = new_session();
+  Session slow = load_ok(cookie);
+  Session logout = load_ok(cookie);
+  logout.destroy();
+  commit_cookie(logout);
+  slow.set("late", true);
+  FakeResponse res;
+  Status st = commit(slow, res);
+  EXPECT_EQ(st.code(), errc::not_found);
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_TRUE(load_ok(cookie).is_new());
+}
+
+TEST_F(ManagerTest, IncrementCreatesThenCountsAtomically) {
+  Session s = load_ok("");
+  auto v = increment(s, "visits", 1);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(*v, 1);
+  std::string cookie = commit_cookie(s);
+  ASSERT_FALSE(cookie.empty());
+  EXPECT_EQ(stored(), 1u);
+
+  constexpr int kThreads = 8, kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        Session x = load_ok(cookie);
+        auto r = increment(x, "visits", 1);
+        ASSERT_TRUE(r.ok());
+        FakeResponse res;
+        ASSERT_TRUE(commit(x, res).ok());
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(load_ok(cookie).get<std::int64_t>("visits"), 1 + kThreads * kEach);
+}
+
+TEST_F(ManagerTest, IncrementRejectsNonInteger) {
+  std::string cookie = new_session("visits", "many");
+  Session s = load_ok(cookie);
+  EXPECT_EQ(increment(s, "visits", 1).code(), errc::invalid_argument);
+  EXPECT_EQ(load_ok(cookie).get<std::string>("visits"), "many");
+}
+
+TEST_F(ManagerTest, PayloadLimitsRejectAndKeepStoredData) {
+  SessionOptions o = SessionOptions::development();
+  o.max_payload_bytes = 1024;
+  o.max_keys = 4;
+  rebuild(o);
+  std::string cookie = new_session("keep", "me");
+  Session s = load_ok(cookie);
+  s.set("big", std::string(2000, 'x'));
+  FakeResponse res;
+  EXPECT_EQ(commit(s, res).code(), errc::too_large);
+  EXPECT_TRUE(res.all("Set-Cookie").empty());
+  Session t = load_ok(cookie);
+  for (int i = 0; i < 5; ++i)
+    t.set("k" + std::to_string(i), i);
+  EXPECT_EQ(commit(t, res).code(), errc::too_large);
+  Session check = load_ok(cookie);
+  EXPECT_EQ(check.get<std::string>("keep"), "me");
+  EXPECT_FALSE(check.contains("big"));
+  EXPECT_FALSE(check.contains("k0"));
+}
+
+TEST_F(ManagerTest, StoreFailureIsAnErrorNeverNoSession) {
+  std::string cookie = new_session();
+  store_->set_failing(true);
+  auto r = load(cookie);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), errc::unavailable);
+  EXPECT_GE(metrics_->store_errors, 1u);
+  store_->set_failing(false);
+  Session s = load_ok(cookie);
+  s.set("x", 2);
+  store_->set_failing(true);
+  FakeResponse res;
+  EXPECT_EQ(commit(s, res).code(), errc::unavailable);
+  EXPECT_TRUE(res.all("Set-Cookie").empty());  // never a new cookie over the old one
+  store_->set_failing(false);
+  EXPECT_FALSE(load_ok(cookie).is_new());
+}
+
+TEST_F(ManagerTest, KeyringRotation) {
+  std::string cookie = new_session();
+  rebuild(SessionOptions::development(),
+          "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
+  Session s = load_ok(cookie);
+  EXPECT_FALSE(s.is_new());  // signed with the old secret: still accepted
+  s.regenerate();
+  std::string renewed = commit_cookie(s);
+  rebuild(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
+  EXPECT_FALSE(load_ok(renewed).is_new());  // issued with the new secret
+  EXPECT_TRUE(load_ok(cookie).is_new());    // old-secret cookies: no session, not an error
+}
+
+TEST_F(ManagerTest, DuplicateSessionCookiesAreAnAnomaly) {
+  std::string cookie = new_session();
+  Session s = load_ok(cookie + "; " + cookie);
+  EXPECT_FALSE(s.is_new());
+  EXPECT_EQ(metrics_->anomalies, 1u);
+}
+
+TEST_F(ManagerTest, RevokeUserSessionsKeepsCurrent) {
+  std::vector<std::string> cookies;
+  for (int i = 0; i < 3; ++i) {
+    Session s = load_ok("");
+    s.set_user("bob");
+    s.set("n", i);
+    cookies.push_back(commit_cookie(s));
+  }
+  Session current = load_ok(cookies[0]);
+  std::optional<Result<std::size_t>> n;
+  manager_->revoke_user_sessions("bob", &current, [&](Result<std::size_t> r) { n.emplace(r); });
+  ASSERT_TRUE(n && n->ok());
+  EXPECT_EQ(**n, 2u);
+  EXPECT_FALSE(load_ok(cookies[0]).is_new());
+  EXPECT_TRUE(load_ok(cookies[1]).is_new());
+  EXPECT_TRUE(load_ok(cookies[2]).is_new());
+}
+
+}  // namespace
+}  // namespace sessionkit
