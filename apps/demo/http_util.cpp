@@ -1,0 +1,177 @@
+#include "http_util.h"
+
+#include <boost/beast/http/field.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace demo {
+
+namespace bhttp = boost::beast::http;
+
+Response make_response(Status status, unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(bhttp::field::server, "sessionkit-demo");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  res.keep_alive(keep_alive);
+  return res;
+}
+
+Response json_error(Status status, std::string_view message, unsigned version, bool keep_alive) {
+  Response res = make_response(status, version, keep_alive);
+  set_json_body(res, nlohmann::json{{"error", message}}.dump());
+  return res;
+}
+
+void set_json_body(Response& res, std::string body) {
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = std::move(body);
+  res.body() += '\n';
+  res.prepare_payload();
+}
+
+void set_html_body(Response& res, std::string body) {
+  res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+          "frame-ancestors 'none'; base-uri 'none'");
+  res.body() = std::move(body);
+  res.prepare_payload();
+}
+
+void set_text_body(Response& res, std::string body, std::string_view content_type) {
+  res.set(bhttp::field::content_type,
+          content_type.empty() ? std::string_view("text/plain; charset=utf-8") : content_type);
+  res.body() = std::move(body);
+  res.prepare_payload();
+}
+
+std::string_view target_path(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view target_query(std::string_view target) {
+  std::size_t q = target.find('?');
+  return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> url_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string, std::less<>>> parse_form(std::string_view body) {
+  std::map<std::string, std::string, std::less<>> out;
+  while (!body.empty()) {
+    std::size_t amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    std::size_t eq = pair.find('=');
+    auto name = url_decode(pair.substr(0, eq));
+    auto value =
+        url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    out.emplace(std::move(*name), std::move(*value));  // first value wins
+  }
+  return out;
+}
+
+bool media_type_is(std::string_view content_type, std::string_view type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t'))
+    media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
+    media.remove_prefix(1);
+  if (media.size() != type.size()) return false;
+  for (std::size_t i = 0; i < media.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) !=
+        std::tolower(static_cast<unsigned char>(type[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string iso8601(sessionkit::Time t) {
+  std::time_t secs = static_cast<std::time_t>(
+      std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string html_escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace demo

@@ -1,0 +1,55 @@
+// http_util.h — small HTTP helpers of the demo: responses, security headers, URL and form
+// decoding, timestamps. Pure functions; thread-safe.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sessionkit/clock.h"
+
+namespace demo {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Status = boost::beast::http::status;
+
+// A response with the headers every response carries (nosniff, Server, ...), no body yet.
+Response make_response(Status status, unsigned version, bool keep_alive);
+
+// `{"error": message}` with `status`; Content-Type application/json.
+Response json_error(Status status, std::string_view message, unsigned version, bool keep_alive);
+
+// Sets a JSON body (and Content-Type) on `res`.
+void set_json_body(Response& res, std::string body);
+// Sets an HTML body with a restrictive Content-Security-Policy.
+void set_html_body(Response& res, std::string body);
+// Sets a text/plain body.
+void set_text_body(Response& res, std::string body, std::string_view content_type = {});
+
+// The path part of an origin-form target ("/a/b?c" -> "/a/b") and the query ("c").
+std::string_view target_path(std::string_view target);
+std::string_view target_query(std::string_view target);
+
+// application/x-www-form-urlencoded (also query strings): name -> first value. nullopt when the
+// input has an invalid %-escape. '+' decodes to a space.
+std::optional<std::map<std::string, std::string, std::less<>>> parse_form(std::string_view body);
+std::optional<std::string> url_decode(std::string_view in);
+// Minimal %-encoding for a query value (unreserved characters are kept).
+std::string url_encode(std::string_view in);
+
+// Whether the media type of a Content-Type value is `type` (case-insensitive, parameters
+// ignored), e.g. media_type_is("application/json; charset=utf-8", "application/json").
+bool media_type_is(std::string_view content_type, std::string_view type);
+
+// "2024-01-01T00:00:00Z" (UTC, whole seconds).
+std::string iso8601(sessionkit::Time t);
+
+// HTML-escapes & < > " '.
+std::string html_escape(std::string_view in);
+
+}  // namespace demo

@@ -1,0 +1,212 @@
+// sessionkit-demo — a small web app on sessionkit: flags, configuration and start-up.
+// See docs/demo.md for the routes and the decisions behind them.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "routes.h"
+#include "server.h"
+#include "sessionkit/keyring.h"
+#include "sessionkit/manager.h"
+#include "store_url.h"
+#include "users.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;  // bad flags or configuration
+constexpr int kExitFailure = 1;
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string store = "sqlite://./data/sessions.db";
+  std::string secret;
+  std::string cookie_name = "sid";
+  std::string mode = "development";
+  long idle_timeout = 1800;
+  long absolute_timeout = 43200;
+  unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+};
+
+// "HOST:PORT" or "[V6]:PORT" -> host, port. Throws std::invalid_argument with a message.
+std::pair<std::string, std::uint16_t> split_listen(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw std::invalid_argument("--listen: expected [IPV6]:PORT, got '" + text + "'");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::invalid_argument("--listen: expected HOST:PORT, got '" + text + "'");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+      value > 65535) {
+    throw std::invalid_argument("--listen: expected HOST:PORT with a port 0-65535, got '" + text +
+                                "'");
+  }
+  return {host, static_cast<std::uint16_t>(value)};
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "sessionkit-demo: " << message << "\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{
+      "sessionkit-demo: a small web app showing sessionkit's session management.\n"
+      "Every flag falls back to the environment variable shown; a flag wins."};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--listen", cfg.listen, "Address to listen on, HOST:PORT (port 0: any)")
+      ->envname("SESSION_LISTEN");
+  app.add_option("--store", cfg.store,
+                 "Session store URL: memory:// or sqlite://PATH (parent directory is created)")
+      ->envname("SESSION_STORE");
+  app.add_option("--secret", cfg.secret,
+                 "Cookie signing secrets, comma-separated, newest first (production: each at "
+                 "least 32 bytes; development without one: a random per-process secret)")
+      ->envname("SESSION_SECRET");
+  app.add_option("--cookie-name", cfg.cookie_name, "Session cookie name (without prefix)")
+      ->envname("SESSION_COOKIE_NAME");
+  app.add_option("--mode", cfg.mode,
+                 "development (plain HTTP, cookies without Secure) or production (Secure, "
+                 "__Host- prefix, secret required)")
+      ->envname("SESSION_MODE")
+      ->check(CLI::IsMember({"development", "production"}));
+  app.add_option("--idle-timeout", cfg.idle_timeout, "Idle timeout in seconds")
+      ->envname("SESSION_IDLE_TIMEOUT")
+      ->check(CLI::Range(1L, 365L * 24 * 3600));
+  app.add_option("--absolute-timeout", cfg.absolute_timeout, "Absolute timeout in seconds")
+      ->envname("SESSION_ABSOLUTE_TIMEOUT")
+      ->check(CLI::Range(1L, 366L * 24 * 3600));
+  app.add_option("--threads", cfg.threads, "I/O threads (default: hardware concurrency)")
+      ->envname("SESSION_THREADS")
+      ->check(CLI::Range(1U, 1024U));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sessionkit-demo"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (const char* level = std::getenv("SESSION_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+
+  const bool production = cfg.mode == "production";
+  std::pair<std::string, std::uint16_t> listen;
+  try {
+    listen = split_listen(cfg.listen);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  if (cfg.absolute_timeout < cfg.idle_timeout) {
+    return usage_error("--absolute-timeout must not be shorter than --idle-timeout");
+  }
+
+  // ---- secrets ----
+  std::optional<sessionkit::Keyring> keyring;
+  if (cfg.secret.empty()) {
+    if (production) {
+      return usage_error(
+          "production mode needs a secret: set --secret or SESSION_SECRET (at least " +
+          std::to_string(sessionkit::Keyring::kMinSecretBytes) +
+          " bytes, e.g. from "
+          "`head -c 32 /dev/urandom | base64`)");
+    }
+    keyring = sessionkit::Keyring::ephemeral();
+    spdlog::warn(
+        "no --secret / SESSION_SECRET: using a random secret for this process only; "
+        "sessions will not survive a restart");
+  } else {
+    auto parsed = sessionkit::Keyring::parse(cfg.secret);
+    if (!parsed) return usage_error("--secret / SESSION_SECRET: " + parsed.message());
+    if (production && parsed->shortest_secret() < sessionkit::Keyring::kMinSecretBytes) {
+      return usage_error("production mode: every secret must be at least " +
+                         std::to_string(sessionkit::Keyring::kMinSecretBytes) + " bytes");
+    }
+    if (!production && parsed->shortest_secret() < sessionkit::Keyring::kMinSecretBytes) {
+      spdlog::warn("a secret is shorter than {} bytes; production mode would refuse it",
+                   sessionkit::Keyring::kMinSecretBytes);
+    }
+    keyring = std::move(parsed).value();
+  }
+
+  // ---- session policy ----
+  sessionkit::SessionOptions options = production ? sessionkit::SessionOptions::production()
+                                                  : sessionkit::SessionOptions::development();
+  options.cookie.name = cfg.cookie_name;
+  options.idle_timeout = std::chrono::seconds(cfg.idle_timeout);
+  options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
+  // Lazy touch granularity must stay well below the idle timeout.
+  options.touch_interval =
+      std::min<sessionkit::Duration>(options.touch_interval, options.idle_timeout / 2);
+  if (auto valid = options.validate(); !valid) {
+    return usage_error("invalid session options: " + valid.message());
+  }
+  if (!production) {
+    spdlog::warn(
+        "development mode: cookies are sent without the Secure attribute (plain HTTP); "
+        "use --mode production behind HTTPS");
+  }
+
+  // ---- store ----
+  auto store = demo::open_store(cfg.store);
+  if (!store) {
+    if (store.code() == sessionkit::errc::invalid_argument) {
+      return usage_error("--store: " + store.message());
+    }
+    std::cerr << "sessionkit-demo: cannot open store '" << cfg.store << "': " << store.message()
+              << "\n";
+    return kExitFailure;
+  }
+  spdlog::info("session store: {} ({})", (*store)->name(), cfg.store);
+
+  try {
+    demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
+    sessionkit::SessionManager manager(*store, std::move(*keyring), options);
+    boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
+    demo::Router router(manager, users, hash_pool.get_executor(),
+                        demo::RouterOptions{.secure_cookies = options.cookie.secure});
+
+    demo::ServerOptions server_options;
+    server_options.host = listen.first;
+    server_options.port = listen.second;
+    server_options.threads = cfg.threads;
+    demo::Server server(router, server_options);
+    try {
+      server.start();
+    } catch (const std::system_error& e) {
+      std::cerr << "sessionkit-demo: " << e.what() << "\n";
+      return kExitFailure;
+    }
+    server.run();
+    hash_pool.join();  // before `server` (and its io_context) goes away
+  } catch (const std::exception& e) {
+    std::cerr << "sessionkit-demo: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return 0;
+}

@@ -1,0 +1,90 @@
+#include "pages.h"
+
+#include <fmt/format.h>
+
+#include "http_util.h"
+
+namespace demo {
+namespace {
+
+constexpr std::string_view kStyle = R"(
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; color: #222; }
+h1 { font-size: 1.4rem; }
+section { border: 1px solid #ddd; border-radius: 6px; padding: 0.8rem 1rem; margin: 1rem 0; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
+dt { color: #666; } dd { margin: 0; font-family: ui-monospace, monospace; }
+.notice { background: #fee; border-color: #e99; }
+input { margin: 0.2rem 0; } code { background: #f4f4f4; padding: 0 0.2rem; }
+)";
+
+std::string csrf_input(const HomePage& page) {
+  return fmt::format(R"(<input type="hidden" name="_csrf" value="{}">)",
+                     html_escape(page.csrf_token));
+}
+
+}  // namespace
+
+std::string render_home(const HomePage& page) {
+  std::string html;
+  html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += "<title>sessionkit demo</title>\n<style>";
+  html += kStyle;
+  html += "</style>\n</head>\n<body>\n<h1>sessionkit demo</h1>\n";
+
+  if (!page.message.empty()) {
+    html += fmt::format("<section class=\"notice\" role=\"alert\">{}</section>\n",
+                        html_escape(page.message));
+  }
+
+  html += "<section>\n<h2>Session</h2>\n";
+  if (page.id_hint.empty()) {
+    html +=
+        "<p>No session is stored for you yet: reading pages costs the server nothing. "
+        "Increment the counter or log in to create one.</p>\n";
+  } else {
+    html += fmt::format(
+        "<dl><dt>id hint</dt><dd>{}</dd><dt>created</dt><dd>{}</dd>"
+        "<dt>expires</dt><dd>{}</dd></dl>\n",
+        html_escape(page.id_hint), html_escape(page.created_at), html_escape(page.expires_at));
+  }
+  html += fmt::format("<p>Visits: <strong id=\"visits\">{}</strong></p>\n", page.visits);
+  html += fmt::format(
+      "<form method=\"post\" action=\"/increment\">{}<button type=\"submit\">Increment"
+      "</button></form>\n</section>\n",
+      csrf_input(page));
+
+  html += "<section>\n";
+  if (page.authenticated) {
+    html += fmt::format("<p>Signed in as <strong>{}</strong>.</p>\n", html_escape(page.user));
+    html += fmt::format(
+        "<form method=\"post\" action=\"/logout\">{}<button type=\"submit\">Log out</button>"
+        "</form>\n",
+        csrf_input(page));
+  } else {
+    html +=
+        "<h2>Log in</h2>\n<p>Demo accounts: <code>alice</code> / <code>wonderland</code>, "
+        "<code>bob</code> / <code>builder</code>.</p>\n";
+    html += fmt::format(
+        "<form method=\"post\" action=\"/login\">{}\n"
+        "<label>User <input name=\"username\" autocomplete=\"username\" required></label><br>\n"
+        "<label>Password <input name=\"password\" type=\"password\" "
+        "autocomplete=\"current-password\" required></label><br>\n"
+        "<button type=\"submit\">Log in</button></form>\n",
+        csrf_input(page));
+  }
+  html += "</section>\n";
+
+  html +=
+      "<section>\n<p>JSON API: <code>GET /api/session</code>, <code>POST /api/login</code>, "
+      "<code>POST /api/increment</code>, <code>POST /api/logout</code> (send the CSRF token "
+      "in <code>X-CSRF-Token</code>). Operations: <code>/healthz</code>, <code>/readyz</code>, "
+      "<code>/metrics</code>.</p>\n";
+  if (!page.secure_cookies) {
+    html += "<p>Development mode: cookies are sent without <code>Secure</code>.</p>\n";
+  }
+  html += "</section>\n</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace demo

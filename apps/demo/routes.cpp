@@ -1,0 +1,431 @@
+#include "routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "pages.h"
+#include "sessionkit/http/beast.h"
+
+namespace demo {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace skb = sessionkit::beast;
+using asio::use_awaitable;
+using bhttp::verb;
+using nlohmann::json;
+using sessionkit::Session;
+
+namespace {
+
+constexpr std::size_t kMaxUserBytes = 128;
+constexpr std::size_t kMaxPasswordBytes = 1024;
+constexpr std::string_view kStoreUnavailable = "session store unavailable";
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+json session_json(const Session& s) {
+  const bool live = s.is_stored() && !s.is_destroyed();
+  const bool authenticated = live && !s.user_id().empty();
+  json user = nullptr;
+  if (authenticated) {
+    const json* u = s.find("user");
+    user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
+  }
+  json meta = {{"created_at", nullptr}, {"expires_at", nullptr}, {"id_hint", nullptr}};
+  if (live) {
+    meta = {{"created_at", iso8601(s.created_at())},
+            {"expires_at", iso8601(s.expires_at())},
+            {"id_hint", s.id_hint()}};
+  }
+  return {{"authenticated", authenticated},
+          {"user", std::move(user)},
+          {"visits", live ? s.get<std::int64_t>("visits").value_or(0) : 0},
+          {"session", std::move(meta)}};
+}
+
+}  // namespace
+
+struct Router::Ctx {
+  Request& req;
+  skb::BeastRequestView view;
+  verb method;  // HEAD is routed as GET
+  std::string_view path;
+  // The urlencoded body, parsed when the Content-Type says so; `form_malformed` when that
+  // failed (bad %-escape).
+  std::optional<std::map<std::string, std::string, std::less<>>> form;
+  bool form_malformed = false;
+
+  Response make(Status status) const {
+    return make_response(status, req.version(), req.keep_alive());
+  }
+  Response error(Status status, std::string_view message) const {
+    return json_error(status, message, req.version(), req.keep_alive());
+  }
+  Response see_other(std::string_view location) const {
+    Response res = make(Status::see_other);
+    res.set(bhttp::field::location, location);
+    res.set(bhttp::field::cache_control, "no-store");
+    res.prepare_payload();
+    return res;
+  }
+  Response method_not_allowed(std::string_view allow) const {
+    Response res = error(Status::method_not_allowed, "method not allowed");
+    res.set(bhttp::field::allow, allow);
+    return res;
+  }
+};
+
+Router::Router(sessionkit::SessionManager& manager, const UserDirectory& users,
+               asio::any_io_executor hash_executor, RouterOptions options)
+    : manager_(manager),
+      users_(users),
+      hash_executor_(std::move(hash_executor)),
+      options_(options) {}
+
+asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) const {
+  const bool head = req.method() == verb::head;
+  Ctx ctx{req,
+          skb::BeastRequestView(req, peer, false),
+          head ? verb::get : req.method(),
+          target_path(req.target()),
+          std::nullopt,
+          false};
+  if (media_type_is(req[bhttp::field::content_type], "application/x-www-form-urlencoded")) {
+    ctx.form = parse_form(req.body());
+    ctx.form_malformed = !ctx.form.has_value();
+  }
+
+  Response res;
+  try {
+    res = co_await route(ctx);
+  } catch (const std::exception& e) {
+    // A bug, not client input: log it and answer 500 without crashing the server.
+    spdlog::error("request {} {} failed: {}", std::string_view(req.method_string()),
+                  std::string_view(req.target()), e.what());
+    res = ctx.error(Status::internal_server_error, "internal error");
+  }
+  if (head) {
+    const std::size_t length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  co_return res;
+}
+
+asio::awaitable<Response> Router::route(Ctx& ctx) const {
+  const std::string_view target = ctx.req.target();
+  if (target.empty() || target.front() != '/') {
+    co_return ctx.error(Status::bad_request, "the request target must be a path");
+  }
+  const std::string_view p = ctx.path;
+  const verb m = ctx.method;
+
+  if (p == "/healthz") {  // liveness: no session work at all
+    if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+    Response res = ctx.make(Status::ok);
+    set_text_body(res, "ok\n");
+    co_return res;
+  }
+  if (p == "/readyz") {
+    if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+    co_return co_await get_readyz(ctx);
+  }
+  if (p == "/metrics") {
+    if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+    co_return co_await get_metrics(ctx);
+  }
+  if (p == "/") {
+    if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+    co_return co_await get_home(ctx);
+  }
+  if (p == "/api/session") {
+    if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+    co_return co_await get_api_session(ctx);
+  }
+  const bool api = p.starts_with("/api/");
+  const std::string_view action = api ? p.substr(4) : p;
+  if (action == "/increment" || action == "/login" || action == "/logout") {
+    if (m != verb::post) co_return ctx.method_not_allowed("POST");
+    if (action == "/increment") co_return co_await post_increment(ctx, api);
+    if (action == "/login") co_return co_await post_login(ctx, api);
+    co_return co_await post_logout(ctx, api);
+  }
+  co_return ctx.error(Status::not_found, "not found");
+}
+
+asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
+  prime_csrf(session);
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+
+  json view = session_json(session);
+  HomePage page;
+  page.authenticated = view["authenticated"].get<bool>();
+  if (page.authenticated) page.user = view["user"].value("name", session.user_id());
+  page.visits = view["visits"].get<std::int64_t>();
+  page.csrf_token = manager_.csrf_token(session);
+  if (!view["session"]["id_hint"].is_null()) {
+    page.id_hint = view["session"]["id_hint"].get<std::string>();
+    page.created_at = view["session"]["created_at"].get<std::string>();
+    page.expires_at = view["session"]["expires_at"].get<std::string>();
+  }
+  if (auto query = parse_form(target_query(ctx.req.target())); query) {
+    auto it = query->find("error");
+    // Fixed messages only: nothing from the query string is reflected into the page.
+    if (it != query->end() && it->second == "login") {
+      page.message = "Invalid user name or password.";
+    } else if (it != query->end()) {
+      page.message = "Something went wrong; please try again.";
+    }
+  }
+  page.secure_cookies = options_.secure_cookies;
+  set_html_body(res, render_home(page));
+  co_return res;
+}
+
+asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  prime_csrf(session);
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+
+  json body = session_json(session);
+  body["csrf_token"] = manager_.csrf_token(session);
+  set_json_body(res, body.dump());
+  co_return res;
+}
+
+asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+
+  auto visits = co_await skb::async_increment(manager_, session, "visits", 1, use_awaitable);
+  if (!visits) co_return session_error(ctx, visits.status());
+
+  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+  if (api) {
+    set_json_body(res,
+                  json{{"visits", *visits}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+  }
+  co_return res;
+}
+
+asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+
+  std::string user;
+  std::string password;
+  if (api) {
+    json body = json::parse(ctx.req.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) co_return ctx.error(Status::bad_request, "malformed JSON body");
+    auto u = body.is_object() ? body.find("username") : body.end();
+    auto pw = body.is_object() ? body.find("password") : body.end();
+    if (!body.is_object() || u == body.end() || pw == body.end() || !u->is_string() ||
+        !pw->is_string()) {
+      co_return ctx.error(Status::bad_request,
+                          "expected a JSON object {\"username\": string, \"password\": string}");
+    }
+    user = u->get<std::string>();
+    password = pw->get<std::string>();
+  } else {
+    if (!ctx.form) {
+      co_return ctx.error(Status::bad_request,
+                          "expected an application/x-www-form-urlencoded body");
+    }
+    auto u = ctx.form->find("username");
+    auto pw = ctx.form->find("password");
+    if (u == ctx.form->end() || pw == ctx.form->end()) co_return ctx.see_other("/?error=login");
+    user = u->second;
+    password = pw->second;
+  }
+  if (user.size() > kMaxUserBytes || password.size() > kMaxPasswordBytes) {
+    co_return ctx.error(Status::bad_request, "user name or password too long");
+  }
+
+  const std::string name = user;
+  if (!co_await verify_password(user, password)) {
+    if (!api) co_return ctx.see_other("/?error=login");
+    co_return ctx.error(Status::unauthorized, "invalid user name or password");
+  }
+
+  // Login: a NEW session ID (fixation defence), bound to the user.
+  session.regenerate();
+  session.set_user(name);
+  session.set("user", json{{"name", name}});
+
+  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+  if (api) {
+    set_json_body(
+        res, json{{"user", {{"name", name}}}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+  }
+  co_return res;
+}
+
+asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+
+  session.destroy();
+  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  // Destroying a session that already ended is still a successful logout.
+  if (!committed && committed.code() != sessionkit::errc::not_found) {
+    co_return session_error(ctx, committed, &res);
+  }
+  if (api) set_json_body(res, R"({"ok":true})");
+  co_return res;
+}
+
+asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
+  auto health = co_await skb::async_call<void>(
+      [this](sessionkit::Callback<void> done) { manager_.store().health(std::move(done)); },
+      use_awaitable);
+  if (!health) {
+    spdlog::warn("readiness check failed: {}", health.to_string());
+    co_return ctx.error(Status::service_unavailable, kStoreUnavailable);
+  }
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  set_json_body(res, R"({"ready":true})");
+  co_return res;
+}
+
+asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
+  auto count = co_await skb::async_call<std::size_t>(
+      [this](sessionkit::Callback<std::size_t> done) { manager_.store().count(std::move(done)); },
+      use_awaitable);
+  std::optional<std::uint64_t> active;
+  if (count) active = *count;
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  set_text_body(res, manager_.metrics().render_prometheus(active),
+                "text/plain; version=0.0.4; charset=utf-8");
+  co_return res;
+}
+
+asio::awaitable<bool> Router::verify_password(const std::string& user,
+                                              const std::string& password) const {
+  // Named, not a temporary inside the co_await expression: g++ 12 mishandles non-trivially
+  // destructible temporaries there (they can be destroyed twice).
+  auto start = [this, &user, &password](sessionkit::Callback<bool> done) {
+    asio::post(hash_executor_, [this, user, password, done = std::move(done)] {
+      done(users_.verify(user, password));
+    });
+  };
+  auto verified = co_await skb::async_call<bool>(std::move(start), use_awaitable);
+  co_return verified.ok() && *verified;
+}
+
+void Router::prime_csrf(Session& session) const {
+  // For a visitor without a stored session the token is bound to a pre-session seed whose
+  // cookie commit sends only if the seed exists by then. Issuing a token BEFORE commit makes
+  // sure of that; the token handed out is issued after commit (it reuses the seed, or is bound
+  // to the session if commit created or rotated one).
+  (void)manager_.csrf_token(session);
+}
+
+std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {
+  if (auto header = sessionkit::SessionManager::csrf_header(ctx.view)) {
+    return std::string(*header);
+  }
+  if (ctx.form) {
+    auto it = ctx.form->find("_csrf");
+    if (it != ctx.form->end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Router::check_unsafe(Ctx& ctx, const Session& session) const {
+  // Second line of defence: browsers say where a request comes from.
+  auto site = ctx.view.header("Sec-Fetch-Site");
+  if (site && iequals(*site, "cross-site")) {
+    return ctx.error(Status::forbidden, "cross-site request refused");
+  }
+  if (auto origin = ctx.view.header("Origin")) {
+    std::string_view o = *origin;
+    std::size_t scheme_end = o.find("://");
+    auto host = ctx.view.header("Host");
+    if (scheme_end == std::string_view::npos ||
+        (host && !iequals(o.substr(scheme_end + 3), *host))) {
+      return ctx.error(Status::forbidden, "cross-origin request refused");
+    }
+  }
+  auto token = request_csrf_token(ctx);
+  if (!token || !manager_.verify_csrf(session, *token)) {
+    return ctx.error(Status::forbidden, "invalid or missing CSRF token");
+  }
+  if (ctx.form_malformed) return ctx.error(Status::bad_request, "malformed form body");
+  return std::nullopt;
+}
+
+Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
+                               Response* partial) const {
+  using sessionkit::errc;
+  switch (status.code()) {
+    case errc::too_large:
+      return ctx.error(Status::payload_too_large, "session data too large");
+    case errc::not_found:
+    case errc::conflict: {
+      // The session ended (or changed identity) concurrently. Keep the cookie-clearing header
+      // commit may have written, so the client drops its stale cookie.
+      Response res = partial != nullptr ? std::move(*partial) : ctx.make(Status::conflict);
+      res.result(Status::conflict);
+      res.erase(bhttp::field::location);
+      set_json_body(res, json{{"error", "session ended concurrently"}}.dump());
+      return res;
+    }
+    default:
+      spdlog::warn("session store error on {} {}: {}", std::string_view(ctx.req.method_string()),
+                   ctx.path, status.to_string());
+      return ctx.error(Status::service_unavailable, kStoreUnavailable);
+  }
+}
+
+}  // namespace demo

@@ -1,0 +1,70 @@
+// routes.h — the demo's request handler: one request in, one response out.
+//
+// `Router::handle` is a coroutine: besides the session manager's asynchronous calls it does no
+// I/O of its own (password hashing runs on a separate executor). It never throws for client
+// input; every error becomes a JSON `{"error": ...}` response with a 4xx status, or 503 when the
+// session store cannot answer (no Set-Cookie is sent then). See docs/demo.md for the routes.
+//
+// Thread safety: a Router is shared by all connections; `handle` may run concurrently.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http_util.h"
+#include "sessionkit/manager.h"
+#include "users.h"
+
+namespace demo {
+
+struct RouterOptions {
+  bool secure_cookies = false;  // informational (shown on the page)
+};
+
+class Router {
+ public:
+  // `manager` and `users` are borrowed and must outlive the router. `hash_executor` runs the
+  // password verifications (a small thread pool), so they never block an I/O thread.
+  Router(sessionkit::SessionManager& manager, const UserDirectory& users,
+         boost::asio::any_io_executor hash_executor, RouterOptions options);
+
+  // `peer` is the client address. The request's body has already been read (size-limited).
+  boost::asio::awaitable<Response> handle(Request& req, const std::string& peer) const;
+
+  sessionkit::SessionManager& manager() const noexcept { return manager_; }
+
+ private:
+  struct Ctx;  // per-request state (request, view, version, keep-alive)
+
+  boost::asio::awaitable<Response> route(Ctx& ctx) const;
+  boost::asio::awaitable<Response> get_home(Ctx& ctx) const;
+  boost::asio::awaitable<Response> get_api_session(Ctx& ctx) const;
+  boost::asio::awaitable<Response> post_increment(Ctx& ctx, bool api) const;
+  boost::asio::awaitable<Response> post_login(Ctx& ctx, bool api) const;
+  boost::asio::awaitable<Response> post_logout(Ctx& ctx, bool api) const;
+  boost::asio::awaitable<Response> get_readyz(Ctx& ctx) const;
+  boost::asio::awaitable<Response> get_metrics(Ctx& ctx) const;
+  boost::asio::awaitable<bool> verify_password(const std::string& user,
+                                               const std::string& password) const;
+
+  // Issues (and discards) a CSRF token before commit; see the definition.
+  void prime_csrf(sessionkit::Session& session) const;
+  // The CSRF token the request carries (X-CSRF-Token header, else form field `_csrf`).
+  std::optional<std::string> request_csrf_token(const Ctx& ctx) const;
+  // nullopt when the unsafe request may proceed; otherwise the 403 response.
+  std::optional<Response> check_unsafe(Ctx& ctx, const sessionkit::Session& session) const;
+  // Maps a manager error to a response (503, 413, 409). `partial` is the response commit wrote
+  // headers into (used for 409, whose cookie-clearing header must reach the client).
+  Response session_error(Ctx& ctx, const sessionkit::Status& status,
+                         Response* partial = nullptr) const;
+
+  sessionkit::SessionManager& manager_;
+  const UserDirectory& users_;
+  boost::asio::any_io_executor hash_executor_;
+  RouterOptions options_;
+};
+
+}  // namespace demo

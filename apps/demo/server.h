@@ -1,0 +1,90 @@
+// server.h — the demo's HTTP/1.1 server: an Asio io_context run by N threads, an acceptor, and
+// one coroutine per connection (Beast's advanced-server / server-flex-awaitable shape).
+//
+// Per connection: each connection runs on its own strand; a request parser is created for every
+// message with an 8 KiB header limit (431) and a 64 KiB body limit (413); malformed input gets
+// a 400; after any of these the connection is closed (lingering: the unread rest of the request
+// is drained briefly so the client can read the error). Keep-alive with an idle timeout;
+// `Expect: 100-continue` is honoured.
+//
+// Shutdown (SIGINT/SIGTERM, or `stop()`): stop accepting, cancel idle connections, let in-flight
+// requests finish and close their connections, wait at most `shutdown_grace`, then stop the
+// io_context. A second signal stops at once. A janitor purges expired sessions periodically.
+//
+// Thread safety: construct, `run()` once from one thread; `stop()` may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "routes.h"
+
+namespace demo {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (the bound port is printed)
+  unsigned threads = 1;
+  std::chrono::seconds idle_timeout{30};      // keep-alive idle and per-read/write timeout
+  std::chrono::seconds shutdown_grace{5};     // how long in-flight requests may take
+  std::chrono::seconds janitor_interval{30};  // purge_expired period
+  std::size_t janitor_batch = 1000;
+  std::uint32_t header_limit = 8 * 1024;
+  std::uint64_t body_limit = 64 * 1024;
+};
+
+class Server {
+ public:
+  Server(Router& router, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; throws std::system_error (with a message naming the address) on failure.
+  // Then prints "sessionkit-demo listening on http://HOST:PORT" to stdout.
+  void start();
+  // Runs the io_context on `threads` threads until shutdown completes.
+  void run();
+  // Begins the graceful shutdown (thread-safe, idempotent).
+  void stop();
+
+  std::uint16_t bound_port() const noexcept { return bound_port_; }
+
+ private:
+  struct Connection;
+
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> janitor();
+  boost::asio::awaitable<void> shutdown_sequence();
+  void wait_for_signal();
+  bool enroll(const std::shared_ptr<Connection>& conn);
+  void withdraw(const std::shared_ptr<Connection>& conn);
+  std::size_t active_connections();
+
+  Router& router_;
+  ServerOptions options_;
+
+  // Declared before the io_context: coroutine frames destroyed with the io_context touch these.
+  std::mutex mutex_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  std::atomic<bool> stopping_{false};
+
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer janitor_timer_;
+  std::uint16_t bound_port_ = 0;
+};
+
+}  // namespace demo

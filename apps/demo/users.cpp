@@ -1,0 +1,53 @@
+#include "users.h"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace demo {
+namespace {
+
+std::string hash_password(std::string_view password) {
+  std::string out(crypto_pwhash_STRBYTES, '\0');
+  if (crypto_pwhash_str(out.data(), password.data(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw std::runtime_error("argon2id hashing failed (out of memory?)");
+  }
+  out.resize(out.find('\0'));
+  return out;
+}
+
+}  // namespace
+
+UserDirectory::UserDirectory(const std::vector<std::pair<std::string, std::string>>& accounts) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  for (const auto& [name, password] : accounts) {
+    accounts_.push_back(Account{name, hash_password(password)});
+  }
+  // A random password nobody knows: verifying against it costs what a real verification costs.
+  unsigned char random[32];
+  randombytes_buf(random, sizeof random);
+  dummy_hash_ =
+      hash_password(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
+}
+
+UserDirectory UserDirectory::with_demo_accounts() {
+  return UserDirectory({{"alice", "wonderland"}, {"bob", "builder"}});
+}
+
+bool UserDirectory::verify(std::string_view user, std::string_view password) const {
+  const std::string* hash = &dummy_hash_;
+  bool known = false;
+  for (const auto& a : accounts_) {
+    if (a.name == user) {
+      hash = &a.hash;
+      known = true;
+      break;
+    }
+  }
+  bool ok = crypto_pwhash_str_verify(hash->c_str(), password.data(), password.size()) == 0;
+  return known && ok;
+}
+
+}  // namespace demo

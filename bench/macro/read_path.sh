@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Read-path load test: starts the release demo once per store, logs in as alice, and runs
+#   wrk -t2 -c64 -d10s  GET /api/session  with the session cookie
+# against it. Loopback only; stops only the processes it started.
+# Usage: bench/macro/read_path.sh [STORE_URL ...]   (default: memory:// and a temp sqlite file)
+# Needs: the release build (scripts/build.sh release), wrk and curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+demo=build/release/bin/sessionkit-demo
+[[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+tmp=$(mktemp -d)
+pid=
+cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+stores=("$@")
+((${#stores[@]})) || stores=(memory:// "sqlite://$tmp/sessions.db")
+secret=bench-secret-bench-secret-bench-secret-0123
+threads=${THREADS:-$(nproc)}
+for store in "${stores[@]}"; do
+  "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$secret" --threads "$threads" \
+    >"$tmp/demo.out" 2>"$tmp/demo.err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q 'listening on' "$tmp/demo.out" && break; sleep 0.1; done
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/demo.out" | head -1)
+  jar=$tmp/jar
+  rm -f "$jar"
+  token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+  curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
+    -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null
+  cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
+  [[ -n $cookie ]] || { echo "login failed against $store" >&2; exit 1; }
+  curl -s -b "$cookie" "$url/api/session" | grep -q '"authenticated":true' ||
+    { echo "cookie not accepted against $store" >&2; exit 1; }
+  echo "== store $store, demo --threads $threads: GET /api/session with a logged-in cookie"
+  wrk -t2 -c64 -d3s -H "Cookie: $cookie" "$url/api/session" >/dev/null  # warm-up
+  wrk -t2 -c64 -d10s --latency -H "Cookie: $cookie" "$url/api/session"
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+done

@@ -1,0 +1,130 @@
+// Unit tests of the Beast adapter (include/sessionkit/http/beast.h): the views, and the
+// completion rules of the asynchronous wrappers (never inline, always on the handler's
+// executor, work tracked while a foreign thread holds the operation).
+#include "sessionkit/http/beast.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <thread>
+
+#include "sessionkit/stores/memory.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace skb = sessionkit::beast;
+using sessionkit::Callback;
+using sessionkit::Result;
+
+TEST(BeastRequestView, ReadsTheBeastHeader) {
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/a?b=c", 11};
+  req.set("X-CSRF-Token", "tok");
+  req.set(bhttp::field::cookie, "sid=1");
+  skb::BeastRequestView view(req, "203.0.113.7", true);
+  EXPECT_EQ(view.method(), "POST");
+  EXPECT_EQ(view.target(), "/a?b=c");
+  EXPECT_EQ(view.header("x-csrf-token"), std::optional<std::string_view>("tok"));
+  EXPECT_EQ(view.header("Cookie"), std::optional<std::string_view>("sid=1"));
+  EXPECT_FALSE(view.header("Missing").has_value());
+  EXPECT_EQ(view.peer_address(), "203.0.113.7");
+  EXPECT_TRUE(view.is_tls());
+}
+
+TEST(BeastResponseHeaders, AddsAndSets) {
+  bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+  skb::BeastResponseHeaders out(res);
+  out.add("Set-Cookie", "a=1");
+  out.add("Set-Cookie", "b=2");
+  out.set("Cache-Control", "private");
+  out.set("Cache-Control", "no-store");
+  EXPECT_EQ(res.count(bhttp::field::set_cookie), 2U);
+  EXPECT_EQ(res[bhttp::field::cache_control], "no-store");
+  EXPECT_EQ(res.count(bhttp::field::cache_control), 1U);
+}
+
+TEST(AsyncCall, InlineCompletionIsNeverInvokedFromTheInitiation) {
+  asio::io_context ioc;
+  std::optional<int> got;
+  skb::async_call<int>([](Callback<int> done) { done(42); },
+                       asio::bind_executor(ioc.get_executor(), [&](Result<int> r) {
+                         ASSERT_TRUE(r.ok());
+                         got = *r;
+                       }));
+  EXPECT_FALSE(got.has_value()) << "the handler ran inside the initiating function";
+  ioc.run();
+  EXPECT_EQ(got, 42);
+}
+
+TEST(AsyncCall, ForeignThreadCompletionRunsOnTheHandlersStrandAndKeepsRunAlive) {
+  asio::io_context ioc;
+  auto strand = asio::make_strand(ioc);
+  std::thread foreign;
+  std::atomic<bool> on_strand{false};
+  std::atomic<bool> called{false};
+  skb::async_call<void>(
+      [&](Callback<void> done) {
+        foreign = std::thread([done = std::move(done)] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          done(sessionkit::Status());
+        });
+      },
+      asio::bind_executor(strand, [&](sessionkit::Status st) {
+        EXPECT_TRUE(st.ok());
+        on_strand = strand.running_in_this_thread();
+        called = true;
+      }));
+  ioc.run();  // returns only after the handler: the pending operation counts as work
+  foreign.join();
+  EXPECT_TRUE(called.load());
+  EXPECT_TRUE(on_strand.load());
+}
+
+TEST(AsyncSession, LoadIncrementCommitInACoroutine) {
+  auto store = std::make_shared<sessionkit::MemoryStore>();
+  sessionkit::SessionManager manager(store, sessionkit::Keyring::ephemeral(),
+                                     sessionkit::SessionOptions::development());
+  asio::io_context ioc;
+  std::string cookie;
+  std::int64_t second_visits = 0;
+  auto flow = [&]() -> asio::awaitable<void> {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/", 11};
+    skb::BeastRequestView view(req, "127.0.0.1");
+    Result<sessionkit::Session> s = co_await skb::async_load(manager, view, asio::use_awaitable);
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE(s->is_new());
+    Result<std::int64_t> n =
+        co_await skb::async_increment(manager, *s, "visits", 1, asio::use_awaitable);
+    EXPECT_EQ(n.ok() ? *n : -1, 1);
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    skb::BeastResponseHeaders out(res);
+    sessionkit::Status st = co_await skb::async_commit(manager, *s, out, asio::use_awaitable);
+    EXPECT_TRUE(st.ok());
+    std::string set_cookie(res[bhttp::field::set_cookie]);
+    cookie = set_cookie.substr(0, set_cookie.find(';'));
+
+    bhttp::request<bhttp::string_body> again{bhttp::verb::post, "/", 11};
+    again.set(bhttp::field::cookie, cookie);
+    skb::BeastRequestView view2(again, "127.0.0.1");
+    auto s2 = co_await skb::async_load(manager, view2, asio::use_awaitable);
+    EXPECT_TRUE(s2.ok());
+    EXPECT_FALSE(s2->is_new());
+    auto n2 = co_await skb::async_increment(manager, *s2, "visits", 1, asio::use_awaitable);
+    second_visits = n2.ok() ? *n2 : -1;
+  };
+  asio::co_spawn(asio::make_strand(ioc), flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run();
+  EXPECT_TRUE(cookie.starts_with("sid=")) << cookie;
+  EXPECT_EQ(second_visits, 2);
+}
+
+}  // namespace
