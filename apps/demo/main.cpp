@@ -160,9 +160,6 @@ int main(int argc, char** argv) {
   options.cookie.name = cfg.cookie_name;
   options.idle_timeout = std::chrono::seconds(cfg.idle_timeout);
   options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
-  // Lazy touch granularity must stay well below the idle timeout.
-  options.touch_interval =
-      std::min<sessionkit::Duration>(options.touch_interval, options.idle_timeout / 2);
   if (auto valid = options.validate(); !valid) {
     return usage_error("invalid session options: " + valid.message());
   }

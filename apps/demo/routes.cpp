@@ -368,7 +368,8 @@ void Router::prime_csrf(Session& session) const {
   // cookie commit sends only if the seed exists by then. Issuing a token BEFORE commit makes
   // sure of that; the token handed out is issued after commit (it reuses the seed, or is bound
   // to the session if commit created or rotated one).
-  (void)manager_.csrf_token(session);
+  // A stored session's token needs no cookie: skip the work then.
+  if (!session.is_stored()) (void)manager_.csrf_token(session);
 }
 
 std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {

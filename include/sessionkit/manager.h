@@ -24,7 +24,9 @@
 // For a visitor without a stored session it is bound to a signed random pre-session cookie
 // (`<cookie name>-csrf`), so anonymous visitors cost no store record. Tokens issued before a
 // session is created or rotated stop verifying after it; call `csrf_token` after `commit` to
-// hand the client the new one.
+// hand the client the new one. The pre-session seed is made by the first `csrf_token` call and
+// its cookie is sent by `commit`: for a visitor without a stored session, call `csrf_token`
+// at least once BEFORE `commit`.
 //
 // Thread safety: a SessionManager is shared by all request threads; every member is thread-safe.
 #pragma once
@@ -68,7 +70,7 @@ struct SessionOptions {
   Duration idle_timeout = std::chrono::minutes(30);
   Duration absolute_timeout = std::chrono::hours(12);
   // Lazy touch: an unchanged session's access time is written at most this often. The idle
-  // timeout is therefore enforced with this granularity.
+  // timeout is therefore enforced with this granularity. Capped at half the idle timeout.
   Duration touch_interval = std::chrono::seconds(60);
   bool rolling = false;
   bool resave = false;

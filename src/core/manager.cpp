@@ -84,6 +84,8 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
       metrics_(deps.metrics ? std::move(deps.metrics) : std::make_shared<Metrics>()) {
   if (!store_) throw std::invalid_argument("SessionManager needs a store");
   if (Status s = options_.validate(); !s.ok()) throw std::invalid_argument(s.to_string());
+  // Lazy touch must happen well within the idle window, or active sessions would expire.
+  options_.touch_interval = std::min(options_.touch_interval, options_.idle_timeout / 2);
   cookie_name_ = options_.cookie.full_name();
   sign_context_ = "cookie:" + cookie_name_;
   crypto::init();

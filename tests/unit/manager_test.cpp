@@ -305,6 +305,20 @@ TEST_F(ManagerTest, LazyTouch) {
   EXPECT_EQ(s.expires_at(), s.last_access() + options_.idle_timeout);
 }
 
+TEST_F(ManagerTest, TouchIntervalIsCappedWithinTheIdleWindow) {
+  SessionOptions o = SessionOptions::development();
+  o.idle_timeout = 40s;  // shorter than the default 60 s touch interval
+  rebuild(o);
+  EXPECT_EQ(manager_->options().touch_interval, 20s);
+  std::string cookie = new_session();
+  for (int i = 0; i < 10; ++i) {  // a request every 25 s keeps the session alive
+    clock_.advance(25s);
+    Session s = load_ok(cookie);
+    ASSERT_FALSE(s.is_new()) << i;
+    commit_cookie(s);
+  }
+}
+
 TEST_F(ManagerTest, RollingResendsCookieEveryResponse) {
   SessionOptions o = SessionOptions::development();
   o.rolling = true;
