@@ -136,6 +136,9 @@ class SessionManager {
   struct CommitOp;
   std::optional<Time> touch_due(const Session& s, Time now) const;
   TouchSpec touch_spec(Time now) const;
+  SessionRecord fresh_record(const Session& s, Time now) const;
+  static void adopt_created(Session& s, SessionId id, SessionKey key, SessionRecord record);
+  http::SetCookie cookie_template(std::string name) const;
   void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
   void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;

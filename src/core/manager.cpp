@@ -125,34 +125,59 @@ std::optional<Time> SessionManager::touch_due(const Session& s, Time now) const 
   return std::nullopt;
 }
 
-void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
+SessionRecord SessionManager::fresh_record(const Session& s, Time now) const {
+  SessionRecord record = s.record_;
+  record.created_at = now;
+  record.last_access = now;
+  record.absolute_expires_at = now + options_.absolute_timeout;
+  record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+  if (s.user_dirty_) record.auth_at = now;
+  if (!s.stored_ || record.ip.empty()) {
+    record.ip = s.client_ip_;
+    record.user_agent = s.user_agent_;
+  }
+  return record;
+}
+
+void SessionManager::adopt_created(Session& s, SessionId id, SessionKey key, SessionRecord record) {
+  s.id_ = std::move(id);
+  s.key_ = key;
+  s.record_ = std::move(record);
+  s.stored_ = true;
+  s.set_cookie_ = true;
+  s.regenerate_ = false;
+  s.dirty_.clear();
+  s.erased_.clear();
+  s.user_dirty_ = false;
+}
+
+http::SetCookie SessionManager::cookie_template(std::string name) const {
   const CookieOptions& c = options_.cookie;
   http::SetCookie cookie;
-  cookie.name = cookie_name_;
-  cookie.value = keyring_.sign(s.id_->str(), sign_context_);
-  if (c.persistent) cookie.max_age = seconds_until(s.record_.absolute_expires_at, clock_->now());
+  cookie.name = std::move(name);
   cookie.domain = c.domain;
   cookie.path = c.path;
   cookie.secure = c.secure;
   cookie.http_only = c.http_only;
   cookie.same_site = c.same_site;
   cookie.partitioned = c.partitioned;
+  return cookie;
+}
+
+void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
+  http::SetCookie cookie = cookie_template(cookie_name_);
+  cookie.value = keyring_.sign(s.id_->str(), sign_context_);
+  if (options_.cookie.persistent) {
+    cookie.max_age = seconds_until(s.record_.absolute_expires_at, clock_->now());
+  }
   out.add("Set-Cookie", cookie.serialize());
   out.set("Cache-Control", "no-store");
 }
 
 void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const {
-  const CookieOptions& c = options_.cookie;
-  http::SetCookie cookie;
-  cookie.name = std::string(name);
+  http::SetCookie cookie = cookie_template(std::string(name));
   cookie.max_age = std::chrono::seconds(0);
   cookie.expires = from_millis(0);
-  cookie.domain = c.domain;
-  cookie.path = c.path;
-  cookie.secure = c.secure;
-  cookie.http_only = c.http_only;
-  cookie.same_site = c.same_site;
-  cookie.partitioned = c.partitioned;
   out.add("Set-Cookie", cookie.serialize());
   out.set("Cache-Control", "no-store");
 }
@@ -250,14 +275,9 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
       else if (options_.rolling && s.stored_)
         write_session_cookie(s, out);
       if (s.csrf_seed_new_ && !s.stored_) {
-        http::SetCookie c;
-        c.name = csrf_cookie_name();
+        http::SetCookie c = cookie_template(csrf_cookie_name());
         c.value = keyring_.sign(s.csrf_seed_, kCsrfPresessionContext);
-        c.path = options_.cookie.path;
-        c.domain = options_.cookie.domain;
-        c.secure = options_.cookie.secure;
         c.http_only = true;
-        c.same_site = options_.cookie.same_site;
         out.add("Set-Cookie", c.serialize());
         s.csrf_seed_new_ = false;
       }
@@ -308,16 +328,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
   const bool rotate = s.stored_ && s.regenerate_;
   if (create_new || rotate) {
-    SessionRecord record = s.record_;
-    record.created_at = now;
-    record.last_access = now;
-    record.absolute_expires_at = now + options_.absolute_timeout;
-    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
-    if (s.user_dirty_) record.auth_at = now;
-    if (!s.stored_ || record.ip.empty()) {
-      record.ip = s.client_ip_;
-      record.user_agent = s.user_agent_;
-    }
+    SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
     store_->create(key, record,
@@ -329,15 +340,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
                        return;
                      }
                      const SessionKey old_key = s.key_;
-                     s.id_ = std::move(id);
-                     s.key_ = key;
-                     s.record_ = std::move(record);
-                     s.stored_ = true;
-                     s.set_cookie_ = true;
-                     s.regenerate_ = false;
-                     s.dirty_.clear();
-                     s.erased_.clear();
-                     s.user_dirty_ = false;
+                     adopt_created(s, std::move(id), key, std::move(record));
                      if (!rotate) {
                        metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
                        emit(EventType::created, s, "new session");
@@ -450,14 +453,7 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
       base = v->get<std::int64_t>();
     }
     s.set(field, base + delta);
-    SessionRecord record = s.record_;
-    record.created_at = now;
-    record.last_access = now;
-    record.absolute_expires_at = now + options_.absolute_timeout;
-    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
-    if (s.user_dirty_) record.auth_at = now;
-    record.ip = s.client_ip_;
-    record.user_agent = s.user_agent_;
+    SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
     const std::int64_t value = base + delta;
@@ -469,15 +465,7 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
                        done(std::move(st));
                        return;
                      }
-                     s.id_ = std::move(id);
-                     s.key_ = key;
-                     s.record_ = std::move(record);
-                     s.stored_ = true;
-                     s.set_cookie_ = true;
-                     s.regenerate_ = false;
-                     s.dirty_.clear();
-                     s.erased_.clear();
-                     s.user_dirty_ = false;
+                     adopt_created(s, std::move(id), key, std::move(record));
                      metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
                      emit(EventType::created, s, "new session");
                      done(value);
