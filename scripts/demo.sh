@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh release
+scripts/build.sh release --target sessionkit-demo -- -DSESSIONKIT_BUILD_TESTS=OFF
 # Development convenience: without SESSION_SECRET, keep one random secret in ./data so that
 # sessions in the SQLite file stay valid across restarts of the demo.
 if [[ -z ${SESSION_SECRET:-} ]]; then

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-debug}
 scripts/install-deps.sh --test
-scripts/build.sh "$preset"
+scripts/build.sh "$preset" -- -DSESSIONKIT_BUILD_TESTS=ON
 ctest --preset "$preset" -j "$(nproc)"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the build tree into a temporary prefix, builds tests/install/consumer against it with
+# find_package(sessionkit), and runs it. Usage: check.sh BUILD_DIR SOURCE_DIR CXX_FLAGS LD_FLAGS
+set -euo pipefail
+build=$1 src=$2 cxxflags=${3:-} ldflags=${4:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cmake -S "$src/tests/install/consumer" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_FLAGS="$cxxflags" \
+  -DCMAKE_EXE_LINKER_FLAGS="$ldflags" >"$tmp/configure.log" || { cat "$tmp/configure.log"; exit 1; }
+cmake --build "$tmp/build" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
+"$tmp/build/consumer"
