@@ -127,10 +127,14 @@ bool media_type_is(std::string_view content_type, std::string_view type) {
     media.remove_suffix(1);
   while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
     media.remove_prefix(1);
-  if (media.size() != type.size()) return false;
-  for (std::size_t i = 0; i < media.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(media[i])) !=
-        std::tolower(static_cast<unsigned char>(type[i]))) {
+  return iequals(media, type);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }

@@ -46,6 +46,9 @@ std::string url_encode(std::string_view in);
 // ignored), e.g. media_type_is("application/json; charset=utf-8", "application/json").
 bool media_type_is(std::string_view content_type, std::string_view type);
 
+// ASCII case-insensitive equality (header names and values, media types).
+bool iequals(std::string_view a, std::string_view b);
+
 // "2024-01-01T00:00:00Z" (UTC, whole seconds).
 std::string iso8601(sessionkit::Time t);
 

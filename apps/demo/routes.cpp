@@ -29,17 +29,6 @@ constexpr std::size_t kMaxUserBytes = 128;
 constexpr std::size_t kMaxPasswordBytes = 1024;
 constexpr std::string_view kStoreUnavailable = "session store unavailable";
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 json session_json(const Session& s) {
   const bool live = s.is_stored() && !s.is_destroyed();
   const bool authenticated = live && !s.user_id().empty();
