@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sessionkit needs, and only those that are missing.
-# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--test]
-#   --test  also the packages the test suite needs.
+# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--test] [--bench]
+#   --test   also the packages the test suite needs.
+#   --bench  also the packages the benchmarks need.
 set -euo pipefail
 
 packages=(
@@ -9,9 +10,13 @@ packages=(
   libboost1.81-dev libsodium-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev curl)
-fi
+for arg in "$@"; do
+  case $arg in
+    --test) packages+=(libgtest-dev libgmock-dev curl) ;;
+    --bench) packages+=(libbenchmark-dev wrk curl) ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
