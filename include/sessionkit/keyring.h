@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,7 +37,7 @@ class Keyring {
   // One fresh random secret: for development and tests only (cookies die with the process).
   static Keyring ephemeral();
 
-  std::size_t size() const noexcept { return keys_.size(); }
+  std::size_t size() const noexcept;
   // Length in bytes of the shortest secret.
   std::size_t shortest_secret() const noexcept;
 
@@ -52,8 +53,9 @@ class Keyring {
   Mac mac(std::size_t index, std::string_view context, std::string_view message) const;
 
  private:
-  explicit Keyring(std::vector<std::string> keys) : keys_(std::move(keys)) {}
-  std::vector<std::string> keys_;
+  struct Impl;  // the secrets and their precomputed HMAC key states
+  explicit Keyring(std::vector<std::string> secrets);
+  std::shared_ptr<const Impl> impl_;
 };
 
 }  // namespace sessionkit

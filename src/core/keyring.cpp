@@ -1,6 +1,8 @@
 #include "sessionkit/keyring.h"
 
 #include <algorithm>
+#include <charconv>
+#include <memory>
 
 #include "crypto/crypto.h"
 
@@ -11,6 +13,24 @@ constexpr std::string_view kDomain = "sessionkit/1";
 constexpr std::size_t kSignatureChars = 43;  // base64url of 32 bytes
 
 }  // namespace
+
+struct Keyring::Impl {
+  std::vector<std::string> secrets;
+  std::vector<std::unique_ptr<crypto::HmacKey>> keys;
+};
+
+Keyring::Keyring(std::vector<std::string> secrets) {
+  auto impl = std::make_shared<Impl>();
+  for (const auto& s : secrets) {
+    impl->keys.push_back(std::make_unique<crypto::HmacKey>(crypto::as_bytes(s)));
+  }
+  impl->secrets = std::move(secrets);
+  impl_ = std::move(impl);
+}
+
+std::size_t Keyring::size() const noexcept {
+  return impl_->keys.size();
+}
 
 Result<Keyring> Keyring::from_secrets(std::vector<std::string> secrets) {
   if (secrets.empty()) return {errc::invalid_argument, "the keyring needs at least one secret"};
@@ -47,24 +67,26 @@ Keyring Keyring::ephemeral() {
 }
 
 std::size_t Keyring::shortest_secret() const noexcept {
-  std::size_t n = keys_.front().size();
-  for (const auto& k : keys_)
+  std::size_t n = impl_->secrets.front().size();
+  for (const auto& k : impl_->secrets)
     n = std::min(n, k.size());
   return n;
 }
 
 Keyring::Mac Keyring::mac(std::size_t index, std::string_view context,
                           std::string_view message) const {
-  // The message is framed with lengths so (context, message) pairs cannot collide.
-  std::string framed;
-  framed.reserve(kDomain.size() + context.size() + message.size() + 8);
-  framed.append(kDomain);
-  framed.push_back('\0');
-  framed.append(std::to_string(context.size()));
-  framed.push_back(':');
-  framed.append(context);
-  framed.append(message);
-  return crypto::hmac_sha256(crypto::as_bytes(keys_[index]), framed);
+  // Framed with the context's length so (context, message) pairs cannot collide:
+  // "sessionkit/1" NUL len(context) ':' context message.
+  char len[24];
+  auto [end, ec] = std::to_chars(len, len + sizeof len, context.size());
+  (void)ec;  // cannot fail: 24 digits hold any size_t
+  const std::string_view parts[] = {kDomain,
+                                    std::string_view("\0", 1),
+                                    std::string_view(len, static_cast<std::size_t>(end - len)),
+                                    ":",
+                                    context,
+                                    message};
+  return impl_->keys[index]->mac(parts);
 }
 
 std::string Keyring::sign(std::string_view value, std::string_view context) const {
@@ -88,7 +110,7 @@ std::optional<std::string_view> Keyring::verify(std::string_view signed_value,
   auto n = crypto::base64url_decode(sig, given);
   if (!n || *n != given.size()) return std::nullopt;
   bool ok = false;
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
+  for (std::size_t i = 0; i < size(); ++i) {
     Mac expected = mac(i, context, value);
     ok |= crypto::equal(expected, given);  // no early exit: same work for every key
   }

@@ -1,7 +1,9 @@
 #include "crypto/crypto.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -43,9 +45,40 @@ std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std
   return len;
 }
 
+namespace {
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (m == nullptr) std::abort();  // no SHA-256 provider: nothing here could be trusted
+    return m;
+  }();
+  return md;
+}
+
+// One reusable digest context per thread: no allocation per hash.
+EVP_MD_CTX* scratch_ctx() {
+  struct Holder {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Holder() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Holder holder;
+  if (holder.ctx == nullptr) std::abort();
+  return holder.ctx;
+}
+
+void check(int ok) {
+  if (ok != 1) std::abort();  // OpenSSL digest calls fail only on allocation failure
+}
+
+}  // namespace
+
 Digest sha256(std::span<const std::uint8_t> data) {
   Digest d;
-  crypto_hash_sha256(d.data(), data.data(), data.size());
+  EVP_MD_CTX* ctx = scratch_ctx();
+  check(EVP_DigestInit_ex2(ctx, sha256_md(), nullptr));
+  check(EVP_DigestUpdate(ctx, data.data(), data.size()));
+  check(EVP_DigestFinal_ex(ctx, d.data(), nullptr));
   return d;
 }
 
@@ -53,14 +86,58 @@ Digest sha256(std::string_view data) {
   return sha256(as_bytes(data));
 }
 
+struct HmacKey::State {
+  EVP_MD_CTX* inner = EVP_MD_CTX_new();  // after absorbing key XOR ipad
+  EVP_MD_CTX* outer = EVP_MD_CTX_new();  // after absorbing key XOR opad
+  ~State() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
+HmacKey::HmacKey(std::span<const std::uint8_t> key) : state_(new State) {
+  constexpr std::size_t kBlock = 64;
+  std::array<std::uint8_t, kBlock> k{};
+  if (key.size() > kBlock) {
+    Digest d = sha256(key);
+    std::copy(d.begin(), d.end(), k.begin());
+  } else {
+    std::copy(key.begin(), key.end(), k.begin());
+  }
+  std::array<std::uint8_t, kBlock> pad;
+  for (std::size_t i = 0; i < kBlock; ++i)
+    pad[i] = k[i] ^ 0x36;
+  check(EVP_DigestInit_ex2(state_->inner, sha256_md(), nullptr));
+  check(EVP_DigestUpdate(state_->inner, pad.data(), pad.size()));
+  for (std::size_t i = 0; i < kBlock; ++i)
+    pad[i] = k[i] ^ 0x5c;
+  check(EVP_DigestInit_ex2(state_->outer, sha256_md(), nullptr));
+  check(EVP_DigestUpdate(state_->outer, pad.data(), pad.size()));
+  sodium_memzero(k.data(), k.size());
+  sodium_memzero(pad.data(), pad.size());
+}
+
+HmacKey::~HmacKey() {
+  delete state_;
+}
+
+Digest HmacKey::mac(std::span<const std::string_view> parts) const {
+  EVP_MD_CTX* ctx = scratch_ctx();
+  Digest inner;
+  check(EVP_MD_CTX_copy_ex(ctx, state_->inner));
+  for (std::string_view p : parts)
+    check(EVP_DigestUpdate(ctx, p.data(), p.size()));
+  check(EVP_DigestFinal_ex(ctx, inner.data(), nullptr));
+  Digest out;
+  check(EVP_MD_CTX_copy_ex(ctx, state_->outer));
+  check(EVP_DigestUpdate(ctx, inner.data(), inner.size()));
+  check(EVP_DigestFinal_ex(ctx, out.data(), nullptr));
+  return out;
+}
+
 Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view message) {
-  Digest d;
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key.data(), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(message.data()),
-                                message.size());
-  crypto_auth_hmacsha256_final(&st, d.data());
-  return d;
+  const std::string_view parts[] = {message};
+  return HmacKey(key).mac(parts);
 }
 
 bool equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {

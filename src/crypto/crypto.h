@@ -24,9 +24,28 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes);
 // invalid character, trailing garbage, or when the result would not fit.
 std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std::uint8_t> out);
 
+// SHA-256 and HMAC-SHA256 run on OpenSSL (SHA-NI/AVX2 where the CPU has them); everything
+// else here is libsodium.
 Digest sha256(std::span<const std::uint8_t> data);
 Digest sha256(std::string_view data);
 Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view message);
+
+// An HMAC-SHA256 key with its inner and outer hash states computed once, so each MAC costs
+// only the message blocks and one outer block. Immutable after construction; thread-safe.
+class HmacKey {
+ public:
+  explicit HmacKey(std::span<const std::uint8_t> key);
+  ~HmacKey();
+  HmacKey(const HmacKey&) = delete;
+  HmacKey& operator=(const HmacKey&) = delete;
+
+  // HMAC over the concatenation of `parts`.
+  Digest mac(std::span<const std::string_view> parts) const;
+
+ private:
+  struct State;
+  State* state_;
+};
 
 // Constant-time comparison of equal-length buffers.
 bool equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);

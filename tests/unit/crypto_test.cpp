@@ -1,0 +1,93 @@
+// Internal crypto wrappers: known-answer tests (FIPS 180-2, RFC 4231).
+#include "crypto/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sessionkit::crypto {
+namespace {
+
+std::string hex_of(const Digest& d) {
+  return to_hex(d);
+}
+
+std::vector<std::uint8_t> repeat(std::uint8_t byte, std::size_t n) {
+  return std::vector<std::uint8_t>(n, byte);
+}
+
+TEST(Sha256, KnownAnswers) {
+  EXPECT_EQ(hex_of(sha256(std::string_view(""))),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex_of(sha256(std::string_view("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      hex_of(sha256(std::string_view("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(HmacSha256, Rfc4231) {
+  // Test case 1: 20-byte key of 0x0b.
+  EXPECT_EQ(hex_of(hmac_sha256(repeat(0x0b, 20), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  // Test case 2: short key.
+  EXPECT_EQ(hex_of(hmac_sha256(as_bytes("Jefe"), "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: 131-byte key (longer than the block: hashed first).
+  EXPECT_EQ(hex_of(hmac_sha256(repeat(0xaa, 131),
+                               "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(HmacKey, PartsAreConcatenatedAndStateIsReusable) {
+  HmacKey key(as_bytes("Jefe"));
+  const std::string_view split[] = {"what do ya ", "", "want for nothing?"};
+  const std::string_view whole[] = {"what do ya want for nothing?"};
+  for (int i = 0; i < 3; ++i) {  // the precomputed state is not consumed by a MAC
+    EXPECT_EQ(hex_of(key.mac(split)),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+  EXPECT_EQ(key.mac(split), key.mac(whole));
+}
+
+TEST(HmacKey, SharedAcrossThreads) {
+  HmacKey key(repeat(0x0b, 20));
+  const std::string_view msg[] = {"Hi There"};
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (hex_of(key.mac(msg)) !=
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7") {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(Base64Url, RoundTripAndRejects) {
+  std::vector<std::uint8_t> raw = {0xfb, 0xff, 0x00, 0x10};
+  std::string enc = base64url_encode(raw);
+  EXPECT_EQ(enc, "-_8AEA");
+  std::array<std::uint8_t, 8> out{};
+  auto n = base64url_decode(enc, out);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 4u);
+  EXPECT_TRUE(std::equal(raw.begin(), raw.end(), out.begin()));
+  EXPECT_FALSE(base64url_decode("+/8AEA", out));    // standard alphabet
+  EXPECT_FALSE(base64url_decode("-_8AEA==", out));  // padding
+  std::array<std::uint8_t, 2> small{};
+  EXPECT_FALSE(base64url_decode(enc, small));  // does not fit
+}
+
+}  // namespace
+}  // namespace sessionkit::crypto
