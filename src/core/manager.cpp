@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "crypto/crypto.h"
+#include "stores/payload_ops.h"
 
 namespace sessionkit {
 namespace {
@@ -315,8 +316,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
                   "session holds more than " + std::to_string(options_.max_keys) + " keys"));
       return;
     }
-    std::size_t bytes =
-        s.record_.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+    std::size_t bytes = stores::dump_payload(s.record_.data).size();
     if (bytes > options_.max_payload_bytes) {
       done(Status(errc::too_large, "session payload of " + std::to_string(bytes) +
                                        " bytes exceeds the limit of " +
@@ -444,19 +444,17 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
   const Time now = clock_->now();
   if (!s.stored_) {
     // First write of a new session: create it with the value in place (atomic by creation).
-    std::int64_t base = 0;
-    if (const nlohmann::json* v = s.find(field)) {
-      if (!v->is_number_integer()) {
-        done(Status(errc::invalid_argument, "'" + field + "' does not hold an integer"));
-        return;
-      }
-      base = v->get<std::int64_t>();
+    // Same rules as the stores' increment (non-integer or overflow: invalid, nothing changed).
+    Result<std::int64_t> next = stores::apply_increment(s.record_.data, field, delta);
+    if (!next) {
+      done(next.status());
+      return;
     }
-    s.set(field, base + delta);
+    s.mark_dirty(field);
     SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
-    const std::int64_t value = base + delta;
+    const std::int64_t value = *next;
     store_->create(key, record,
                    timed<void>([this, &s, id = std::move(id), key, record, value,
                                 done = std::move(done)](Status st) mutable {

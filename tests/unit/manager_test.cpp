@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 
 #include "sessionkit/blocking_store.h"
@@ -412,6 +413,20 @@ TEST_F(ManagerTest, IncrementRejectsNonInteger) {
   Session s = load_ok(cookie);
   EXPECT_EQ(increment(s, "visits", 1).code(), errc::invalid_argument);
   EXPECT_EQ(load_ok(cookie).get<std::string>("visits"), "many");
+}
+
+TEST_F(ManagerTest, IncrementOnANewSessionFollowsTheStoreRules) {
+  Session s = load_ok("");
+  s.set("n", std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(increment(s, "n", 1).code(), errc::invalid_argument);  // overflow: no UB, no record
+  s.set("label", "x");
+  EXPECT_EQ(increment(s, "label", 1).code(), errc::invalid_argument);
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_EQ(s.get<std::int64_t>("n"), std::numeric_limits<std::int64_t>::max());
+  auto v = increment(s, "fresh", 5);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 5);
+  EXPECT_EQ(stored(), 1u);
 }
 
 TEST_F(ManagerTest, PayloadLimitsRejectAndKeepStoredData) {
