@@ -130,10 +130,9 @@ class SessionManager {
   SessionStore& store() noexcept { return *store_; }
   Metrics& metrics() noexcept { return *metrics_; }
   const Clock& clock() const noexcept { return *clock_; }
-  std::string csrf_cookie_name() const { return options_.cookie.full_name() + "-csrf"; }
+  const std::string& csrf_cookie_name() const noexcept { return csrf_cookie_name_; }
 
  private:
-  struct CommitOp;
   std::optional<Time> touch_due(const Session& s, Time now) const;
   TouchSpec touch_spec(Time now) const;
   SessionRecord fresh_record(const Session& s, Time now) const;
@@ -153,6 +152,7 @@ class SessionManager {
   std::shared_ptr<EventSink> events_;
   std::shared_ptr<Metrics> metrics_;
   std::string cookie_name_;
+  std::string csrf_cookie_name_;  // <cookie name>-csrf
   std::string sign_context_;
 };
 

@@ -88,6 +88,7 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
   // Lazy touch must happen well within the idle window, or active sessions would expire.
   options_.touch_interval = std::min(options_.touch_interval, options_.idle_timeout / 2);
   cookie_name_ = options_.cookie.full_name();
+  csrf_cookie_name_ = cookie_name_ + "-csrf";
   sign_context_ = "cookie:" + cookie_name_;
   crypto::init();
 }
@@ -188,7 +189,6 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
 void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
   Session s;
   std::optional<SessionId> id;
-  const std::string csrf_name = csrf_cookie_name();
   std::size_t session_cookies = 0;
   if (auto header = request.header("Cookie")) {
     http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
@@ -197,7 +197,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
         if (!id) {
           if (auto v = keyring_.verify(value, sign_context_)) id = SessionId::parse(*v);
         }
-      } else if (name == csrf_name && s.csrf_seed_.empty()) {
+      } else if (name == csrf_cookie_name_ && s.csrf_seed_.empty()) {
         if (auto v = keyring_.verify(value, kCsrfPresessionContext)) s.csrf_seed_ = *v;
       }
       return true;
