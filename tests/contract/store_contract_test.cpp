@@ -59,11 +59,14 @@ class StoreContract : public ::testing::Test {
   BlockingStore db_;
 };
 
+using Stores = ::testing::Types<MemoryFactory
 #ifdef SESSIONKIT_TEST_SQLITE
-using Stores = ::testing::Types<MemoryFactory, SqliteFactory>;
-#else
-using Stores = ::testing::Types<MemoryFactory>;
+                                , SqliteFactory
 #endif
+#ifdef SESSIONKIT_TEST_REDIS
+                                , RedisFactory
+#endif
+                                >;
 TYPED_TEST_SUITE(StoreContract, Stores, FactoryName);
 
 TYPED_TEST(StoreContract, CreateThenLoadRoundTrips) {
@@ -315,20 +318,27 @@ TYPED_TEST(StoreContract, PurgeRemovesExactlyTheExpiredInBatches) {
     long_lived.push_back(this->add("u", 1h));
   EXPECT_EQ(*this->db().purge_expired(100), 0u);
   this->clock_.advance(15min);
-  const std::size_t before = this->stored();
-  EXPECT_GE(before, 5u);
-  EXPECT_LE(before, 15u);
-  EXPECT_EQ(*this->db().purge_expired(0), 0u);
-  std::size_t purged = 0;
-  for (;;) {
-    auto n = this->db().purge_expired(4);
-    ASSERT_OK(n);
-    ASSERT_LE(*n, 4u);
-    if (*n == 0) break;
-    purged += *n;
+  if constexpr (TypeParam::kExpiresByTtl) {
+    // The server deletes by its own clock; the expired records are invisible meanwhile.
+    EXPECT_EQ(*this->db().purge_expired(100), 0u);
+    for (const auto& key : short_lived)
+      EXPECT_EQ(this->get(key), std::nullopt);
+  } else {
+    const std::size_t before = this->stored();
+    EXPECT_GE(before, 5u);
+    EXPECT_LE(before, 15u);
+    EXPECT_EQ(*this->db().purge_expired(0), 0u);
+    std::size_t purged = 0;
+    for (;;) {
+      auto n = this->db().purge_expired(4);
+      ASSERT_OK(n);
+      ASSERT_LE(*n, 4u);
+      if (*n == 0) break;
+      purged += *n;
+    }
+    EXPECT_EQ(purged, before - 5);
+    EXPECT_EQ(this->stored(), 5u);
   }
-  EXPECT_EQ(purged, before - 5);
-  EXPECT_EQ(this->stored(), 5u);
   for (const auto& key : long_lived)
     EXPECT_TRUE(this->get(key).has_value());
   EXPECT_EQ(this->user_keys("u"), std::set(long_lived.begin(), long_lived.end()));
@@ -386,7 +396,7 @@ TYPED_TEST(StoreContract, CountCountsRecords) {
   EXPECT_EQ(this->stored(), 6u);
 }
 
-TYPED_TEST(StoreContract, ScanReturnsEveryKeyExactlyOnceInKeyOrder) {
+TYPED_TEST(StoreContract, ScanReturnsEveryKeyExactlyOnce) {
   std::map<SessionKey, SessionRecord> created;
   for (int i = 0; i < 53; ++i) {
     const SessionKey key = new_key();
@@ -410,15 +420,18 @@ TYPED_TEST(StoreContract, ScanReturnsEveryKeyExactlyOnceInKeyOrder) {
     cursor = page->next_cursor;
     ASSERT_LT(++pages, 100);
   } while (!cursor.empty());
-  EXPECT_EQ(pages, 8);
-  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   EXPECT_EQ(std::set(seen.begin(), seen.end()).size(), seen.size());
   EXPECT_EQ(seen.size(), created.size());
-
-  auto all = this->db().scan("", 53);  // exactly one full page: the scan is complete
-  ASSERT_OK(all);
-  EXPECT_EQ(all->sessions.size(), 53u);
-  EXPECT_TRUE(all->next_cursor.empty());
+  if constexpr (TypeParam::kOrderedScan) {
+    EXPECT_EQ(pages, 8);
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    auto all = this->db().scan("", 53);  // exactly one full page: the scan is complete
+    ASSERT_OK(all);
+    EXPECT_EQ(all->sessions.size(), 53u);
+    EXPECT_TRUE(all->next_cursor.empty());
+  } else {
+    EXPECT_GE(pages, 8);
+  }
 }
 
 TYPED_TEST(StoreContract, ScanToleratesChangesBetweenPages) {

@@ -17,6 +17,10 @@
 #ifdef SESSIONKIT_TEST_SQLITE
 #include "sessionkit/stores/sqlite.h"
 #endif
+#ifdef SESSIONKIT_TEST_REDIS
+#include "sessionkit/stores/redis.h"
+#include "support/redis_server.h"
+#endif
 
 namespace sessionkit::testing {
 
@@ -49,8 +53,16 @@ struct StoreUnderTest {
   std::shared_ptr<SessionStore> store;
 };
 
+// Every factory names its store and says how it differs where the contract lets stores differ:
+//   kOrderedScan: scan walks keys in ascending order (SQL and memory stores), so a page of the
+//     whole store is the last one; Redis SCAN has no order.
+//   kExpiresByTtl: the server deletes expired records by its own (real) clock, so
+//     `purge_expired` has nothing to do and `count` includes records that a ManualClock moved
+//     past their deadline.
 struct MemoryFactory {
   static constexpr const char* kName = "Memory";
+  static constexpr bool kOrderedScan = true;
+  static constexpr bool kExpiresByTtl = false;
   static StoreUnderTest make(const Clock& clock) {
     StoreUnderTest s;
     s.store = std::make_shared<MemoryStore>(MemoryStoreOptions{.shards = 4, .clock = &clock});
@@ -61,6 +73,8 @@ struct MemoryFactory {
 #ifdef SESSIONKIT_TEST_SQLITE
 struct SqliteFactory {
   static constexpr const char* kName = "Sqlite";
+  static constexpr bool kOrderedScan = true;
+  static constexpr bool kExpiresByTtl = false;
   static StoreUnderTest make(const Clock& clock) {
     StoreUnderTest s;
     s.dir = std::make_unique<TempDir>();
@@ -71,6 +85,27 @@ struct SqliteFactory {
                                      .synchronous_full = false,
                                      .clock = &clock});
     if (!opened) throw std::runtime_error("SqliteStore::open: " + opened.status().to_string());
+    s.store = std::move(*opened);
+    return s;
+  }
+};
+#endif
+
+#ifdef SESSIONKIT_TEST_REDIS
+// One redis-server per test process (started on first use), flushed before each test.
+struct RedisFactory {
+  static constexpr const char* kName = "Redis";
+  static constexpr bool kOrderedScan = false;
+  static constexpr bool kExpiresByTtl = true;
+  static StoreUnderTest make(const Clock& clock) {
+    RedisServer& server = RedisServer::shared();
+    server.cli({"FLUSHALL"});
+    auto options = RedisStoreOptions::from_url(server.url());
+    if (!options) throw std::runtime_error(options.message());
+    options->clock = &clock;
+    auto opened = RedisStore::open(std::move(*options));
+    if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
+    StoreUnderTest s;
     s.store = std::move(*opened);
     return s;
   }

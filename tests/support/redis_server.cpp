@@ -1,0 +1,196 @@
+#include "support/redis_server.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sessionkit::testing {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string cli_binary() {
+  std::string b = find_program({"/usr/bin/redis-cli", "/usr/local/bin/redis-cli"});
+  if (b.empty()) throw std::runtime_error("redis-cli is not installed");
+  return b;
+}
+
+// A throwaway CA and a server certificate for 127.0.0.1/localhost, made with the openssl tool.
+void make_certificates(const std::filesystem::path& dir) {
+  const std::string openssl = find_program({"/usr/bin/openssl"});
+  if (openssl.empty()) throw std::runtime_error("the openssl tool is not installed");
+  const std::string d = dir.string();
+  auto run = [&](const std::vector<std::string>& args) {
+    auto r = run_program(args, dir, /*unprivileged=*/false);
+    if (r.code != 0) throw std::runtime_error("openssl failed: " + r.output);
+  };
+  {
+    std::ofstream ext(dir / "san.ext");
+    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  }
+  run({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-keyout", d + "/ca.key", "-out", d + "/ca.crt", "-days", "2", "-subj",
+       "/CN=sessionkit test CA"});
+  run({openssl, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", d + "/server.key", "-out", d + "/server.csr", "-subj", "/CN=localhost"});
+  run({openssl, "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey",
+       d + "/ca.key", "-CAcreateserial", "-out", d + "/server.crt", "-days", "2", "-extfile",
+       d + "/san.ext"});
+  for (const char* f : {"ca.crt", "server.crt", "server.key"})
+    give_to_server_user(dir / f);
+}
+
+}  // namespace
+
+std::string redis_server_binary() {
+  return find_program({"/usr/bin/redis-server", "/usr/local/bin/redis-server"});
+}
+
+RedisServer::RedisServer(RedisServerOptions options)
+    : options_(std::move(options)), dir_(std::make_unique<ServerDir>("redis")), port_(free_port()) {
+  if (redis_server_binary().empty()) throw std::runtime_error("redis-server is not installed");
+  if (options_.tls) {
+    make_certificates(dir_->path());
+    ca_file_ = (dir_->path() / "ca.crt").string();
+  }
+  start();
+}
+
+RedisServer::~RedisServer() {
+  stop();
+}
+
+RedisServer& RedisServer::shared() {
+  static RedisServer server;
+  return server;
+}
+
+std::string RedisServer::url() const {
+  if (options_.tls) return "rediss://127.0.0.1:" + std::to_string(port_) + "?ca=" + ca_file_;
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
+
+void RedisServer::start() {
+  const std::string d = dir_->path().string();
+  std::vector<std::string> argv{redis_server_binary(), "--bind", "127.0.0.1", "--dir", d,
+                                "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+                                "--logfile", "", "--databases", "4"};
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                             d + "/server.crt", "--tls-key-file", d + "/server.key",
+                             "--tls-ca-cert-file", d + "/ca.crt", "--tls-auth-clients", "no"});
+  } else {
+    argv.insert(argv.end(), {"--port", std::to_string(port_)});
+  }
+  if (!options_.password.empty()) argv.insert(argv.end(), {"--requirepass", options_.password});
+  if (options_.appendfsync_always) {
+    argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    argv.insert(argv.end(), {"--appendonly", "no"});
+  }
+  argv.insert(argv.end(), options_.extra.begin(), options_.extra.end());
+  process_ = ServerProcess(argv, dir_->path(), "redis");
+  wait_until_listening(process_, port_);
+}
+
+void RedisServer::stop() {
+  process_.stop();
+}
+
+void RedisServer::pause() {
+  process_.pause();
+}
+
+void RedisServer::resume() {
+  process_.resume();
+}
+
+std::string RedisServer::cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{cli_binary(), "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  if (options_.tls) argv.insert(argv.end(), {"--tls", "--cacert", ca_file_});
+  if (!options_.password.empty()) argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_program(argv, dir_->path(), false, std::chrono::seconds(30));
+  if (r.code != 0) throw std::runtime_error("redis-cli failed: " + r.output);
+  return trim(r.output);
+}
+
+RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<ServerDir>("cluster")) {
+  if (redis_server_binary().empty()) throw std::runtime_error("redis-server is not installed");
+  const int n = masters * (1 + replicas);
+  for (int i = 0; i < n; ++i) {
+    const std::uint16_t port = free_port();
+    const auto node_dir = dir_->path() / std::to_string(port);
+    std::filesystem::create_directory(node_dir);
+    give_to_server_user(node_dir);
+    ports_.push_back(port);
+    nodes_.emplace_back(std::vector<std::string>{redis_server_binary(), "--port", std::to_string(port),
+                                                 "--bind", "127.0.0.1", "--dir", node_dir.string(),
+                                                 "--cluster-enabled", "yes", "--cluster-config-file",
+                                                 "nodes.conf", "--cluster-node-timeout", "1000",
+                                                 "--save", "", "--appendonly", "no", "--logfile", "",
+                                                 "--daemonize", "no"},
+                        node_dir, "redis");
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    wait_until_listening(nodes_[i], ports_[i]);
+  std::vector<std::string> create{cli_binary(), "--cluster", "create"};
+  for (auto p : ports_)
+    create.push_back("127.0.0.1:" + std::to_string(p));
+  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
+  auto r = run_program(create, dir_->path(), false, std::chrono::seconds(60));
+  if (r.code != 0) throw std::runtime_error("redis-cli --cluster create failed: " + r.output);
+  // Wait until every node reports the cluster as ok.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (auto p : ports_) {
+    while (cli(p, {"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("cluster did not become ok");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+RedisCluster::~RedisCluster() {
+  for (auto& n : nodes_)
+    n.stop();
+}
+
+RedisCluster& RedisCluster::shared() {
+  static RedisCluster cluster;
+  return cluster;
+}
+
+std::string RedisCluster::url() const {
+  std::string u = "redis+cluster://";
+  for (std::size_t i = 0; i < ports_.size(); ++i)
+    u += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(ports_[i]);
+  return u;
+}
+
+std::string RedisCluster::cli(std::uint16_t port, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{cli_binary(), "-h", "127.0.0.1", "-p", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_program(argv, dir_->path(), false, std::chrono::seconds(30));
+  if (r.code != 0) throw std::runtime_error("redis-cli failed: " + r.output);
+  return trim(r.output);
+}
+
+void RedisCluster::flush() {
+  for (auto p : ports_) {
+    std::string role = cli(p, {"ROLE"});
+    if (role.rfind("master", 0) == 0) cli(p, {"FLUSHALL"});
+  }
+}
+
+void RedisCluster::stop_node(std::uint16_t port) {
+  for (std::size_t i = 0; i < ports_.size(); ++i)
+    if (ports_[i] == port) nodes_[i].stop();
+}
+
+}  // namespace sessionkit::testing
