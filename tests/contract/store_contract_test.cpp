@@ -64,7 +64,7 @@ using Stores = ::testing::Types<MemoryFactory
                                 , SqliteFactory
 #endif
 #ifdef SESSIONKIT_TEST_REDIS
-                                , RedisFactory
+                                , RedisFactory, RedisClusterFactory
 #endif
                                 >;
 TYPED_TEST_SUITE(StoreContract, Stores, FactoryName);

@@ -110,6 +110,25 @@ struct RedisFactory {
     return s;
   }
 };
+
+// A 3-master Redis Cluster per test process (started on first use), flushed before each test.
+struct RedisClusterFactory {
+  static constexpr const char* kName = "RedisCluster";
+  static constexpr bool kOrderedScan = false;
+  static constexpr bool kExpiresByTtl = true;
+  static StoreUnderTest make(const Clock& clock) {
+    RedisCluster& cluster = RedisCluster::shared();
+    cluster.flush();
+    auto options = RedisStoreOptions::from_url(cluster.url());
+    if (!options) throw std::runtime_error(options.message());
+    options->clock = &clock;
+    auto opened = RedisStore::open(std::move(*options));
+    if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
+    StoreUnderTest s;
+    s.store = std::move(*opened);
+    return s;
+  }
+};
 #endif
 
 struct FactoryName {
