@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", cfg.listen, "Address to listen on, HOST:PORT (port 0: any)")
       ->envname("SESSION_LISTEN");
   app.add_option("--store", cfg.store,
-                 "Session store URL: memory:// or sqlite://PATH (parent directory is created)")
+                 "Session store URL: memory://, sqlite://PATH (parent directory is created), "
+                 "redis://[user:pass@]host:port[/db], rediss://… (TLS), "
+                 "redis+cluster://host:port[,host:port…]")
       ->envname("SESSION_STORE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "
@@ -175,11 +177,12 @@ int main(int argc, char** argv) {
     if (store.code() == sessionkit::errc::invalid_argument) {
       return usage_error("--store: " + store.message());
     }
-    std::cerr << "sessionkit-demo: cannot open store '" << cfg.store << "': " << store.message()
+    std::cerr << "sessionkit-demo: cannot open store '" << demo::redact(cfg.store)
+              << "': " << store.message()
               << "\n";
     return kExitFailure;
   }
-  spdlog::info("session store: {} ({})", (*store)->name(), cfg.store);
+  spdlog::info("session store: {} ({})", (*store)->name(), demo::redact(cfg.store));
 
   try {
     demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();

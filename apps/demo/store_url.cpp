@@ -6,16 +6,28 @@
 
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/sqlite.h"
+#ifdef SESSIONKIT_DEMO_REDIS
+#include "sessionkit/stores/redis.h"
+#endif
 
 namespace demo {
 
 using sessionkit::errc;
 
+namespace {
+#ifdef SESSIONKIT_DEMO_REDIS
+constexpr std::string_view kSchemes =
+    "memory://, sqlite://PATH, redis://, rediss://, redis+cluster://, rediss+cluster://";
+#else
+constexpr std::string_view kSchemes = "memory://, sqlite://PATH";
+#endif
+}  // namespace
+
 sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url) {
   std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
     return {errc::invalid_argument,
-            "store URL '" + std::string(url) + "' has no scheme (use memory:// or sqlite://PATH)"};
+            "store URL '" + redact(url) + "' has no scheme (use " + std::string(kSchemes) + ")"};
   }
   std::string_view scheme = url.substr(0, sep);
   std::string_view rest = url.substr(sep + 3);
@@ -48,8 +60,30 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::st
     return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
   }
 
+#ifdef SESSIONKIT_DEMO_REDIS
+  if (scheme == "redis" || scheme == "rediss" || scheme == "redis+cluster" ||
+      scheme == "rediss+cluster") {
+    auto options = sessionkit::RedisStoreOptions::from_url(url);
+    if (!options) return options.status();
+    auto store = sessionkit::RedisStore::open(std::move(*options));
+    if (!store) return store.status();
+    return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
+  }
+#endif
+
   return {errc::invalid_argument, "unknown store scheme '" + std::string(scheme) +
-                                      "://' (supported: memory://, sqlite://PATH)"};
+                                      "://' (supported: " + std::string(kSchemes) + ")"};
+}
+
+std::string redact(std::string_view url) {
+  std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return std::string(url);
+  std::size_t end = url.find_first_of("/?", sep + 3);
+  std::size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < sep) return std::string(url);
+  std::size_t colon = url.find(':', sep + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
 }
 
 }  // namespace demo

@@ -4,12 +4,16 @@
 //   sqlite://PATH        the SQLite store in file PATH (relative to the working directory, or
 //                        absolute as in sqlite:///var/lib/demo/s.db); the parent directory is
 //                        created when missing
+//   redis://[user:password@]host:port[/db]   one Redis server (rediss:// for TLS)
+//   redis+cluster://host:port[,host:port…]  a Redis Cluster (rediss+cluster:// for TLS)
+//                        see sessionkit::RedisStoreOptions::from_url for the query options
 //
 // Errors (never throws): errc::invalid_argument for an unknown scheme or a malformed URL,
 // errc::unavailable when the store cannot be opened (directory or file not accessible, ...).
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "sessionkit/result.h"
@@ -18,5 +22,8 @@
 namespace demo {
 
 sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url);
+
+// The URL with any password replaced by "***", for logs and error messages.
+std::string redact(std::string_view url);
 
 }  // namespace demo

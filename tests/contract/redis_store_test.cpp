@@ -1,6 +1,9 @@
 // Redis-specific tests: URL parsing, one command per read, TTLs, TLS, AUTH, faults.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "contract/store_harness.h"
 
 namespace sessionkit::testing {
@@ -62,6 +65,230 @@ TEST(RedisStoreOpen, RejectsBadOptionsAndUnreachableServers) {
   o.connect_timeout = std::chrono::milliseconds(500);
   auto r = RedisStore::open(o);
   EXPECT_TRUE(r.is_unavailable()) << r.message();
+}
+
+}  // namespace
+}  // namespace sessionkit::testing
+
+namespace sessionkit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::shared_ptr<RedisStore> open_url(const std::string& url, const Clock* clock = nullptr) {
+  auto options = RedisStoreOptions::from_url(url);
+  EXPECT_OK(options);
+  if (!options) return nullptr;
+  options->clock = clock;
+  auto store = RedisStore::open(std::move(*options));
+  EXPECT_OK(store);
+  return store ? *store : nullptr;
+}
+
+TEST(RedisStore, ReadsCostOneCommandAndChangesOne) {
+  RedisServer& server = RedisServer::shared();
+  server.cli({"FLUSHALL"});
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const Time now = system_clock().now();
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(now, "alice")));
+  ASSERT_OK(db.load(key));  // warm: the scripts are cached after their first use
+  ASSERT_OK(db.load(key, TouchSpec{now, now + 30min}));
+  ASSERT_OK(db.increment(key, "n", 1));
+  SessionPatch p;
+  p.set = {{"a", 1}};
+  ASSERT_OK(db.patch(key, p));
+  const SessionKey other = new_key();
+  ASSERT_OK(db.create(other, make_record(now, "alice")));
+  ASSERT_OK(db.destroy(other));
+
+  using Commands = std::vector<std::string>;
+  EXPECT_EQ(server.client_commands([&] { ASSERT_OK(db.load(key)); }), Commands{"HGETALL"});
+  EXPECT_EQ(server.client_commands([&] { ASSERT_OK(db.load(key, TouchSpec{now, now + 30min})); }),
+            Commands{"EVALSHA"});
+  EXPECT_EQ(server.client_commands([&] {
+    ASSERT_OK(db.increment(key, "n", 1, TouchSpec{now, now + 30min}));
+    ASSERT_OK(db.patch(key, p));
+  }),
+            (Commands{"EVALSHA", "EVALSHA"}));
+  // A logout: the session's script, then its user-index entry.
+  EXPECT_EQ(server.client_commands([&] { ASSERT_OK(db.destroy(key)); }),
+            (Commands{"EVALSHA", "ZREM"}));
+}
+
+TEST(RedisStore, TheServerDeletesExpiredSessionsByTtl) {
+  RedisServer& server = RedisServer::shared();
+  server.cli({"FLUSHALL"});
+  auto store = open_url(server.url());  // the real clock
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const Time now = system_clock().now();
+  const SessionKey brief = new_key(), lasting = new_key();
+  ASSERT_OK(db.create(brief, make_record(now, "", 400ms, 1h)));
+  ASSERT_OK(db.create(lasting, make_record(now, "", 1h, 2h)));
+  const std::string pttl = server.cli({"PTTL", store->redis_key(lasting)});
+  EXPECT_GT(std::stoll(pttl), 3'500'000);  // the deadline is the TTL
+  EXPECT_LE(std::stoll(pttl), 3'600'000);
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(server.cli({"EXISTS", store->redis_key(brief)}), "0");
+  EXPECT_EQ(server.cli({"EXISTS", store->redis_key(lasting)}), "1");
+  // A touch moves the TTL with the deadline, never past the absolute one.
+  ASSERT_OK(db.touch(lasting, TouchSpec{now, now + 5h}));
+  EXPECT_LE(std::stoll(server.cli({"PTTL", store->redis_key(lasting)})), 7'200'000);
+  EXPECT_GT(std::stoll(server.cli({"PTTL", store->redis_key(lasting)})), 7'000'000);
+}
+
+TEST(RedisStore, NoRawIdIsStored) {
+  RedisServer& server = RedisServer::shared();
+  server.cli({"FLUSHALL"});
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const SessionId id = SessionId::generate();
+  ASSERT_OK(db.create(SessionKey::of(id), make_record(system_clock().now(), "alice")));
+  const std::string keys = server.cli({"--scan"});
+  EXPECT_EQ(keys.find(id.str()), std::string::npos);
+  EXPECT_NE(keys.find(SessionKey::of(id).hex()), std::string::npos);
+  EXPECT_EQ(server.cli({"HGETALL", store->redis_key(SessionKey::of(id))}).find(id.str()),
+            std::string::npos);
+}
+
+TEST(RedisStore, PasswordAndAclUsers) {
+  RedisServerOptions with_password;
+  with_password.password = "s3cret";
+  RedisServer server(with_password);
+  EXPECT_TRUE(open_url("redis://:s3cret@127.0.0.1:" + std::to_string(server.port())));
+  auto wrong = RedisStore::open(*RedisStoreOptions::from_url("redis://:nope@127.0.0.1:" +
+                                                             std::to_string(server.port())));
+  EXPECT_TRUE(wrong.is_unavailable());
+  EXPECT_NE(wrong.message().find("WRONGPASS"), std::string::npos) << wrong.message();
+
+  // An ACL user limited to the store's key prefix works; outside it, Redis refuses (NOPERM).
+  server.cli({"ACL", "SETUSER", "app", "on", ">app-pw", "~sk:*", "+@all"});
+  auto app = open_url("redis://app:app-pw@127.0.0.1:" + std::to_string(server.port()));
+  ASSERT_TRUE(app);
+  BlockingStore db(*app);
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(system_clock().now(), "alice")));
+  EXPECT_EQ(db.list_user("alice")->size(), 1u);
+  auto other = open_url("redis://app:app-pw@127.0.0.1:" + std::to_string(server.port()) +
+                        "?prefix=other:");
+  ASSERT_TRUE(other);
+  auto denied = BlockingStore(*other).load(key);
+  EXPECT_TRUE(denied.is_unavailable());
+  EXPECT_NE(denied.message().find("NOPERM"), std::string::npos) << denied.message();
+}
+
+TEST(RedisStore, TlsWithVerification) {
+  RedisServerOptions with_tls;
+  with_tls.tls = true;
+  RedisServer server(with_tls);
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const SessionKey key = new_key();
+  const SessionRecord rec = make_record(system_clock().now(), "alice");
+  ASSERT_OK(db.create(key, rec));
+  EXPECT_EQ(*db.load(key), rec);
+
+  // Without the CA (system roots only) the server's certificate is refused.
+  auto untrusted = RedisStore::open(
+      *RedisStoreOptions::from_url("rediss://127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_TRUE(untrusted.is_unavailable()) << untrusted.message();
+  // Plain TCP to a TLS port does not pass for a session store either.
+  RedisStoreOptions plain;
+  plain.nodes = {{"127.0.0.1", server.port()}};
+  plain.connect_timeout = 500ms;
+  plain.command_timeout = 500ms;
+  EXPECT_FALSE(RedisStore::open(plain).ok());
+}
+
+TEST(RedisStore, OutageIsUnavailableAndRecoversByItself) {
+  RedisServerOptions durable;
+  durable.appendfsync_always = true;
+  RedisServer server(durable);
+  auto store = open_url(server.url() + "?timeout_ms=500&connect_timeout_ms=500");
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const Time now = system_clock().now();
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(now, "alice")));
+  ASSERT_EQ(*db.increment(key, "n", 5), 5);
+
+  server.stop();
+  auto down = db.load(key);
+  EXPECT_TRUE(down.is_unavailable()) << down.message();  // never "no session"
+  EXPECT_TRUE(db.increment(key, "n", 1).is_unavailable());
+  EXPECT_TRUE(db.health().is_unavailable());
+
+  server.start();  // same port, same directory: the AOF brings everything acknowledged back
+  Result<std::optional<SessionRecord>> back = down;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(50ms);
+    back = db.load(key);
+  } while (!back.ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_OK(back);
+  ASSERT_TRUE(back->has_value());
+  EXPECT_EQ((*back)->data["n"], 5);
+  EXPECT_EQ(*db.increment(key, "n", 1), 6);
+}
+
+TEST(RedisStore, AFrozenServerTimesOut) {
+  RedisServer server;
+  auto store = open_url(server.url() + "?timeout_ms=300");
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(system_clock().now())));
+  server.pause();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = db.load(key);
+  const auto took = std::chrono::steady_clock::now() - start;
+  server.resume();
+  EXPECT_TRUE(r.is_unavailable()) << r.message();
+  EXPECT_EQ(r.code(), errc::timeout) << r.message();
+  EXPECT_LT(took, 5s);
+  Result<std::optional<SessionRecord>> back = r;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(50ms);
+    back = db.load(key);
+  } while (!back.ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_OK(back);
+  EXPECT_TRUE(back->has_value());
+}
+
+TEST(RedisClusterStore, KeysSpreadOverEveryMasterAndScanWalksThemAll) {
+  RedisCluster& cluster = RedisCluster::shared();
+  cluster.flush();
+  auto store = open_url(cluster.url());
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  std::set<SessionKey> created;
+  for (int i = 0; i < 60; ++i) {
+    const SessionKey key = new_key();
+    ASSERT_OK(db.create(key, make_record(system_clock().now(), i % 2 ? "alice" : "")));
+    created.insert(key);
+  }
+  for (auto port : cluster.ports())
+    EXPECT_GT(std::stoi(cluster.cli(port, {"DBSIZE"})), 5) << "master on port " << port;
+  std::set<SessionKey> seen;
+  std::string cursor;
+  do {
+    auto page = db.scan(cursor, 9);
+    ASSERT_OK(page);
+    for (const auto& s : page->sessions)
+      seen.insert(s.key);
+    cursor = page->next_cursor;
+  } while (!cursor.empty());
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(*db.count(), 60u);
+  EXPECT_EQ(db.list_user("alice")->size(), 30u);
+  EXPECT_EQ(*db.destroy_user("alice"), 30u);
+  EXPECT_EQ(*db.count(), 30u);
 }
 
 }  // namespace

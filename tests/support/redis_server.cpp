@@ -1,9 +1,15 @@
 #include "support/redis_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -119,6 +125,66 @@ std::string RedisServer::cli(const std::vector<std::string>& args) {
   auto r = run_program(argv, dir_->path(), false, std::chrono::seconds(30));
   if (r.code != 0) throw std::runtime_error("redis-cli failed: " + r.output);
   return trim(r.output);
+}
+
+std::vector<std::string> RedisServer::client_commands(const std::function<void()>& during) {
+  if (options_.tls) throw std::runtime_error("client_commands: plain TCP servers only");
+  // A raw MONITOR connection: replies are lines "+<time> [<db> <client>] \"CMD\" ...".
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port_);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("client_commands: cannot connect");
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string hello;
+  if (!options_.password.empty()) hello += "AUTH " + options_.password + "\r\n";
+  hello += "MONITOR\r\n";
+  if (write(fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) {
+    close(fd);
+    throw std::runtime_error("client_commands: write failed");
+  }
+  std::string buffer;
+  auto read_until = [&](const std::string& needle) {
+    char chunk[4096];
+    while (buffer.find(needle) == std::string::npos) {
+      ssize_t n = read(fd, chunk, sizeof chunk);
+      if (n <= 0) {
+        close(fd);
+        throw std::runtime_error("client_commands: MONITOR stream ended before '" + needle + "'");
+      }
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  };
+  read_until("+OK\r\n");
+  buffer.erase(0, buffer.find("+OK\r\n") + 5);
+  during();
+  const std::string marker = "sessionkit-monitor-marker";
+  cli({"ECHO", marker});  // everything sent before it has been logged once it shows up
+  read_until(marker);
+  close(fd);
+  std::vector<std::string> out;
+  std::istringstream lines(buffer);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find(marker) != std::string::npos) break;
+    auto open = line.find('[');
+    auto close_at = line.find(']', open);
+    if (open == std::string::npos || close_at == std::string::npos) continue;
+    if (line.find("lua", open) < close_at) continue;  // run by a script, not sent by a client
+    auto q1 = line.find('"', close_at);
+    auto q2 = line.find('"', q1 + 1);
+    if (q1 == std::string::npos || q2 == std::string::npos) continue;
+    std::string cmd = line.substr(q1 + 1, q2 - q1 - 1);
+    for (auto& c : cmd)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out.push_back(cmd);
+  }
+  return out;
 }
 
 RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<ServerDir>("cluster")) {

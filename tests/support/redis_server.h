@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ class RedisServer {
 
   // Runs redis-cli against this server and answers its output (trimmed). Throws on failure.
   std::string cli(const std::vector<std::string>& args);
+
+  // The commands clients sent while `during` ran (from MONITOR; commands run inside scripts are
+  // not listed), each as its first word in upper case, e.g. "EVALSHA".
+  std::vector<std::string> client_commands(const std::function<void()>& during);
 
   void stop();     // SIGTERM, wait; data kept in the directory (AOF when enabled)
   void start();    // starts again on the same port with the same directory
