@@ -198,7 +198,8 @@ RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<Se
     ports_.push_back(port);
     nodes_.emplace_back(std::vector<std::string>{redis_server_binary(), "--port", std::to_string(port),
                                                  "--bind", "127.0.0.1", "--dir", node_dir.string(),
-                                                 "--cluster-enabled", "yes", "--cluster-config-file",
+                                                 "--cluster-enabled", "yes", "--cluster-port",
+                                                 std::to_string(free_port()), "--cluster-config-file",
                                                  "nodes.conf", "--cluster-node-timeout", "1000",
                                                  "--save", "", "--appendonly", "no", "--logfile", "",
                                                  "--daemonize", "no"},

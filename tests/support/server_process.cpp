@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,6 +91,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
       if (setgroups(0, nullptr) != 0 || setgid(account->gid) != 0 || setuid(account->uid) != 0)
         _exit(126);
     }
+    // Safety net: should the test process die without stopping it, the server dies too
+    // (the signal follows the death of the thread that forked: servers are started from the
+    // test's main thread).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     execve(argv[0], argv.data(), environ);
     _exit(127);
   }
