@@ -178,8 +178,7 @@ int main(int argc, char** argv) {
       return usage_error("--store: " + store.message());
     }
     std::cerr << "sessionkit-demo: cannot open store '" << demo::redact(cfg.store)
-              << "': " << store.message()
-              << "\n";
+              << "': " << store.message() << "\n";
     return kExitFailure;
   }
   spdlog::info("session store: {} ({})", (*store)->name(), demo::redact(cfg.store));

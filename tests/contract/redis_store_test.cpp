@@ -10,7 +10,8 @@ namespace sessionkit::testing {
 namespace {
 
 TEST(RedisUrl, ParsesEveryForm) {
-  auto a = RedisStoreOptions::from_url("redis://127.0.0.1:6380/2?prefix=app:&connections=3&timeout_ms=150");
+  auto a = RedisStoreOptions::from_url(
+      "redis://127.0.0.1:6380/2?prefix=app:&connections=3&timeout_ms=150");
   ASSERT_OK(a);
   ASSERT_EQ(a->nodes.size(), 1u);
   EXPECT_EQ(a->nodes[0].host, "127.0.0.1");
@@ -22,7 +23,8 @@ TEST(RedisUrl, ParsesEveryForm) {
   EXPECT_FALSE(a->tls.has_value());
   EXPECT_FALSE(a->cluster);
 
-  auto b = RedisStoreOptions::from_url("rediss://app%40x:p%3Ass@cache.internal?ca=/etc/ca.pem&sni=redis");
+  auto b = RedisStoreOptions::from_url(
+      "rediss://app%40x:p%3Ass@cache.internal?ca=/etc/ca.pem&sni=redis");
   ASSERT_OK(b);
   EXPECT_EQ(b->username, "app@x");
   EXPECT_EQ(b->password, "p:ss");
@@ -31,7 +33,8 @@ TEST(RedisUrl, ParsesEveryForm) {
   EXPECT_EQ(b->tls->ca_file, "/etc/ca.pem");
   EXPECT_EQ(b->tls->server_name, "redis");
 
-  auto c = RedisStoreOptions::from_url("redis+cluster://:secret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+  auto c =
+      RedisStoreOptions::from_url("redis+cluster://:secret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
   ASSERT_OK(c);
   EXPECT_TRUE(c->cluster);
   EXPECT_EQ(c->password, "secret");
@@ -41,10 +44,10 @@ TEST(RedisUrl, ParsesEveryForm) {
 }
 
 TEST(RedisUrl, RejectsWhatItCannotMean) {
-  for (const char* bad : {"http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x",
-                          "redis://a,b", "redis+cluster://h/1", "redis://user@h", "redis://h?nope=1",
-                          "redis://h?ca=/x", "redis://h?connections=0", "redis://%zz:p@h",
-                          "rediss://h?verify=maybe"}) {
+  for (const char* bad :
+       {"http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x", "redis://a,b",
+        "redis+cluster://h/1", "redis://user@h", "redis://h?nope=1", "redis://h?ca=/x",
+        "redis://h?connections=0", "redis://%zz:p@h", "rediss://h?verify=maybe"}) {
     auto r = RedisStoreOptions::from_url(bad);
     EXPECT_EQ(r.code(), errc::invalid_argument) << bad;
     if (!r) {
@@ -106,7 +109,9 @@ TEST(RedisStore, ReadsCostOneCommandAndChangesOne) {
 
   using Commands = std::vector<std::string>;
   EXPECT_EQ(server.client_commands([&] { ASSERT_OK(db.load(key)); }), Commands{"HGETALL"});
-  EXPECT_EQ(server.client_commands([&] { ASSERT_OK(db.load(key, TouchSpec{now, now + 30min})); }),
+  EXPECT_EQ(server.client_commands([&] {
+    ASSERT_OK(db.load(key, TouchSpec{now, now + 30min}));
+  }),
             Commands{"EVALSHA"});
   EXPECT_EQ(server.client_commands([&] {
     ASSERT_OK(db.increment(key, "n", 1, TouchSpec{now, now + 30min}));
@@ -160,8 +165,8 @@ TEST(RedisStore, PasswordAndAclUsers) {
   with_password.password = "s3cret";
   RedisServer server(with_password);
   EXPECT_TRUE(open_url("redis://:s3cret@127.0.0.1:" + std::to_string(server.port())));
-  auto wrong = RedisStore::open(*RedisStoreOptions::from_url("redis://:nope@127.0.0.1:" +
-                                                             std::to_string(server.port())));
+  auto wrong = RedisStore::open(
+      *RedisStoreOptions::from_url("redis://:nope@127.0.0.1:" + std::to_string(server.port())));
   EXPECT_TRUE(wrong.is_unavailable());
   EXPECT_NE(wrong.message().find("WRONGPASS"), std::string::npos) << wrong.message();
 
@@ -173,8 +178,8 @@ TEST(RedisStore, PasswordAndAclUsers) {
   const SessionKey key = new_key();
   ASSERT_OK(db.create(key, make_record(system_clock().now(), "alice")));
   EXPECT_EQ(db.list_user("alice")->size(), 1u);
-  auto other = open_url("redis://app:app-pw@127.0.0.1:" + std::to_string(server.port()) +
-                        "?prefix=other:");
+  auto other =
+      open_url("redis://app:app-pw@127.0.0.1:" + std::to_string(server.port()) + "?prefix=other:");
   ASSERT_TRUE(other);
   auto denied = BlockingStore(*other).load(key);
   EXPECT_TRUE(denied.is_unavailable());

@@ -61,10 +61,12 @@ class StoreContract : public ::testing::Test {
 
 using Stores = ::testing::Types<MemoryFactory
 #ifdef SESSIONKIT_TEST_SQLITE
-                                , SqliteFactory
+                                ,
+                                SqliteFactory
 #endif
 #ifdef SESSIONKIT_TEST_REDIS
-                                , RedisFactory, RedisClusterFactory
+                                ,
+                                RedisFactory, RedisClusterFactory
 #endif
                                 >;
 TYPED_TEST_SUITE(StoreContract, Stores, FactoryName);

@@ -26,8 +26,8 @@ json body_json(const Response& res) {
 }
 
 std::vector<std::string> demo_args(const std::string& store) {
-  return {"--listen", "127.0.0.1:0", "--secret", kSecret, "--store", store,
-          "--threads", "2", "--mode", "development"};
+  return {"--listen", "127.0.0.1:0", "--secret", kSecret,  "--store",
+          store,      "--threads",   "2",        "--mode", "development"};
 }
 
 std::string csrf(HttpClient& c) {

@@ -17,7 +17,8 @@ namespace sessionkit::testing {
 namespace {
 
 std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 
@@ -84,9 +85,21 @@ std::string RedisServer::url() const {
 
 void RedisServer::start() {
   const std::string d = dir_->path().string();
-  std::vector<std::string> argv{redis_server_binary(), "--bind", "127.0.0.1", "--dir", d,
-                                "--save", "", "--daemonize", "no", "--protected-mode", "yes",
-                                "--logfile", "", "--databases", "4"};
+  std::vector<std::string> argv{redis_server_binary(),
+                                "--bind",
+                                "127.0.0.1",
+                                "--dir",
+                                d,
+                                "--save",
+                                "",
+                                "--daemonize",
+                                "no",
+                                "--protected-mode",
+                                "yes",
+                                "--logfile",
+                                "",
+                                "--databases",
+                                "4"};
   if (options_.tls) {
     argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
                              d + "/server.crt", "--tls-key-file", d + "/server.key",
@@ -120,7 +133,8 @@ void RedisServer::resume() {
 std::string RedisServer::cli(const std::vector<std::string>& args) {
   std::vector<std::string> argv{cli_binary(), "-h", "127.0.0.1", "-p", std::to_string(port_)};
   if (options_.tls) argv.insert(argv.end(), {"--tls", "--cacert", ca_file_});
-  if (!options_.password.empty()) argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
+  if (!options_.password.empty())
+    argv.insert(argv.end(), {"--no-auth-warning", "-a", options_.password});
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_program(argv, dir_->path(), false, std::chrono::seconds(30));
   if (r.code != 0) throw std::runtime_error("redis-cli failed: " + r.output);
@@ -187,7 +201,8 @@ std::vector<std::string> RedisServer::client_commands(const std::function<void()
   return out;
 }
 
-RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<ServerDir>("cluster")) {
+RedisCluster::RedisCluster(int masters, int replicas)
+    : dir_(std::make_unique<ServerDir>("cluster")) {
   if (redis_server_binary().empty()) throw std::runtime_error("redis-server is not installed");
   const int n = masters * (1 + replicas);
   for (int i = 0; i < n; ++i) {
@@ -196,13 +211,29 @@ RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<Se
     std::filesystem::create_directory(node_dir);
     give_to_server_user(node_dir);
     ports_.push_back(port);
-    nodes_.emplace_back(std::vector<std::string>{redis_server_binary(), "--port", std::to_string(port),
-                                                 "--bind", "127.0.0.1", "--dir", node_dir.string(),
-                                                 "--cluster-enabled", "yes", "--cluster-port",
-                                                 std::to_string(free_port()), "--cluster-config-file",
-                                                 "nodes.conf", "--cluster-node-timeout", "1000",
-                                                 "--save", "", "--appendonly", "no", "--logfile", "",
-                                                 "--daemonize", "no"},
+    nodes_.emplace_back(std::vector<std::string>{redis_server_binary(),
+                                                 "--port",
+                                                 std::to_string(port),
+                                                 "--bind",
+                                                 "127.0.0.1",
+                                                 "--dir",
+                                                 node_dir.string(),
+                                                 "--cluster-enabled",
+                                                 "yes",
+                                                 "--cluster-port",
+                                                 std::to_string(free_port()),
+                                                 "--cluster-config-file",
+                                                 "nodes.conf",
+                                                 "--cluster-node-timeout",
+                                                 "1000",
+                                                 "--save",
+                                                 "",
+                                                 "--appendonly",
+                                                 "no",
+                                                 "--logfile",
+                                                 "",
+                                                 "--daemonize",
+                                                 "no"},
                         node_dir, "redis");
   }
   for (std::size_t i = 0; i < nodes_.size(); ++i)
@@ -217,7 +248,8 @@ RedisCluster::RedisCluster(int masters, int replicas) : dir_(std::make_unique<Se
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (auto p : ports_) {
     while (cli(p, {"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("cluster did not become ok");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("cluster did not become ok");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }

@@ -44,10 +44,10 @@ class RedisServer {
   // not listed), each as its first word in upper case, e.g. "EVALSHA".
   std::vector<std::string> client_commands(const std::function<void()>& during);
 
-  void stop();     // SIGTERM, wait; data kept in the directory (AOF when enabled)
-  void start();    // starts again on the same port with the same directory
-  void pause();    // SIGSTOP: the server accepts nothing and answers nothing
-  void resume();   // SIGCONT
+  void stop();    // SIGTERM, wait; data kept in the directory (AOF when enabled)
+  void start();   // starts again on the same port with the same directory
+  void pause();   // SIGSTOP: the server accepts nothing and answers nothing
+  void resume();  // SIGCONT
 
  private:
   RedisServerOptions options_;

@@ -67,8 +67,9 @@ struct RedisStoreOptions {
   std::string password;  // "" = no AUTH
   int database = 0;      // SELECT; must be 0 with `cluster`
   std::optional<RedisTlsOptions> tls;
-  std::string key_prefix = "sk:";  // must not contain '{' or '}' (it would pin every key to one slot)
-  std::size_t connections = 2;     // pipelined connections per server (at least 1)
+  std::string key_prefix =
+      "sk:";                    // must not contain '{' or '}' (it would pin every key to one slot)
+  std::size_t connections = 2;  // pipelined connections per server (at least 1)
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{2000};
   const Clock* clock = nullptr;  // nullptr = system_clock()

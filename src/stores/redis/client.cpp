@@ -89,7 +89,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       if (ec) return {errc::invalid_argument, "redis TLS CA '" + t.ca_file + "': " + ec.message()};
       if (!t.cert_file.empty()) {
         ctx->use_certificate_chain_file(t.cert_file, ec);
-        if (ec) return {errc::invalid_argument, "redis TLS cert '" + t.cert_file + "': " + ec.message()};
+        if (ec)
+          return {errc::invalid_argument, "redis TLS cert '" + t.cert_file + "': " + ec.message()};
         ctx->use_private_key_file(t.key_file.empty() ? t.cert_file : t.key_file,
                                   asio::ssl::context::pem, ec);
         if (ec) return {errc::invalid_argument, "redis TLS key: " + ec.message()};
@@ -172,29 +173,28 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       wire = *command;
     }
     auto self = shared_from_this();
-    connection(ep)->execute(
-        std::move(wire), [self, slot, command, done = std::move(done), redirects](Result<Reply> r) {
-          if (!r) {
-            self->refresh();  // the node may have failed over: learn the new owner
-            return done(std::move(r));
-          }
-          if (is_error(**r) && redirects < kMaxRedirects) {
-            std::string_view err = text(**r);
-            if (auto moved = redirect_target(err, "MOVED")) {
-              self->learn(slot, *moved);
-              self->refresh();
-              return self->send_routed(*moved, slot, command, std::move(done), redirects + 1,
-                                       false);
-            }
-            if (auto ask = redirect_target(err, "ASK")) {
-              return self->send_routed(*ask, slot, command, std::move(done), redirects + 1, true);
-            }
-            if (err.substr(0, 11) == "CLUSTERDOWN" || err.substr(0, 8) == "TRYAGAIN") {
-              self->refresh();
-            }
-          }
-          done(std::move(r));
-        });
+    connection(ep)->execute(std::move(wire), [self, slot, command, done = std::move(done),
+                                              redirects](Result<Reply> r) {
+      if (!r) {
+        self->refresh();  // the node may have failed over: learn the new owner
+        return done(std::move(r));
+      }
+      if (is_error(**r) && redirects < kMaxRedirects) {
+        std::string_view err = text(**r);
+        if (auto moved = redirect_target(err, "MOVED")) {
+          self->learn(slot, *moved);
+          self->refresh();
+          return self->send_routed(*moved, slot, command, std::move(done), redirects + 1, false);
+        }
+        if (auto ask = redirect_target(err, "ASK")) {
+          return self->send_routed(*ask, slot, command, std::move(done), redirects + 1, true);
+        }
+        if (err.substr(0, 11) == "CLUSTERDOWN" || err.substr(0, 8) == "TRYAGAIN") {
+          self->refresh();
+        }
+      }
+      done(std::move(r));
+    });
   }
 
   void learn(std::uint16_t slot, const Endpoint& ep) {
@@ -222,8 +222,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       std::lock_guard lock(mutex_);
       if (done) refresh_waiters_.push_back(std::move(done));
       auto now = std::chrono::steady_clock::now();
-      if (refreshing_ || (now - last_refresh_ < std::chrono::milliseconds(100) &&
-                          refresh_waiters_.empty())) {
+      if (refreshing_ ||
+          (now - last_refresh_ < std::chrono::milliseconds(100) && refresh_waiters_.empty())) {
         return;
       }
       refreshing_ = true;
@@ -239,9 +239,10 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   void try_refresh(std::shared_ptr<std::vector<Endpoint>> candidates, std::size_t i,
                    std::string last_error) {
     if (i >= candidates->size()) {
-      return finish_refresh(Status(errc::unavailable, "redis cluster: no node answered CLUSTER "
-                                                      "SLOTS" +
-                                                          (last_error.empty() ? "" : ": " + last_error)));
+      return finish_refresh(Status(errc::unavailable,
+                                   "redis cluster: no node answered CLUSTER "
+                                   "SLOTS" +
+                                       (last_error.empty() ? "" : ": " + last_error)));
     }
     const Endpoint asked = (*candidates)[i];
     auto self = shared_from_this();
@@ -249,7 +250,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         make_command({"CLUSTER", "SLOTS"}), [self, candidates, i, asked](Result<Reply> r) {
           if (!r) return self->try_refresh(candidates, i + 1, r.message());
           const redisReply& rep = **r;
-          if (rep.type != REDIS_REPLY_ARRAY) return self->try_refresh(candidates, i + 1, describe(rep));
+          if (rep.type != REDIS_REPLY_ARRAY)
+            return self->try_refresh(candidates, i + 1, describe(rep));
           std::array<int, 16384> owners;
           owners.fill(-1);
           std::vector<Endpoint> masters;

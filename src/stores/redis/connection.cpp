@@ -80,8 +80,8 @@ void Connection::execute(Command command, ReplyHandler done) {
       break;
   }
   out_ += command.bytes;
-  pending_.push_back(Pending{command.replies, steady::now() + config_.command_timeout,
-                             std::move(done), nullptr});
+  pending_.push_back(
+      Pending{command.replies, steady::now() + config_.command_timeout, std::move(done), nullptr});
   if (state_ == State::ready && !writing_) {
     writing_ = true;
     lock.unlock();
@@ -137,8 +137,8 @@ void Connection::on_tick() {
                                    std::to_string(config_.connect_timeout.count()) + " ms"));
   } else if ((state == State::connecting || state == State::ready) && have_pending &&
              now >= oldest) {
-    fail(Status(errc::timeout, "no reply within " +
-                                   std::to_string(config_.command_timeout.count()) + " ms"));
+    fail(Status(errc::timeout,
+                "no reply within " + std::to_string(config_.command_timeout.count()) + " ms"));
   } else if (state == State::backoff) {
     bool retry = false;
     {
@@ -177,7 +177,7 @@ void Connection::start_connect() {
               link->socket.set_option(tcp::no_delay(true), ignored);
               if (!self->config_.tls) return self->on_connected(link);
               link->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(link->socket,
-                                                                           *self->config_.tls);
+                                                                            *self->config_.tls);
               const std::string& name = self->config_.tls_server_name.empty()
                                             ? self->endpoint_.host
                                             : self->config_.tls_server_name;
@@ -189,10 +189,12 @@ void Connection::start_connect() {
                 link->tls->set_verify_mode(asio::ssl::verify_none);
               }
               link->tls->async_handshake(
-                  asio::ssl::stream_base::client, [self, link](const boost::system::error_code& ec) {
+                  asio::ssl::stream_base::client,
+                  [self, link](const boost::system::error_code& ec) {
                     if (link != self->link_) return;
                     if (ec) {
-                      return self->fail(Status(errc::unavailable, "TLS handshake: " + ec.message()));
+                      return self->fail(
+                          Status(errc::unavailable, "TLS handshake: " + ec.message()));
                     }
                     self->on_connected(link);
                   });
@@ -251,7 +253,8 @@ void Connection::start_write() {
     asio::async_write(stream, asio::buffer(link->wbuf),
                       [self, link](const boost::system::error_code& ec, std::size_t) {
                         if (link != self->link_) return;
-                        if (ec) return self->fail(Status(errc::unavailable, "write: " + ec.message()));
+                        if (ec)
+                          return self->fail(Status(errc::unavailable, "write: " + ec.message()));
                         self->start_write();
                       });
   });

@@ -40,9 +40,9 @@ struct Endpoint {
 };
 
 struct ConnectionConfig {
-  std::string username;  // ACL user ("" = default user)
-  std::string password;  // "" = no AUTH
-  int database = 0;      // SELECT (standalone only)
+  std::string username;                            // ACL user ("" = default user)
+  std::string password;                            // "" = no AUTH
+  int database = 0;                                // SELECT (standalone only)
   std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain TCP
   std::string tls_server_name;                     // SNI and certificate host check ("" = host)
   bool tls_verify = true;
@@ -76,13 +76,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   struct Link;  // one socket (and TLS stream, parser, buffers) per connection attempt
 
-  void start_connect();                              // I/O thread
+  void start_connect();                                  // I/O thread
   void on_connected(const std::shared_ptr<Link>& link);  // I/O thread
-  void start_write();                                // I/O thread
+  void start_write();                                    // I/O thread
   void start_read(const std::shared_ptr<Link>& link);    // I/O thread
-  void on_tick();                                    // I/O thread: deadlines and reconnects
-  void fail(const Status& why);                      // I/O thread
-  void arm_tick();                                   // I/O thread
+  void on_tick();                                        // I/O thread: deadlines and reconnects
+  void fail(const Status& why);                          // I/O thread
+  void arm_tick();                                       // I/O thread
 
   boost::asio::io_context& io_;
   const Endpoint endpoint_;

@@ -35,7 +35,8 @@ std::optional<std::int64_t> parse_i64(std::string_view s) {
 // An error reply (or an unexpected shape) as a Status.
 Status reply_status(const redisReply& r) {
   if (redis::is_error(r) && redis::text(r).substr(0, 9) == "WRONGTYPE") {
-    return {errc::corrupt, "redis: a session key holds another type: " + std::string(redis::text(r))};
+    return {errc::corrupt,
+            "redis: a session key holds another type: " + std::string(redis::text(r))};
   }
   return {errc::unavailable, redis::describe(r)};
 }
@@ -84,11 +85,13 @@ Result<std::optional<SessionRecord>> decode_hash(const redisReply& r) {
     bool ok = true;
     if (f.substr(0, kPayloadPrefix.size()) == kPayloadPrefix) {
       auto value = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
-      if (value.is_discarded()) return Result<R>(errc::corrupt, "redis: a payload value does not parse");
+      if (value.is_discarded())
+        return Result<R>(errc::corrupt, "redis: a payload value does not parse");
       rec.data[std::string(f.substr(kPayloadPrefix.size()))] = std::move(value);
     } else if (f == "v") {
       if (v != std::to_string(kRecordFormatVersion)) {
-        return Result<R>(errc::corrupt, "redis: unknown record format version '" + std::string(v) + "'");
+        return Result<R>(errc::corrupt,
+                         "redis: unknown record format version '" + std::string(v) + "'");
       }
       has[4] = true;
     } else if (f == "c") {
@@ -197,9 +200,7 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
   std::string session_key(const SessionKey& key) const {
     return options_.key_prefix + "s:" + key.hex();
   }
-  std::string index_key(const std::string& user) const {
-    return options_.key_prefix + "u:" + user;
-  }
+  std::string index_key(const std::string& user) const { return options_.key_prefix + "u:" + user; }
   Time now() const { return clock_->now(); }
 
   // EVALSHA, falling back to EVAL once when the server does not have the script cached.
@@ -208,20 +209,21 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     std::vector<std::string> cmd;
     cmd.reserve(args.size() + 4);
     cmd.insert(cmd.end(), {"EVALSHA", script.sha1, "1", key});
-    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()),
+               std::make_move_iterator(args.end()));
     Command wire = redis::make_command(cmd);
-    client_->execute(key, std::move(wire),
-                     [self = shared_from_this(), &script, cmd = std::move(cmd),
-                      done = std::move(done)](Result<Reply> r) mutable {
-                       if (r && redis::is_error(**r) &&
-                           redis::text(**r).substr(0, 8) == "NOSCRIPT") {
-                         cmd[0] = "EVAL";
-                         cmd[1] = std::string(script.body);
-                         const std::string key = cmd[3];
-                         return self->client_->execute(key, redis::make_command(cmd), std::move(done));
-                       }
-                       done(std::move(r));
-                     });
+    client_->execute(
+        key, std::move(wire),
+        [self = shared_from_this(), &script, cmd = std::move(cmd),
+         done = std::move(done)](Result<Reply> r) mutable {
+          if (r && redis::is_error(**r) && redis::text(**r).substr(0, 8) == "NOSCRIPT") {
+            cmd[0] = "EVAL";
+            cmd[1] = std::string(script.body);
+            const std::string key = cmd[3];
+            return self->client_->execute(key, redis::make_command(cmd), std::move(done));
+          }
+          done(std::move(r));
+        });
   }
 
   void run(const std::string& key, std::initializer_list<std::string_view> args,
@@ -264,7 +266,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     if (auto s = stores::check_record(record); !s) return done(s);
     const Time t = now();
     std::vector<std::string> args{ms(t)};
-    const auto deadline = std::min(to_millis(record.expires_at), to_millis(record.absolute_expires_at));
+    const auto deadline =
+        std::min(to_millis(record.expires_at), to_millis(record.absolute_expires_at));
     args.push_back(std::to_string(std::max<std::int64_t>(1, deadline - to_millis(t))));
     append_fields(args, record);
     auto self = shared_from_this();
@@ -301,12 +304,14 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     }
     for (const auto& name : patch.erase)
       args.push_back(std::string(kPayloadPrefix) + name);
-    auto apply = [self = shared_from_this(), key, args = std::move(args)](Callback<void> done) mutable {
+    auto apply = [self = shared_from_this(), key,
+                  args = std::move(args)](Callback<void> done) mutable {
       self->eval(redis::scripts().patch, self->session_key(key), std::move(args),
                  [done = std::move(done)](Result<Reply> r) {
                    if (!r) return done(r.status());
                    if ((*r)->type != REDIS_REPLY_INTEGER) return done(reply_status(**r));
-                   if ((*r)->integer == 0) return done(Status(errc::not_found, "session not found"));
+                   if ((*r)->integer == 0)
+                     return done(Status(errc::not_found, "session not found"));
                    done({});
                  });
     };
@@ -315,23 +320,23 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     // here), then the patch, then the index entry's real score from the record.
     const std::string user = *patch.user_id;
     auto self = shared_from_this();
-    index_then(user, key, t + std::chrono::hours(24 * 400),
-               [self, key, user, apply = std::move(apply), done = std::move(done)](Status s) mutable {
-                 if (!s) return done(s);
-                 apply([self, key, user, done = std::move(done)](Status s) {
-                   if (!s) return done(s);
-                   self->client_->execute(
-                       self->session_key(key),
-                       redis::make_command({"HGET", self->session_key(key), "x"}),
-                       [self, key, user, done = std::move(done)](Result<Reply> r) {
-                         auto x = r && (*r)->type == REDIS_REPLY_STRING ? parse_i64(redis::text(**r))
-                                                                      : std::nullopt;
-                         if (!x) return done({});  // gone meanwhile; the entry is cleaned later
-                         self->index_then(user, key, from_millis(*x),
-                                          [done = std::move(done)](Status) { done({}); });
-                       });
-                 });
-               });
+    index_then(
+        user, key, t + std::chrono::hours(24 * 400),
+        [self, key, user, apply = std::move(apply), done = std::move(done)](Status s) mutable {
+          if (!s) return done(s);
+          apply([self, key, user, done = std::move(done)](Status s) {
+            if (!s) return done(s);
+            self->client_->execute(
+                self->session_key(key), redis::make_command({"HGET", self->session_key(key), "x"}),
+                [self, key, user, done = std::move(done)](Result<Reply> r) {
+                  auto x = r && (*r)->type == REDIS_REPLY_STRING ? parse_i64(redis::text(**r))
+                                                                 : std::nullopt;
+                  if (!x) return done({});  // gone meanwhile; the entry is cleaned later
+                  self->index_then(user, key, from_millis(*x),
+                                   [done = std::move(done)](Status) { done({}); });
+                });
+          });
+        });
   }
 
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
@@ -360,7 +365,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                if (err.find("overflow") != std::string_view::npos) {
                  return done(R(errc::invalid_argument, "increment of '" + field + "' overflows"));
                }
-               return done(R(errc::invalid_argument, "field '" + field + "' does not hold an integer"));
+               return done(
+                   R(errc::invalid_argument, "field '" + field + "' does not hold an integer"));
              }
            }
          });
@@ -389,14 +395,14 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
            if (user.empty()) return done(alive);
            // The session is gone for good (IDs are never reused): drop its index entry.
            const std::string idx = self->index_key(user);
-           self->run(idx, {"ZREM", idx, key.hex()}, [alive, done = std::move(done)](Result<Reply>) {
-             done(alive);
-           });
+           self->run(idx, {"ZREM", idx, key.hex()},
+                     [alive, done = std::move(done)](Result<Reply>) { done(alive); });
          });
   }
 
   // The index members of `user` (entries past their absolute deadline dropped first).
-  void index_members(const std::string& user, std::function<void(Result<std::vector<SessionKey>>)> done) {
+  void index_members(const std::string& user,
+                     std::function<void(Result<std::vector<SessionKey>>)> done) {
     eval(redis::scripts().index_list, index_key(user), {ms(now())},
          [done = std::move(done)](Result<Reply> r) {
            if (!r) return done(r.status());
@@ -431,7 +437,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
       run(k, {"HGETALL", k}, [gather, i](Result<Reply> r) {
         if (!r) return gather->put(i, r.status());
         auto rec = decode_hash(**r);
-        if (!rec && rec.code() == errc::corrupt) return gather->put(i, std::optional<SessionRecord>{});
+        if (!rec && rec.code() == errc::corrupt)
+          return gather->put(i, std::optional<SessionRecord>{});
         gather->put(i, std::move(rec));
       });
     }
@@ -460,7 +467,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                     Callback<std::size_t> done) {
     if (user.empty()) return done(std::size_t{0});
     auto self = shared_from_this();
-    index_members(user, [self, user, keep, done = std::move(done)](Result<std::vector<SessionKey>> keys) {
+    index_members(user, [self, user, keep,
+                         done = std::move(done)](Result<std::vector<SessionKey>> keys) {
       if (!keys) return done(keys.status());
       std::vector<SessionKey> victims;
       for (const auto& k : *keys)
@@ -486,7 +494,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
         self->eval(redis::scripts().destroy_if_user, self->session_key((*shared_victims)[i]),
                    {t, user}, [gather, i](Result<Reply> r) {
                      if (!r) return gather->put(i, r.status());
-                     if ((*r)->type != REDIS_REPLY_INTEGER) return gather->put(i, reply_status(**r));
+                     if ((*r)->type != REDIS_REPLY_INTEGER)
+                       return gather->put(i, reply_status(**r));
                      gather->put(i, (*r)->integer);
                    });
       }
@@ -499,8 +508,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     auto self = shared_from_this();
     client_->masters([self, done = std::move(done)](Result<std::vector<redis::Endpoint>> nodes) {
       if (!nodes) return done(nodes.status());
-      self->count_from(std::make_shared<std::vector<redis::Endpoint>>(std::move(*nodes)), 0, "0",
-                       0, std::move(done));
+      self->count_from(std::make_shared<std::vector<redis::Endpoint>>(std::move(*nodes)), 0, "0", 0,
+                       std::move(done));
     });
   }
 
@@ -531,7 +540,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                       done = std::move(done)](Result<std::vector<redis::Endpoint>> nodes) mutable {
       if (!nodes) return done(nodes.status());
       if (c.node > nodes->size()) {
-        return done(Result<ScanPage>(errc::invalid_argument, "scan cursor names an unknown server"));
+        return done(
+            Result<ScanPage>(errc::invalid_argument, "scan cursor names an unknown server"));
       }
       self->scan_step(std::make_shared<std::vector<redis::Endpoint>>(std::move(*nodes)),
                       std::move(c), limit, std::move(done));
@@ -547,7 +557,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
       const std::string count = std::to_string(std::clamp<std::size_t>(limit, 10, 1000));
       const std::string start = c.redis_cursor;
       client_->execute_on(
-          (*nodes)[c.node], redis::make_command({"SCAN", start, "MATCH", match_pattern(), "COUNT", count}),
+          (*nodes)[c.node],
+          redis::make_command({"SCAN", start, "MATCH", match_pattern(), "COUNT", count}),
           [self, nodes, c = std::move(c), limit, done = std::move(done)](Result<Reply> r) mutable {
             if (!r) return done(r.status());
             const redisReply& rep = **r;
@@ -567,7 +578,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
       return;
     }
     const std::size_t take = std::min(limit, c.pending.size());
-    std::vector<SessionKey> now_keys(c.pending.begin(), c.pending.begin() + static_cast<std::ptrdiff_t>(take));
+    std::vector<SessionKey> now_keys(c.pending.begin(),
+                                     c.pending.begin() + static_cast<std::ptrdiff_t>(take));
     c.pending.erase(c.pending.begin(), c.pending.begin() + static_cast<std::ptrdiff_t>(take));
     std::string next;
     if (!c.pending.empty() || c.node < nodes->size()) next = format_cursor(c);
@@ -582,19 +594,20 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     auto self = shared_from_this();
     client_->masters([self, done = std::move(done)](Result<std::vector<redis::Endpoint>> nodes) {
       if (!nodes) return done(nodes.status());
-      auto gather = std::make_shared<Gather<int>>(
-          nodes->size(), [done](Result<std::vector<int>> all) {
+      auto gather =
+          std::make_shared<Gather<int>>(nodes->size(), [done](Result<std::vector<int>> all) {
             if (!all) return done(all.status());
             done({});
           });
       for (std::size_t i = 0; i < nodes->size(); ++i) {
-        self->client_->execute_on((*nodes)[i], redis::make_command({"PING"}), [gather, i](Result<Reply> r) {
-          if (!r) return gather->put(i, r.status());
-          if ((*r)->type != REDIS_REPLY_STATUS || redis::text(**r) != "PONG") {
-            return gather->put(i, reply_status(**r));
-          }
-          gather->put(i, 1);
-        });
+        self->client_->execute_on(
+            (*nodes)[i], redis::make_command({"PING"}), [gather, i](Result<Reply> r) {
+              if (!r) return gather->put(i, r.status());
+              if ((*r)->type != REDIS_REPLY_STATUS || redis::text(**r) != "PONG") {
+                return gather->put(i, reply_status(**r));
+              }
+              gather->put(i, 1);
+            });
       }
     });
   }
@@ -608,7 +621,8 @@ Result<std::shared_ptr<RedisStore>> RedisStore::open(RedisStoreOptions options) 
   using R = std::shared_ptr<RedisStore>;
   if (options.nodes.empty()) return Result<R>(errc::invalid_argument, "redis: no server given");
   for (const auto& n : options.nodes)
-    if (n.host.empty() || n.port == 0) return Result<R>(errc::invalid_argument, "redis: bad server address");
+    if (n.host.empty() || n.port == 0)
+      return Result<R>(errc::invalid_argument, "redis: bad server address");
   if (options.connections == 0) return Result<R>(errc::invalid_argument, "redis: connections is 0");
   if (options.cluster && options.database != 0) {
     return Result<R>(errc::invalid_argument, "redis: a cluster has only database 0");

@@ -33,7 +33,9 @@ template <class Int>
 std::optional<Int> parse_uint(std::string_view s, Int max) {
   unsigned long long v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v > static_cast<unsigned long long>(max)) return std::nullopt;
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
+      v > static_cast<unsigned long long>(max))
+    return std::nullopt;
   return static_cast<Int>(v);
 }
 

@@ -160,16 +160,20 @@ Script make(const std::string& body) {
 }  // namespace
 
 const Scripts& scripts() {
-  static const Owned owned{
-      std::string(kPrelude) + std::string(kTouchLoad), std::string(kPrelude) + std::string(kCreate),
-      std::string(kPrelude) + std::string(kReplace),   std::string(kPrelude) + std::string(kPatch),
-      std::string(kPrelude) + std::string(kIncrement), std::string(kPrelude) + std::string(kTouch),
-      std::string(kDestroy),                           std::string(kDestroyIfUser),
-      std::string(kIndexAdd),                          std::string(kIndexList)};
-  static const Scripts s{make(owned.touch_load), make(owned.create),  make(owned.replace),
-                         make(owned.patch),      make(owned.increment), make(owned.touch),
-                         make(owned.destroy),    make(owned.destroy_if_user),
-                         make(owned.index_add),  make(owned.index_list)};
+  static const Owned owned{std::string(kPrelude) + std::string(kTouchLoad),
+                           std::string(kPrelude) + std::string(kCreate),
+                           std::string(kPrelude) + std::string(kReplace),
+                           std::string(kPrelude) + std::string(kPatch),
+                           std::string(kPrelude) + std::string(kIncrement),
+                           std::string(kPrelude) + std::string(kTouch),
+                           std::string(kDestroy),
+                           std::string(kDestroyIfUser),
+                           std::string(kIndexAdd),
+                           std::string(kIndexList)};
+  static const Scripts s{make(owned.touch_load), make(owned.create),          make(owned.replace),
+                         make(owned.patch),      make(owned.increment),       make(owned.touch),
+                         make(owned.destroy),    make(owned.destroy_if_user), make(owned.index_add),
+                         make(owned.index_list)};
   return s;
 }
 
