@@ -1,6 +1,7 @@
 // Creates a session through an installed sessionkit and reads it back by its cookie.
 #include <sessionkit/manager.h>
 #include <sessionkit/stores/memory.h>
+#include <sessionkit/stores/redis.h>
 #include <sessionkit/stores/sqlite.h>
 
 #include <cstdio>
@@ -49,6 +50,12 @@ int main() {
   });
   if (greeting != "hello") {
     std::puts("consumer: session did not round-trip");
+    return 1;
+  }
+  // The Redis store links too (no server here: only its URL parser runs).
+  auto redis = sessionkit::RedisStoreOptions::from_url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001");
+  if (!redis || redis->nodes.size() != 2) {
+    std::puts("consumer: redis URL did not parse");
     return 1;
   }
   std::puts("consumer: ok");
