@@ -526,7 +526,7 @@ TEST(DemoStartup, RefusesBadConfiguration) {
   const std::vector<Case> cases = {
       {{"--mode", "production", "--store", store}, "secret"},
       {{"--mode", "production", "--secret", "short", "--store", store}, "at least 32"},
-      {{"--store", "redis://localhost"}, "unknown store scheme"},
+      {{"--store", "mongodb://localhost"}, "unknown store scheme"},
       {{"--listen", "nonsense"}, "HOST:PORT"},
       {{"--threads", "0"}, "threads"},
       {{"--mode", "staging"}, "mode"},
