@@ -1,12 +1,15 @@
 # Installation: headers, static libraries and a CMake package, so that users write
 #   find_package(sessionkit REQUIRED)
-#   target_link_libraries(app PRIVATE sessionkit::core sessionkit::sqlite)
+#   target_link_libraries(app PRIVATE sessionkit::core sessionkit::sqlite)  # or sessionkit::postgres
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(sessionkit_exported sessionkit_core sessionkit_memory)
 if(SESSIONKIT_WITH_SQLITE)
   list(APPEND sessionkit_exported sessionkit_sqlite)
+endif()
+if(SESSIONKIT_WITH_POSTGRES)
+  list(APPEND sessionkit_exported sessionkit_postgres)
 endif()
 if(TARGET sessionkit_beast)
   list(APPEND sessionkit_exported sessionkit_beast)
@@ -22,6 +25,7 @@ install(EXPORT sessionkitTargets
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sessionkit)
 
 set(SESSIONKIT_CONFIG_WITH_SQLITE ${SESSIONKIT_WITH_SQLITE})
+set(SESSIONKIT_CONFIG_WITH_POSTGRES ${SESSIONKIT_WITH_POSTGRES})
 if(TARGET sessionkit_beast)
   set(SESSIONKIT_CONFIG_WITH_BEAST ON)
 else()

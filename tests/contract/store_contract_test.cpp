@@ -60,10 +60,16 @@ class StoreContract : public ::testing::Test {
 };
 
 #ifdef SESSIONKIT_TEST_SQLITE
-using Stores = ::testing::Types<MemoryFactory, SqliteFactory>;
+#define SK_SQLITE_FACTORY , SqliteFactory
 #else
-using Stores = ::testing::Types<MemoryFactory>;
+#define SK_SQLITE_FACTORY
 #endif
+#ifdef SESSIONKIT_TEST_POSTGRES
+#define SK_POSTGRES_FACTORY , PostgresFactory
+#else
+#define SK_POSTGRES_FACTORY
+#endif
+using Stores = ::testing::Types<MemoryFactory SK_SQLITE_FACTORY SK_POSTGRES_FACTORY>;
 TYPED_TEST_SUITE(StoreContract, Stores, FactoryName);
 
 TYPED_TEST(StoreContract, CreateThenLoadRoundTrips) {

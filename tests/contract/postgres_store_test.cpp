@@ -1,0 +1,2 @@
+// PostgresStore beyond the shared contract.
+#include "contract/store_harness.h"
