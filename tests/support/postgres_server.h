@@ -48,6 +48,10 @@ class PostgresServer {
   // connections. Throws std::runtime_error when it does not come up.
   void start();
   bool running();
+  // SIGSTOP / SIGCONT to the postmaster only: new connections get no answer, while the
+  // backends of existing connections keep working.
+  void pause() { server_.pause(); }
+  void resume() { server_.resume(); }
   std::string output() const { return server_.output(); }
 
  private:

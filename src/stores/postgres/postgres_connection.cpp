@@ -142,9 +142,12 @@ std::string one_line(const char* text) {
   std::string s = text ? text : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
     s.pop_back();
-  for (char& ch : s) {
-    if (ch == '\n') ch = ' ';
+  std::string out;
+  for (char ch : s) {
+    if (ch == '\n' || ch == '\t') ch = ' ';
+    if (ch != ' ' || (!out.empty() && out.back() != ' ')) out += ch;
   }
+  s = std::move(out);
   return s.empty() ? "unknown error" : s;
 }
 
