@@ -186,7 +186,7 @@ Status failure(PGconn* c, const PGresult* r, const std::string& what, bool& brok
   if (lost || state == "26000" || PQtransactionStatus(c) != PQTRANS_IDLE) broken = true;
   if (lost) return {errc::unavailable, message};
   if (state == "57014" || state == "55P03") return {errc::timeout, message};  // statement/lock
-  if (state == "54000") return {errc::too_large, message};
+  if (state.starts_with("54")) return {errc::too_large, message};         // value too large / deep
   if (state.starts_with("22")) return {errc::invalid_argument, message};  // data exception
   return {errc::unavailable, message};
 }
@@ -300,7 +300,7 @@ Result<std::unique_ptr<Connection>> Connection::connect(const Settings& s) {
   const std::string setup =
       "SET statement_timeout = " + std::to_string(o.statement_timeout.count()) +
       "; SET bytea_output = 'hex'; SET client_min_messages = warning";
-  if (auto r = out->exec_sql(setup); !r) return r.status();
+  if (auto r = out->exec_sql(setup, nullptr, "session setup"); !r) return r.status();
   return out;
 }
 
@@ -383,7 +383,8 @@ Result<ResultPtr> Connection::exec(Q q, const Params& params) {
   return finish(kWhat[i]);
 }
 
-Result<ResultPtr> Connection::exec_sql(const std::string& sql, const Params* params) {
+Result<ResultPtr> Connection::exec_sql(const std::string& sql, const Params* params,
+                                       const std::string& what) {
   int sent = 0;
   if (params) {
     const Params::View v = params->view();
@@ -392,8 +393,8 @@ Result<ResultPtr> Connection::exec_sql(const std::string& sql, const Params* par
   } else {
     sent = PQsendQuery(conn_.get(), sql.c_str());
   }
-  if (!sent) return lost("setup");
-  return finish("setup");
+  if (!sent) return lost(what);
+  return finish(what);
 }
 
 std::string_view cell(const PGresult* r, int row, int col) {
@@ -458,24 +459,27 @@ std::int64_t affected(const PGresult* r) {
 }
 
 Status create_schema(Connection& c, const Settings& s) {
-  if (auto r = c.exec_sql("BEGIN"); !r) return r.status();
+  static const std::string kSchema = "create or check schema";
+  if (auto r = c.exec_sql("BEGIN", nullptr, kSchema); !r) return r.status();
   Status st = [&]() -> Status {
     // One opener at a time per table name (other processes included): CREATE … IF NOT EXISTS
     // is not safe against a concurrent CREATE of the same name.
     Params lock;
     lock.text(s.options.table);
-    if (auto r = c.exec_sql("SELECT pg_advisory_xact_lock(1936028526, hashtext($1))", &lock); !r) {
+    if (auto r =
+            c.exec_sql("SELECT pg_advisory_xact_lock(1936028526, hashtext($1))", &lock, kSchema);
+        !r) {
       return r.status();
     }
     Params meta;
     meta.text("\"" + s.options.table + "_meta\"");
-    auto exists = c.exec_sql("SELECT to_regclass($1) IS NOT NULL", &meta);
+    auto exists = c.exec_sql("SELECT to_regclass($1) IS NOT NULL", &meta, kSchema);
     if (!exists) return exists.status();
     if (cell(exists->get(), 0, 0) != "t") {  // a new table: create version 1
-      if (auto r = c.exec_sql(s.schema_v1); !r) return r.status();
-      return c.exec_sql("COMMIT").status();
+      if (auto r = c.exec_sql(s.schema_v1, nullptr, kSchema); !r) return r.status();
+      return c.exec_sql("COMMIT", nullptr, kSchema).status();
     }
-    auto version = c.exec_sql(s.meta_select);
+    auto version = c.exec_sql(s.meta_select, nullptr, kSchema);
     if (!version) return version.status();
     if (PQntuples(version->get()) != 1) {
       return {errc::corrupt, "postgres: " + s.options.table + "_meta must hold exactly one row"};
@@ -490,10 +494,10 @@ Status create_schema(Connection& c, const Settings& s) {
     if (*v < 1) return {errc::corrupt, "postgres: invalid schema version " + std::to_string(*v)};
     // Future versions migrate here, one step at a time, inside this transaction:
     //   if (*v == 1) { ALTER TABLE …; UPDATE "<table>_meta" SET schema_version = 2; *v = 2; }
-    return c.exec_sql("COMMIT").status();
+    return c.exec_sql("COMMIT", nullptr, kSchema).status();
   }();
   if (!st && !c.broken()) {
-    if (auto r = c.exec_sql("ROLLBACK"); !r) return st;
+    if (auto r = c.exec_sql("ROLLBACK", nullptr, kSchema); !r) return st;
   }
   return st;
 }

@@ -105,7 +105,9 @@ class Connection {
   // Runs prepared statement `q` (preparing it on this connection first if needed).
   Result<ResultPtr> exec(Q q, const Params& params);
   // Runs SQL text; without parameters it may hold several statements (simple query protocol).
-  Result<ResultPtr> exec_sql(const std::string& sql, const Params* params = nullptr);
+  // `what` names the step in error messages.
+  Result<ResultPtr> exec_sql(const std::string& sql, const Params* params = nullptr,
+                             const std::string& what = "setup");
 
  private:
   Connection(ConnPtr conn, const Settings& settings) : conn_(std::move(conn)), s_(&settings) {}

@@ -2,6 +2,9 @@
 #include <sessionkit/manager.h>
 #include <sessionkit/stores/memory.h>
 #include <sessionkit/stores/sqlite.h>
+#ifdef CONSUMER_HAS_POSTGRES
+#include <sessionkit/stores/postgres.h>
+#endif
 
 #include <cstdio>
 #include <string>
@@ -51,6 +54,14 @@ int main() {
     std::puts("consumer: session did not round-trip");
     return 1;
   }
+#ifdef CONSUMER_HAS_POSTGRES
+  // Links against libpq through the package; bad options are refused before any connection.
+  auto pg = sessionkit::PostgresStore::open({.table = "Not-An-Identifier"});
+  if (pg.code() != sessionkit::errc::invalid_argument) {
+    std::puts("consumer: postgres store did not check its options");
+    return 1;
+  }
+#endif
   std::puts("consumer: ok");
   return 0;
 }
