@@ -8,11 +8,11 @@ set -euo pipefail
 packages=(
   ca-certificates g++ cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev libsodium-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libhiredis-dev
+  libsqlite3-dev libhiredis-dev libpq-dev
 )
 for arg in "$@"; do
   case $arg in
-    --test) packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl) ;;
+    --test) packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql) ;;
     --bench) packages+=(libbenchmark-dev wrk curl) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

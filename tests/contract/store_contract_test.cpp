@@ -59,16 +59,23 @@ class StoreContract : public ::testing::Test {
   BlockingStore db_;
 };
 
-using Stores = ::testing::Types<MemoryFactory
 #ifdef SESSIONKIT_TEST_SQLITE
-                                ,
-                                SqliteFactory
+#define SK_SQLITE_FACTORY , SqliteFactory
+#else
+#define SK_SQLITE_FACTORY
+#endif
+#ifdef SESSIONKIT_TEST_POSTGRES
+#define SK_POSTGRES_FACTORY , PostgresFactory
+#else
+#define SK_POSTGRES_FACTORY
 #endif
 #ifdef SESSIONKIT_TEST_REDIS
-                                ,
-                                RedisFactory, RedisClusterFactory
+#define SK_REDIS_FACTORIES , RedisFactory, RedisClusterFactory
+#else
+#define SK_REDIS_FACTORIES
 #endif
-                                >;
+using Stores =
+    ::testing::Types<MemoryFactory SK_SQLITE_FACTORY SK_POSTGRES_FACTORY SK_REDIS_FACTORIES>;
 TYPED_TEST_SUITE(StoreContract, Stores, FactoryName);
 
 TYPED_TEST(StoreContract, CreateThenLoadRoundTrips) {

@@ -21,6 +21,10 @@
 #include "sessionkit/stores/redis.h"
 #include "support/redis_server.h"
 #endif
+#ifdef SESSIONKIT_TEST_POSTGRES
+#include "sessionkit/stores/postgres.h"
+#include "support/postgres_server.h"
+#endif
 
 namespace sessionkit::testing {
 
@@ -125,6 +129,32 @@ struct RedisClusterFactory {
     auto opened = RedisStore::open(std::move(*options));
     if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
     StoreUnderTest s;
+    s.store = std::move(*opened);
+    return s;
+  }
+};
+#endif
+
+#ifdef SESSIONKIT_TEST_POSTGRES
+// A fresh table per test in the process-wide PostgreSQL server (started on first use). Skips
+// the test when the PostgreSQL binaries are not installed.
+struct PostgresFactory {
+  static constexpr const char* kName = "Postgres";
+  static constexpr bool kOrderedScan = true;
+  static constexpr bool kExpiresByTtl = false;
+  static void skip() { GTEST_SKIP() << PostgresServer::missing_message(); }
+  static StoreUnderTest make(const Clock& clock) {
+    StoreUnderTest s;
+    if (PostgresServer::bin_dir().empty()) {
+      skip();  // recorded now; the test body does not run
+      s.store = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock});
+      return s;
+    }
+    auto opened = PostgresStore::open({.conninfo = PostgresServer::shared().conninfo(),
+                                       .table = PostgresServer::fresh_table(),
+                                       .pool_size = 4,
+                                       .clock = &clock});
+    if (!opened) throw std::runtime_error("PostgresStore::open: " + opened.status().to_string());
     s.store = std::move(*opened);
     return s;
   }

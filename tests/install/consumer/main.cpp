@@ -3,6 +3,9 @@
 #include <sessionkit/stores/memory.h>
 #include <sessionkit/stores/redis.h>
 #include <sessionkit/stores/sqlite.h>
+#ifdef CONSUMER_HAS_POSTGRES
+#include <sessionkit/stores/postgres.h>
+#endif
 
 #include <cstdio>
 #include <string>
@@ -53,11 +56,20 @@ int main() {
     return 1;
   }
   // The Redis store links too (no server here: only its URL parser runs).
-  auto redis = sessionkit::RedisStoreOptions::from_url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001");
+  auto redis =
+      sessionkit::RedisStoreOptions::from_url("redis+cluster://127.0.0.1:7000,127.0.0.1:7001");
   if (!redis || redis->nodes.size() != 2) {
     std::puts("consumer: redis URL did not parse");
     return 1;
   }
+#ifdef CONSUMER_HAS_POSTGRES
+  // Links against libpq through the package; bad options are refused before any connection.
+  auto pg = sessionkit::PostgresStore::open({.table = "Not-An-Identifier"});
+  if (pg.code() != sessionkit::errc::invalid_argument) {
+    std::puts("consumer: postgres store did not check its options");
+    return 1;
+  }
+#endif
   std::puts("consumer: ok");
   return 0;
 }

@@ -1,0 +1,138 @@
+// Internal to the PostgreSQL store: the SQL (with the table name filled in), one libpq
+// connection driven in non-blocking mode with a deadline on every wait, its prepared
+// statements, parameter and result helpers, error mapping and the schema. Not installed.
+//
+// Thread safety: a Connection is used by one thread at a time (the worker owning it). Settings
+// is immutable once built and shared freely.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sessionkit/stores/postgres.h"
+
+namespace sessionkit::postgres_detail {
+
+// The statements every connection prepares (once, on first use); SQL text in the .cpp.
+enum class Q : std::size_t {
+  load,
+  load_touch,
+  create,
+  patch,
+  increment,
+  increment_probe,
+  replace,
+  touch,
+  destroy,
+  list_user,
+  destroy_user,
+  count,
+  scan,
+  purge,
+  health,
+  kCount,
+};
+
+// Validated options plus every statement's SQL for this table.
+struct Settings {
+  PostgresStoreOptions options;
+  std::array<std::string, static_cast<std::size_t>(Q::kCount)> sql;
+  std::string schema_v1;    // DDL of schema version 1 (tables, indexes, version row)
+  std::string meta_select;  // reads the schema version
+};
+
+// Checks the options and builds the SQL; `invalid_argument` for bad options.
+Result<Settings> make_settings(PostgresStoreOptions options);
+
+struct ResultClear {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultClear>;
+
+// Statement parameters: text (format 0) or the binary key (format 1); nullopt is SQL NULL.
+class Params {
+ public:
+  Params& key(const SessionKey& k);
+  Params& bytes(std::string v);  // bytea, binary format
+  Params& text(std::string v);
+  Params& integer(std::int64_t v);
+  Params& null();
+  Params& opt_integer(const std::optional<std::int64_t>& v) { return v ? integer(*v) : null(); }
+  std::size_t size() const noexcept { return values_.size(); }
+  // Overwrites parameter `i` (0-based) with an integer; used for "now", known only when the
+  // statement is about to run.
+  void set_integer(std::size_t i, std::int64_t v) { values_.at(i) = std::to_string(v); }
+
+  // Pointer arrays for libpq, valid while this object is alive and unchanged.
+  struct View {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+  };
+  View view() const;
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+  std::vector<int> formats_;
+};
+
+struct ConnFinish {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnFinish>;
+
+// One connection in non-blocking mode. Every wait (connect, send, receive) has a deadline;
+// a connection that failed in a way that may have left state behind is `broken` and must be
+// dropped by its owner.
+class Connection {
+ public:
+  // Connects within connect_timeout and configures the session (statement_timeout, ...).
+  static Result<std::unique_ptr<Connection>> connect(const Settings& settings);
+
+  // False when the server has closed (or is closing) this connection while it was idle.
+  bool usable();
+  bool broken() const noexcept { return broken_; }
+
+  // Runs prepared statement `q` (preparing it on this connection first if needed).
+  Result<ResultPtr> exec(Q q, const Params& params);
+  // Runs SQL text; without parameters it may hold several statements (simple query protocol).
+  // `what` names the step in error messages.
+  Result<ResultPtr> exec_sql(const std::string& sql, const Params* params = nullptr,
+                             const std::string& what = "setup");
+
+ private:
+  Connection(ConnPtr conn, const Settings& settings) : conn_(std::move(conn)), s_(&settings) {}
+  // Waits (bounded by statement_timeout + 1 s) for everything sent to be answered.
+  Result<ResultPtr> finish(const std::string& what);
+  Status lost(const std::string& what);
+
+  ConnPtr conn_;
+  const Settings* s_;
+  std::array<bool, static_cast<std::size_t>(Q::kCount)> prepared_{};
+  bool broken_ = false;
+};
+
+// Reading text-format results.
+std::string_view cell(const PGresult* r, int row, int col);
+bool is_null(const PGresult* r, int row, int col);
+Result<std::int64_t> cell_int(const PGresult* r, int row, int col);
+Result<SessionKey> cell_key(const PGresult* r, int row, int col);
+// The record columns starting at `col` (user_id, created_at, ..., data).
+Result<SessionRecord> read_record(const PGresult* r, int row, int col);
+// Rows affected by an INSERT / UPDATE / DELETE.
+std::int64_t affected(const PGresult* r);
+
+// Creates the schema (under an advisory lock) or checks its version; future versions migrate
+// here. `corrupt` for a version newer than PostgresStore::kSchemaVersion.
+Status create_schema(Connection& c, const Settings& s);
+
+}  // namespace sessionkit::postgres_detail
