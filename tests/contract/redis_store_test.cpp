@@ -298,3 +298,76 @@ TEST(RedisClusterStore, KeysSpreadOverEveryMasterAndScanWalksThemAll) {
 
 }  // namespace
 }  // namespace sessionkit::testing
+
+namespace sessionkit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The value of "field:value" in an INFO section.
+long long info_number(const std::string& info, const std::string& field) {
+  auto at = info.find(field + ":");
+  if (at == std::string::npos) return -1;
+  return std::stoll(info.substr(at + field.size() + 1));
+}
+
+TEST(RedisClusterStore, FollowsAFailoverWithoutLosingReplicatedSessions) {
+  RedisCluster cluster(3, 1);
+  auto options =
+      RedisStoreOptions::from_url(cluster.url() + "?timeout_ms=500&connect_timeout_ms=300");
+  ASSERT_OK(options);
+  auto opened = RedisStore::open(*options);
+  ASSERT_OK(opened);
+  std::shared_ptr<RedisStore> store = *opened;
+  BlockingStore db(*store);
+  std::vector<SessionKey> keys;
+  for (int i = 0; i < 30; ++i) {
+    keys.push_back(new_key());
+    ASSERT_OK(db.create(keys.back(), make_record(system_clock().now(), "alice")));
+    ASSERT_OK(db.increment(keys.back(), "n", i));
+  }
+  // The master that owns keys[0], and its replica caught up with it.
+  std::uint16_t victim = 0;
+  for (auto port : cluster.ports()) {
+    if (cluster.cli(port, {"ROLE"}).rfind("master", 0) != 0) continue;
+    if (cluster.cli(port, {"EXISTS", store->redis_key(keys[0])}) == "1") victim = port;
+  }
+  ASSERT_NE(victim, 0);
+  const auto synced_by = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    const std::string info = cluster.cli(victim, {"INFO", "replication"});
+    const long long master = info_number(info, "master_repl_offset");
+    const auto slave = info.find("slave0:");
+    if (slave != std::string::npos &&
+        info.find("offset=" + std::to_string(master), slave) != std::string::npos)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), synced_by) << info;
+    std::this_thread::sleep_for(20ms);
+  }
+
+  cluster.stop_node(victim);
+  // Until the replica takes over: unavailable, never "no session".
+  auto during = db.load(keys[0]);
+  if (!during.ok()) {
+    EXPECT_TRUE(during.is_unavailable()) << during.message();
+  }
+  Result<std::optional<SessionRecord>> after = during;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    std::this_thread::sleep_for(100ms);
+    after = db.load(keys[0]);
+  } while (!after.ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_OK(after);
+  ASSERT_TRUE(after->has_value()) << "the session was lost in the failover";
+  for (int i = 0; i < 30; ++i) {
+    auto rec = db.load(keys[static_cast<std::size_t>(i)]);
+    ASSERT_OK(rec);
+    ASSERT_TRUE(rec->has_value()) << i;
+    EXPECT_EQ((*rec)->data["n"], i);
+  }
+  EXPECT_EQ(*db.increment(keys[0], "n", 1), 1);
+  EXPECT_EQ(db.list_user("alice")->size(), 30u);
+}
+
+}  // namespace
+}  // namespace sessionkit::testing
