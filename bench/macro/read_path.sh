@@ -2,7 +2,9 @@
 # Read-path load test: starts the release demo once per store, logs in as alice, and runs
 #   wrk -t2 -c64 -d10s  GET /api/session  with the session cookie
 # against it. Loopback only; stops only the processes it started.
-# Usage: bench/macro/read_path.sh [STORE_URL ...]   (default: memory:// and a temp sqlite file)
+# Usage: bench/macro/read_path.sh [STORE_URL ...]
+#   (default: memory://, a temp sqlite file, and "redis" when redis-server is installed)
+#   The word "redis" starts a private redis-server on a free loopback port for that run.
 # Needs: the release build (scripts/build.sh release), wrk and curl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,13 +13,35 @@ demo=build/release/bin/sessionkit-demo
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 tmp=$(mktemp -d)
 pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+redis_pid=
+cleanup() {
+  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 stores=("$@")
-((${#stores[@]})) || stores=(memory:// "sqlite://$tmp/sessions.db")
+if ((${#stores[@]} == 0)); then
+  stores=(memory:// "sqlite://$tmp/sessions.db")
+  command -v redis-server >/dev/null && stores+=(redis)
+fi
+# Starts a private redis-server on a free loopback port; sets redis_pid and redis_url.
+start_redis() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 20000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  done
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
+    --logfile "$tmp/redis.log" >/dev/null 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  redis_url="redis://127.0.0.1:$port"
+}
 secret=bench-secret-bench-secret-bench-secret-0123
 threads=${THREADS:-$(nproc)}
 for store in "${stores[@]}"; do
+  if [[ $store == redis ]]; then start_redis; store=$redis_url; fi
   "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$secret" --threads "$threads" \
     >"$tmp/demo.out" 2>"$tmp/demo.err" &
   pid=$!
@@ -36,4 +60,5 @@ for store in "${stores[@]}"; do
   wrk -t2 -c64 -d3s -H "Cookie: $cookie" "$url/api/session" >/dev/null  # warm-up
   wrk -t2 -c64 -d10s --latency -H "Cookie: $cookie" "$url/api/session"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  if [[ -n $redis_pid ]]; then kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true; redis_pid=; fi
 done
