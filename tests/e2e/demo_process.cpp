@@ -1,5 +1,7 @@
 #include "e2e/demo_process.h"
 
+#include "support/server_process.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,19 +19,6 @@ extern char** environ;
 
 namespace e2e {
 namespace {
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out,
             const std::filesystem::path& err) {
@@ -66,19 +55,6 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
   return pid;
 }
 
-// Waits for `pid` up to `timeout`; answers the decoded status, or nullopt if still running.
-std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return decode_status(status);
-    if (r < 0 && errno != EINTR) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 // The port of the "listening on http://HOST:PORT" line, once it is complete.
 std::optional<std::uint16_t> listening_port(const std::string& out) {
   constexpr std::string_view kMarker = "listening on http://";
@@ -103,20 +79,20 @@ DemoProcess::DemoProcess(std::vector<std::string> args, std::filesystem::path di
   pid_ = spawn(args, out_path_, err_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auto port = listening_port(read_file(out_path_))) {
+    if (auto port = listening_port(sessionkit::testing::read_text(out_path_))) {
       port_ = *port;
       return;
     }
-    if (auto code = wait_for(pid_, std::chrono::milliseconds(0))) {
+    if (auto code = sessionkit::testing::wait_for_exit(pid_, std::chrono::milliseconds(0))) {
       pid_ = -1;
       throw std::runtime_error("sessionkit-demo exited with " + std::to_string(*code) +
-                               " before listening:\n" + read_file(err_path_));
+                               " before listening:\n" + sessionkit::testing::read_text(err_path_));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   stop(std::chrono::milliseconds(100));
   throw std::runtime_error("sessionkit-demo did not report listening within 30 s:\n" +
-                           read_file(err_path_));
+                           sessionkit::testing::read_text(err_path_));
 }
 
 DemoProcess::~DemoProcess() {
@@ -126,10 +102,10 @@ DemoProcess::~DemoProcess() {
 int DemoProcess::stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return exit_code_;
   kill(pid_, SIGTERM);
-  std::optional<int> code = wait_for(pid_, grace);
+  std::optional<int> code = sessionkit::testing::wait_for_exit(pid_, grace);
   if (!code) {
     kill(pid_, SIGKILL);
-    code = wait_for(pid_, std::chrono::seconds(10));
+    code = sessionkit::testing::wait_for_exit(pid_, std::chrono::seconds(10));
   }
   exit_code_ = code.value_or(-1);
   pid_ = -1;
@@ -137,7 +113,7 @@ int DemoProcess::stop(std::chrono::milliseconds grace) {
 }
 
 std::string DemoProcess::stderr_text() const {
-  return read_file(err_path_);
+  return sessionkit::testing::read_text(err_path_);
 }
 
 ExitResult run_demo_to_exit(std::vector<std::string> args, const std::filesystem::path& dir,
@@ -149,12 +125,12 @@ ExitResult run_demo_to_exit(std::vector<std::string> args, const std::filesystem
   auto err = base;
   err += ".stderr";
   pid_t pid = spawn(args, out, err);
-  std::optional<int> code = wait_for(pid, timeout);
+  std::optional<int> code = sessionkit::testing::wait_for_exit(pid, timeout);
   if (!code) {
     kill(pid, SIGKILL);
-    code = wait_for(pid, std::chrono::seconds(10));
+    code = sessionkit::testing::wait_for_exit(pid, std::chrono::seconds(10));
   }
-  return {code.value_or(-1), read_file(err)};
+  return {code.value_or(-1), sessionkit::testing::read_text(err)};
 }
 
 TempDir::TempDir() {

@@ -40,31 +40,6 @@ std::optional<Account> server_account() {
   return Account{pw->pw_uid, pw->pw_gid};
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return decode_status(status);
-    if (r < 0 && errno != EINTR) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 // fork + exec with output redirected; in the child only async-signal-safe calls.
 pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out,
             const std::filesystem::path& err, bool unprivileged) {
@@ -102,6 +77,31 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
 }
 
 }  // namespace
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return decode_status(status);
+    if (r < 0 && errno != EINTR) return -1;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 std::uint16_t free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -191,7 +191,7 @@ ServerProcess& ServerProcess::operator=(ServerProcess&& other) noexcept {
 
 bool ServerProcess::running() {
   if (pid_ <= 0) return false;
-  if (auto code = wait_for(pid_, std::chrono::milliseconds(0))) {
+  if (auto code = wait_for_exit(pid_, std::chrono::milliseconds(0))) {
     exit_code_ = *code;
     pid_ = -1;
     return false;
@@ -203,10 +203,10 @@ int ServerProcess::stop(std::chrono::milliseconds grace, int sig) {
   if (pid_ <= 0) return exit_code_;
   kill(pid_, SIGCONT);  // a paused server cannot handle SIGTERM
   kill(pid_, sig);
-  std::optional<int> code = wait_for(pid_, grace);
+  std::optional<int> code = wait_for_exit(pid_, grace);
   if (!code) {
     kill(pid_, SIGKILL);
-    code = wait_for(pid_, std::chrono::seconds(10));
+    code = wait_for_exit(pid_, std::chrono::seconds(10));
   }
   exit_code_ = code.value_or(-1);
   pid_ = -1;
@@ -222,7 +222,7 @@ void ServerProcess::resume() {
 }
 
 std::string ServerProcess::output() const {
-  return slurp(out_) + slurp(err_);
+  return read_text(out_) + read_text(err_);
 }
 
 void wait_until_listening(ServerProcess& server, std::uint16_t port,
@@ -248,13 +248,13 @@ ProgramResult run_program(const std::vector<std::string>& argv, const std::files
   const std::string base = "run-" + std::to_string(++counter);
   const auto out = dir / (base + ".out"), err = dir / (base + ".err");
   pid_t pid = spawn(argv, out, err, unprivileged);
-  std::optional<int> code = wait_for(pid, timeout);
+  std::optional<int> code = wait_for_exit(pid, timeout);
   if (!code) {
     kill(pid, SIGKILL);
-    wait_for(pid, std::chrono::seconds(10));
+    wait_for_exit(pid, std::chrono::seconds(10));
     code = -1;
   }
-  return {*code, slurp(out) + slurp(err)};
+  return {*code, read_text(out) + read_text(err)};
 }
 
 }  // namespace sessionkit::testing

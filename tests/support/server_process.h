@@ -19,6 +19,13 @@
 
 namespace sessionkit::testing {
 
+// The whole contents of a file ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& path);
+// Decodes a waitpid status: the exit code, or 128+signal.
+int decode_status(int status);
+// Waits up to `timeout` for child `pid` to end; its decoded status, or nullopt if it still runs.
+std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
+
 // A port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
 std::uint16_t free_port();
 
