@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--store", cfg.store,
                  "Session store URL: memory://, sqlite://PATH (parent directory is created), "
                  "redis://[user:pass@]host:port[/db], rediss://… (TLS), "
-                 "redis+cluster://host:port[,host:port…]")
+                 "redis+cluster://host:port[,host:port…], "
+                 "postgresql://user:pass@host:port/db[?sslmode=…]")
       ->envname("SESSION_STORE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "

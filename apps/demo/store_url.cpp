@@ -9,18 +9,24 @@
 #ifdef SESSIONKIT_DEMO_REDIS
 #include "sessionkit/stores/redis.h"
 #endif
+#ifdef SESSIONKIT_DEMO_POSTGRES
+#include "sessionkit/stores/postgres.h"
+#endif
 
 namespace demo {
 
 using sessionkit::errc;
 
 namespace {
-#ifdef SESSIONKIT_DEMO_REDIS
 constexpr std::string_view kSchemes =
-    "memory://, sqlite://PATH, redis://, rediss://, redis+cluster://, rediss+cluster://";
-#else
-constexpr std::string_view kSchemes = "memory://, sqlite://PATH";
+    "memory://, sqlite://PATH"
+#ifdef SESSIONKIT_DEMO_REDIS
+    ", redis://, rediss://, redis+cluster://, rediss+cluster://"
 #endif
+#ifdef SESSIONKIT_DEMO_POSTGRES
+    ", postgresql://"
+#endif
+    ;
 }  // namespace
 
 sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url) {
@@ -66,6 +72,16 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::st
     auto options = sessionkit::RedisStoreOptions::from_url(url);
     if (!options) return options.status();
     auto store = sessionkit::RedisStore::open(std::move(*options));
+    if (!store) return store.status();
+    return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
+  }
+#endif
+
+#ifdef SESSIONKIT_DEMO_POSTGRES
+  if (scheme == "postgresql" || scheme == "postgres") {
+    sessionkit::PostgresStoreOptions options;
+    options.conninfo = std::string(url);  // libpq parses the URI itself (sslmode=..., etc.)
+    auto store = sessionkit::PostgresStore::open(std::move(options));
     if (!store) return store.status();
     return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
   }

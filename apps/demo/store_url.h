@@ -7,6 +7,8 @@
 //   redis://[user:password@]host:port[/db]   one Redis server (rediss:// for TLS)
 //   redis+cluster://host:port[,host:port…]  a Redis Cluster (rediss+cluster:// for TLS)
 //                        see sessionkit::RedisStoreOptions::from_url for the query options
+//   postgresql://user:password@host:port/db[?sslmode=…]   PostgreSQL (libpq's URI, unchanged;
+//                        postgres:// too); the table sessionkit_sessions is created on first use
 //
 // Errors (never throws): errc::invalid_argument for an unknown scheme or a malformed URL,
 // errc::unavailable when the store cannot be opened (directory or file not accessible, ...).
