@@ -78,6 +78,20 @@ class PostgresStoreTest : public ::testing::Test {
     return r.ok() ? *r : nullptr;
   }
   std::string sql_key(const SessionKey& k) const { return "'\\x" + k.hex() + "'::bytea"; }
+  // Waits until `n` backends of the server wait for a lock (a store statement is blocked on a
+  // row that a test holds), seen from a connection of its own (outside any transaction).
+  bool lock_waiters(int n) {
+    RawPg watcher(server_->conninfo());
+    const auto deadline = Steady::now() + std::chrono::seconds(10);
+    while (Steady::now() < deadline) {
+      if (watcher.one("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") ==
+          std::to_string(n)) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
 
   PostgresServer* server_ = nullptr;
   std::string table_;
@@ -576,7 +590,7 @@ TEST_F(PostgresStoreTest, AFullQueueAnswersUnavailableAtOnce) {
   SessionPatch p;
   p.set = {{"a", 1}};
   store->patch(key, p, answers.callback());  // the only worker waits for the lock
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(lock_waiters(1));
   for (int i = 0; i < 6; ++i)
     store->patch(key, p, answers.callback());
   {
@@ -606,7 +620,7 @@ TEST_F(PostgresStoreTest, AnOperationWaitingTooLongForAWorkerAnswersTimeout) {
   locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE");
   Answers<void> blocked;
   store->touch(key, {clock_.now(), clock_.now() + 30min}, blocked.callback());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(lock_waiters(1));
   auto queued = BlockingStore(*store).load(key);
   EXPECT_EQ(queued.code(), errc::timeout);
   EXPECT_NE(queued.message().find("queue_timeout"), std::string::npos) << queued.message();
@@ -617,7 +631,7 @@ TEST_F(PostgresStoreTest, AnOperationWaitingTooLongForAWorkerAnswersTimeout) {
 }
 
 TEST_F(PostgresStoreTest, DestroyingTheStoreAnswersEveryQueuedOperation) {
-  auto store = open({.pool_size = 1, .statement_timeout = std::chrono::milliseconds(500)});
+  auto store = open({.pool_size = 1, .statement_timeout = std::chrono::milliseconds(2000)});
   ASSERT_TRUE(store);
   const SessionKey key = new_key();
   ASSERT_OK(BlockingStore(*store).create(key, make_record(clock_.now())));
@@ -627,7 +641,7 @@ TEST_F(PostgresStoreTest, DestroyingTheStoreAnswersEveryQueuedOperation) {
   Answers<void> running;
   Answers<std::optional<SessionRecord>> queued;
   store->touch(key, {clock_.now(), clock_.now() + 30min}, running.callback());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(lock_waiters(1));
   for (int i = 0; i < 5; ++i)
     store->load(key, std::nullopt, queued.callback());
   store.reset();  // waits for the running statement (bounded by statement_timeout)

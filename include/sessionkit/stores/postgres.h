@@ -10,8 +10,9 @@
 // first need, replaced when it breaks). A call only puts the operation on a bounded queue and
 // returns; a worker runs it and calls the callback ON THAT WORKER THREAD. Callbacks must not
 // block for long, and must never wait on another call of this store (so never use
-// BlockingStore from inside a callback). The only inline answers: a full queue (`unavailable`)
-// and a store being destroyed (`unavailable`, "store closed").
+// BlockingStore from inside a callback). Answered inline instead, on the caller's thread:
+// arguments refused before any round trip (`invalid_argument`), the trivial answers ("" user,
+// purge limit 0), a full queue (`unavailable`).
 //
 // Bounded time: every call is answered within about queue_timeout + connect_timeout +
 // statement_timeout + 1 s, whatever the server or network does. An operation that waited longer
@@ -30,12 +31,13 @@
 // Scan: ascending key order (bytea order = byte order); the cursor is the lowercase hex of the
 // last key returned.
 //
-// Text: PostgreSQL text cannot hold U+0000 and must be valid UTF-8. A payload string or key, a
-// user id or an increment field name containing U+0000 is `invalid_argument`; a user id or
-// field name with invalid UTF-8 is `invalid_argument`; invalid UTF-8 in payload strings, `ip`
-// and `user_agent` is stored with U+FFFD replacements (as every store does for payloads), and
-// U+0000 in `ip` / `user_agent` is replaced by U+FFFD. Numbers come back with their exact value
-// (int64 extremes, 1.5); jsonb normalizes their spelling (1e3 comes back as 1000).
+// Text: PostgreSQL text must be valid UTF-8 without U+0000, and jsonb refuses "\u0000". U+0000
+// in a payload string or key, a patch's set/erase name, an increment field name or a user id is
+// `invalid_argument` (answered before any round trip), and so is a user id that is not valid
+// UTF-8. Invalid UTF-8 elsewhere (payload, names, ip, user_agent) is stored with U+FFFD
+// replacements, as every store does for payloads; U+0000 in ip / user_agent becomes U+FFFD.
+// Numbers come back with their exact value (int64 extremes, 1.5); jsonb normalizes their
+// spelling (1e3 comes back as 1000).
 //
 // Errors: `not_found` / `conflict` as the store contract says; `invalid_argument` for bad
 // options, a payload that is not a JSON object, the text rules above, an increment of a
@@ -44,9 +46,10 @@
 // build; `timeout` for a statement cancelled by `statement_timeout` (e.g. waiting for a row
 // locked elsewhere), a server that did not answer, or a long wait in the queue; `unavailable`
 // (with libpq's message) for everything else: no connection, connection lost, server shutting
-// down. A connection that failed is closed and a new one is made on the next operation (at most
-// one attempt per `reconnect_interval` while the server stays unreachable; in between,
-// operations answer `unavailable` at once). Nothing throws.
+// down; `too_large` for values beyond PostgreSQL's limits (SQLSTATE class 54). A connection that
+// failed is closed and a new one is made on the next operation (at most one attempt per
+// `reconnect_interval` while the server stays unreachable; in between, operations answer
+// `unavailable` at once). Nothing throws.
 //
 // Ownership: `open` returns a shared owner. The destructor answers queued operations
 // `unavailable` ("store closed"), lets running ones finish, joins the workers and closes the

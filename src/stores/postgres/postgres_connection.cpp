@@ -36,19 +36,26 @@ CREATE TABLE IF NOT EXISTS "{t}_meta" (
 INSERT INTO "{t}_meta" (schema_version) VALUES (1);
 )sql";
 
+// clang-format off
 // Record columns, in the order read_record() expects them.
-#define SK_COLS                                                                                  \
-  "user_id, created_at, last_access, expires_at, absolute_expires_at, auth_at, ip, user_agent, " \
-  "data"
+#define SK_COLS \
+  "user_id, created_at, last_access, expires_at, absolute_expires_at, auth_at, ip, user_agent, data"
 // $1 = key, $2 = now (the store's clock, never the server's).
 #define SK_LIVE "key = $1 AND expires_at > $2 AND absolute_expires_at > $2"
-// A touch: $T1 = last_access (NULL: none), $T2 = requested deadline, capped at the absolute one.
-#define SK_TOUCH(a, b)                \
-  "last_access = coalesce(" a         \
-  "::bigint, last_access), "          \
-  "expires_at = CASE WHEN " b         \
-  "::bigint IS NULL THEN expires_at " \
+// A touch: parameter `a` = new last_access, `b` = requested deadline (both NULL: no touch); the
+// deadline is capped at the absolute one.
+#define SK_TOUCH(a, b)                                          \
+  "last_access = coalesce(" a "::bigint, last_access), "        \
+  "expires_at = CASE WHEN " b "::bigint IS NULL THEN expires_at " \
   "ELSE least(" b "::bigint, absolute_expires_at) END"
+// The increment's field ($3) is missing, or a JSON integer (no fraction, no exponent) to which
+// $4 can be added within int64. CASE fixes the evaluation order: no cast of a non-number.
+#define SK_INCREMENTABLE                                                                     \
+  "CASE WHEN data -> $3::text IS NULL THEN true "                                            \
+  "WHEN jsonb_typeof(data -> $3::text) = 'number' AND (data ->> $3::text) ~ '^-?[0-9]+$' "   \
+  "THEN (data ->> $3::text)::numeric + $4::bigint "                                          \
+  "BETWEEN -9223372036854775808 AND 9223372036854775807 "                                    \
+  "ELSE false END"
 
 constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     // load
@@ -57,8 +64,9 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     "UPDATE \"{t}\" SET last_access = $3, expires_at = least($4::bigint, absolute_expires_at) "
     "WHERE " SK_LIVE " RETURNING " SK_COLS,
     // create: takes the key over only when the row there has expired
-    "INSERT INTO \"{t}\" AS s (key, " SK_COLS
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT (key) DO UPDATE SET "
+    "INSERT INTO \"{t}\" AS s (key, " SK_COLS ") "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "
+    "ON CONFLICT (key) DO UPDATE SET "
     "user_id = excluded.user_id, created_at = excluded.created_at, "
     "last_access = excluded.last_access, expires_at = excluded.expires_at, "
     "absolute_expires_at = excluded.absolute_expires_at, auth_at = excluded.auth_at, "
@@ -67,18 +75,13 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     // patch: one UPDATE; the payload is merged in the server (set, then erase)
     "UPDATE \"{t}\" SET data = (data || $3::jsonb) - $4::text[], "
     "user_id = CASE WHEN $5::text IS NULL THEN user_id ELSE nullif($5::text, '') END, "
-    "auth_at = coalesce($6::bigint, auth_at), " SK_TOUCH("$7", "$8") " WHERE " SK_LIVE,
-    // increment: one UPDATE; rows whose field is not an integer, or would overflow, do not match
+    "auth_at = coalesce($6::bigint, auth_at), " SK_TOUCH("$7", "$8") " "
+    "WHERE " SK_LIVE,
+    // increment: one UPDATE; a row whose field cannot be incremented does not match
     "UPDATE \"{t}\" SET data = jsonb_set(data, ARRAY[$3::text], "
-    "to_jsonb(coalesce((data ->> $3::text)::numeric, 0) + $4::bigint)), " SK_TOUCH(
-        "$5", "$6") " WHERE " SK_LIVE
-                    " AND CASE "
-                    "WHEN data -> $3::text IS NULL THEN true "
-                    "WHEN jsonb_typeof(data -> $3::text) = 'number' AND (data ->> $3::text) ~ "
-                    "'^-?[0-9]+$' "
-                    "THEN (data ->> $3::text)::numeric + $4::bigint "
-                    "BETWEEN -9223372036854775808 AND 9223372036854775807 "
-                    "ELSE false END RETURNING (data ->> $3::text)::bigint",
+    "to_jsonb(coalesce((data ->> $3::text)::numeric, 0) + $4::bigint)), " SK_TOUCH("$5", "$6") " "
+    "WHERE " SK_LIVE " AND " SK_INCREMENTABLE " "
+    "RETURNING (data ->> $3::text)::bigint",
     // increment_probe: why an increment matched nothing
     "SELECT data -> $3::text FROM \"{t}\" WHERE " SK_LIVE,
     // replace
@@ -88,13 +91,13 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     // touch
     "UPDATE \"{t}\" SET last_access = $3, expires_at = least($4::bigint, absolute_expires_at) "
     "WHERE " SK_LIVE,
-    // destroy
+    // destroy: answers whether the row was unexpired
     "DELETE FROM \"{t}\" WHERE key = $1 "
     "RETURNING expires_at > $2::bigint AND absolute_expires_at > $2::bigint",
     // list_user
-    "SELECT key, " SK_COLS
-    " FROM \"{t}\" WHERE user_id = $1 AND expires_at > $2 "
-    "AND absolute_expires_at > $2 ORDER BY created_at, key",
+    "SELECT key, " SK_COLS " FROM \"{t}\" "
+    "WHERE user_id = $1 AND expires_at > $2 AND absolute_expires_at > $2 "
+    "ORDER BY created_at, key",
     // destroy_user: answers how many of the deleted rows were unexpired
     "WITH gone AS (DELETE FROM \"{t}\" WHERE user_id = $1 AND ($2::bytea IS NULL OR key <> $2) "
     "RETURNING expires_at > $3::bigint AND absolute_expires_at > $3::bigint AS live) "
@@ -102,9 +105,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     // count
     "SELECT count(*) FROM \"{t}\"",
     // scan
-    "SELECT key, " SK_COLS
-    " FROM \"{t}\" WHERE key > $1 AND expires_at > $2 "
-    "AND absolute_expires_at > $2 ORDER BY key LIMIT $3",
+    "SELECT key, " SK_COLS " FROM \"{t}\" "
+    "WHERE key > $1 AND expires_at > $2 AND absolute_expires_at > $2 ORDER BY key LIMIT $3",
     // purge: through the deadline index; rows locked by someone else are left for later
     "DELETE FROM \"{t}\" WHERE key IN (SELECT key FROM \"{t}\" "
     "WHERE least(expires_at, absolute_expires_at) <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
@@ -112,13 +114,14 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     "SELECT 1 FROM \"{t}\" LIMIT 1",
 };
 constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kWhat = {
-    "load",         "load",    "create", "patch",         "increment",
-    "increment",    "replace", "touch",  "destroy",       "list user",
-    "destroy user", "count",   "scan",   "purge expired", "health check",
+    "load", "load", "create", "patch", "increment", "increment", "replace", "touch", "destroy",
+    "list user", "destroy user", "count", "scan", "purge expired", "health check",
 };
+// clang-format on
 #undef SK_COLS
 #undef SK_LIVE
 #undef SK_TOUCH
+#undef SK_INCREMENTABLE
 
 std::string with_table(std::string sql, const std::string& table) {
   for (std::size_t at = sql.find("{t}"); at != std::string::npos; at = sql.find("{t}", at)) {
