@@ -150,6 +150,14 @@ void Connection::on_tick() {
     }
     if (retry) start_connect();
   }
+  {
+    // An idle, healthy connection needs no clock: `execute` wakes the tick again.
+    std::lock_guard lock(mutex_);
+    if (state_ == State::ready && pending_.empty()) {
+      tick_idle_ = true;
+      return;
+    }
+  }
   arm_tick();
 }
 

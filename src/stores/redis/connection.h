@@ -96,7 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string out_;  // encoded commands not yet handed to a write
   std::deque<Pending> pending_;
   bool writing_ = false;
-  bool tick_armed_ = false;
+  bool tick_armed_ = false;  // I/O thread only
+  bool tick_idle_ = false;   // the tick stopped because nothing was in flight
   std::string last_error_;
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point retry_at_{};
