@@ -149,6 +149,37 @@ TEST(RedisDemo, AnOutageIs503AndLosesNothingAcknowledged) {
   EXPECT_EQ(demo.stop(), 0);
 }
 
+// Logs in and increments through the demo on `store`; answers the visits seen.
+void login_and_count(const std::string& store, const std::filesystem::path& dir) {
+  DemoProcess demo(demo_args(store), dir, "demo");
+  HttpClient c(demo.port());
+  Response res = login(c, "alice", "wonderland");
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  const std::string token = body_json(res)["csrf_token"];
+  for (int i = 1; i <= 3; ++i) {
+    Response inc = c.post_json("/api/increment", "", token);
+    ASSERT_EQ(inc.result_int(), 200) << inc.body();
+    EXPECT_EQ(body_json(inc)["visits"], i);
+  }
+  EXPECT_EQ(body_json(c.get("/api/session"))["authenticated"], true);
+  EXPECT_EQ(c.get("/readyz").result_int(), 200u);
+  EXPECT_EQ(demo.stop(), 0);
+}
+
+TEST(RedisDemo, RunsOnARedisCluster) {
+  sessionkit::testing::RedisCluster cluster;
+  TempDir dir;
+  login_and_count(cluster.url(), dir.path());
+}
+
+TEST(RedisDemo, RunsOverTls) {
+  RedisServerOptions tls;
+  tls.tls = true;
+  RedisServer redis(tls);
+  TempDir dir;
+  login_and_count(redis.url(), dir.path());  // rediss://…?ca=<the test CA>
+}
+
 TEST(RedisDemo, RefusesToStartWhenRedisIsUnreachable) {
   TempDir dir;
   const auto port = sessionkit::testing::free_port();
