@@ -371,3 +371,63 @@ TEST(RedisClusterStore, FollowsAFailoverWithoutLosingReplicatedSessions) {
 
 }  // namespace
 }  // namespace sessionkit::testing
+
+namespace sessionkit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Moves the slot of a live session to another master while the store's slot map is stale:
+// during the migration the old owner answers ASK, afterwards MOVED; the store follows both.
+TEST(RedisClusterStore, FollowsAskAndMovedWhileASlotMigrates) {
+  RedisCluster cluster(3, 0);
+  auto opened = RedisStore::open(*RedisStoreOptions::from_url(cluster.url()));
+  ASSERT_OK(opened);
+  std::shared_ptr<RedisStore> store = *opened;
+  BlockingStore db(*store);
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(system_clock().now(), "alice")));
+  ASSERT_EQ(*db.increment(key, "n", 1), 1);
+  const std::string name = store->redis_key(key);
+
+  std::uint16_t source = 0, target = 0;
+  for (auto port : cluster.ports()) {
+    if (cluster.cli(port, {"EXISTS", name}) == "1") {
+      source = port;
+    } else if (target == 0) {
+      target = port;
+    }
+  }
+  ASSERT_NE(source, 0);
+  ASSERT_NE(target, 0);
+  const std::string slot = cluster.cli(source, {"CLUSTER", "KEYSLOT", name});
+  const std::string source_id = cluster.cli(source, {"CLUSTER", "MYID"});
+  const std::string target_id = cluster.cli(target, {"CLUSTER", "MYID"});
+
+  cluster.cli(target, {"CLUSTER", "SETSLOT", slot, "IMPORTING", source_id});
+  cluster.cli(source, {"CLUSTER", "SETSLOT", slot, "MIGRATING", target_id});
+  cluster.cli(source,
+              {"MIGRATE", "127.0.0.1", std::to_string(target), "", "0", "5000", "KEYS", name});
+  ASSERT_EQ(cluster.cli(source, {"EXISTS", name}).rfind("ASK " + slot, 0), 0u);  // moved away
+  // Mid-migration: the source answers ASK; reads and atomic changes still work.
+  auto mid = db.load(key);
+  ASSERT_OK(mid);
+  ASSERT_TRUE(mid->has_value());
+  EXPECT_EQ((*mid)->data["n"], 1);
+  EXPECT_EQ(*db.increment(key, "n", 1), 2);
+
+  for (auto port : cluster.ports())
+    cluster.cli(port, {"CLUSTER", "SETSLOT", slot, "NODE", target_id});
+  // Done: the source answers MOVED; the store learns the new owner and goes there.
+  EXPECT_EQ(*db.increment(key, "n", 1), 3);
+  auto after = db.load(key);
+  ASSERT_OK(after);
+  ASSERT_TRUE(after->has_value());
+  EXPECT_EQ((*after)->data["n"], 3);
+  EXPECT_EQ(cluster.cli(target, {"EXISTS", name}), "1");
+  EXPECT_EQ(db.list_user("alice")->size(), 1u);
+  EXPECT_EQ(*db.destroy(key), true);
+}
+
+}  // namespace
+}  // namespace sessionkit::testing
