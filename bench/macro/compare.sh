@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# sessionkit-demo against the express-session peer, in ONE run on this machine.
+#
+# For each store (memory, redis) and each demo thread count (1 = per core, like the one Node
+# process; then all cores), drives both servers with the same wrk load on the same JSON API:
+#   healthz  GET /healthz
+#   read     GET /api/session             with a logged-in cookie
+#   write    POST /api/increment          with the cookie (and, for the demo, its CSRF header)
+# and prints req/s, p50, p99, non-2xx, Redis commands per request (sampled with MONITOR), lost
+# increments (64 connections on ONE session) and the demo/peer ratio per row.
+#
+# Usage: bench/macro/compare.sh [--duration 10s] [--warmup 3s] [--connections 64]
+#                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]
+# Needs: the release demo (built if missing), wrk, curl, node + npm, redis-server, redis-cli.
+# The peer is ../shared/bench/peer (npm ci is run there if node_modules is missing).
+# Loopback only; every load is bounded in time; it stops exactly the processes it started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)"
+peer=${PEER_DIR:-$root/../shared/bench/peer}
+while (($#)); do
+  case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    --stores) stores=$2; shift 2 ;;
+    --threads) threads_list=$2; shift 2 ;;
+    --peer) peer=$2; shift 2 ;;
+    *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+for tool in wrk curl node npm redis-server redis-cli; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing" >&2; exit 2; }
+done
+demo=$root/build/release/bin/sessionkit-demo
+if [[ ! -x $demo ]]; then
+  scripts/build.sh release --target sessionkit-demo -- -DSESSIONKIT_BUILD_TESTS=OFF >&2
+fi
+[[ -f $peer/app.js ]] || { echo "compare.sh: no peer at $peer (--peer DIR)" >&2; exit 2; }
+[[ -d $peer/node_modules ]] || (cd "$peer" && npm ci --no-audit --no-fund >&2)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 20000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+  echo "compare.sh: no free port" >&2; exit 1
+}
+wait_http() { # url
+  for _ in $(seq 200); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.05; done
+  echo "compare.sh: $1 did not answer" >&2; exit 1
+}
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
+  --logfile "$tmp/redis.log" &
+redis_pid=$!; pids+=("$redis_pid")
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis_url=redis://127.0.0.1:$redis_port
+secret=bench-secret-bench-secret-bench-secret-0123
+
+# Starts the demo or the peer; sets server_pid and base.
+start_server() { # kind store threads
+  local kind=$1 store=$2 threads=$3 port
+  port=$(free_port)
+  base=http://127.0.0.1:$port
+  if [[ $kind == demo ]]; then
+    local url=memory://
+    [[ $store == redis ]] && url=$redis_url
+    "$demo" --listen "127.0.0.1:$port" --store "$url" --secret "$secret" --threads "$threads" \
+      --mode development >"$tmp/demo.out" 2>"$tmp/demo.err" &
+  else
+    (cd "$peer" && exec env NODE_ENV=production STORE="$store" PORT="$port" REDIS_URL="$redis_url" \
+      SESSION_SECRET="$secret" node app.js) >"$tmp/peer.out" 2>&1 &
+  fi
+  server_pid=$!; pids+=("$server_pid")
+  wait_http "$base/healthz"
+}
+
+# Logs in as alice; sets cookie (Cookie header value) and csrf.
+login() {
+  local jar=$tmp/jar body
+  rm -f "$jar"
+  body=$(curl -s -c "$jar" -b "$jar" "$base/api/session")
+  csrf=$(sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p' <<<"$body")
+  body=$(curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' \
+    ${csrf:+-H "X-CSRF-Token: $csrf"} -d '{"username":"alice","password":"wonderland"}' \
+    "$base/api/login")
+  local fresh
+  fresh=$(sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p' <<<"$body")
+  [[ -n $fresh ]] && csrf=$fresh
+  cookie=$(awk '$6 ~ /^sid/ {printf "%s%s=%s", sep, $6, $7; sep="; "}' "$jar")
+  curl -s -H "Cookie: $cookie" "$base/api/session" | grep -q '"authenticated":true' ||
+    { echo "compare.sh: login failed on $base" >&2; exit 1; }
+}
+
+visits() { curl -s -H "Cookie: $cookie" "$base/api/session" | sed -n 's/.*"visits":\([0-9]*\).*/\1/p'; }
+
+# Redis commands sent by clients per request, from MONITOR over 20 requests (script-internal
+# calls are not counted).
+redis_per_request() { # method path
+  local n=20 out=$tmp/monitor
+  stdbuf -oL redis-cli -p "$redis_port" monitor >"$out" 2>&1 &
+  local mon=$!
+  for _ in $(seq 100); do grep -q OK "$out" 2>/dev/null && break; sleep 0.02; done
+  for _ in $(seq $n); do
+    curl -s -o /dev/null -X "$1" -H "Cookie: $cookie" ${csrf:+-H "X-CSRF-Token: $csrf"} \
+      -H 'Content-Type: application/json' "$base$2"
+  done
+  redis-cli -p "$redis_port" echo bench-marker >/dev/null
+  for _ in $(seq 100); do grep -q bench-marker "$out" && break; sleep 0.02; done
+  stop_pid "$mon"
+  local sent
+  sent=$(grep -v 'lua\]' "$out" | grep -v -i -e '"echo"' -e '"monitor"' -e '^OK' -c || true)
+  awk -v s="$sent" -v n="$n" 'BEGIN { printf "%.2g", s / n }'
+}
+
+# One wrk measurement; prints "rps p50_ms p99_ms non2xx requests".
+measure() { # method path with_session
+  local method=$1 path=$2 c="" t=""
+  if [[ $3 == yes ]]; then c=$cookie; t=$csrf; fi
+  BENCH_METHOD=$method BENCH_COOKIE=$c BENCH_CSRF=$t timeout 60 wrk -t2 -c"$conns" -d"$warmup" \
+    -s bench/macro/request.lua "$base$path" >"$tmp/warm" 2>&1
+  BENCH_METHOD=$method BENCH_COOKIE=$c BENCH_CSRF=$t timeout 120 wrk -t2 -c"$conns" -d"$duration" \
+    --latency -s bench/macro/request.lua "$base$path" >"$tmp/wrk" 2>&1
+  local warm_requests
+  warm_requests=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$tmp/warm")
+  sed -n 's/^RESULT requests=\([0-9]*\) rps=\([0-9.]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) non2xx=\([0-9]*\).*/\2 \3 \4 \5 \1/p' "$tmp/wrk" |
+    awk -v w="$warm_requests" '{ printf "%.0f %.2f %.2f %d %d\n", $1, $2 / 1000, $3 / 1000, $4, $5 + w }'
+}
+
+declare -A result
+rows=()
+for threads in $threads_list; do
+  for store in ${stores//,/ }; do
+    for kind in demo peer; do
+      start_server "$kind" "$store" "$threads"
+      login
+      for ep in healthz read write; do
+        case $ep in
+          healthz) m=GET p=/healthz s=no ;;
+          read) m=GET p=/api/session s=yes ;;
+          write) m=POST p=/api/increment s=yes ;;
+        esac
+        # Commands per request first, on an idle server (after a wrk run a slow server may
+        # still be working through its backlog).
+        cmds=-
+        if [[ $store == redis && $ep != healthz ]]; then cmds=$(redis_per_request "$m" "$p"); fi
+        before=0
+        [[ $ep == write ]] && before=$(visits)
+        read -r rps p50 p99 non2xx sent < <(measure "$m" "$p" "$s")
+        lost=-
+        if [[ $ep == write ]]; then
+          sleep 1  # let a server with a backlog finish it
+          after=$(visits)
+          ok=$((sent - non2xx))
+          # wrk does not count the requests in flight when it stops, though the server applies
+          # them: the applied count may exceed the answered one by up to 2 × connections.
+          lost=$(awk -v ok="$ok" -v d="$((after - before))" \
+            'BEGIN { l = ok - d; if (l < 0) l = 0; printf "%.1f%%", ok ? 100 * l / ok : 0 }')
+        fi
+        result[$threads,$store,$ep,$kind]="$rps $p50 $p99 $non2xx $cmds $lost"
+        echo "  $kind threads=$threads store=$store $ep: $rps req/s p50 ${p50} ms p99 ${p99} ms non-2xx $non2xx redis/req $cmds lost $lost" >&2
+      done
+      stop_pid "$server_pid"
+    done
+  done
+done
+
+echo
+echo "sessionkit-demo vs express-session peer — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
+echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores."
+for threads in $threads_list; do
+  echo
+  echo "### demo --threads $threads (the peer is one Node process)"
+  echo
+  echo "| store | request | demo req/s | demo p50 / p99 ms | peer req/s | peer p50 / p99 ms | demo/peer | non-2xx demo / peer | Redis cmds/req demo / peer | lost increments demo / peer |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for store in ${stores//,/ }; do
+    for ep in healthz read write; do
+      read -r drps dp50 dp99 dnon dcmd dlost <<<"${result[$threads,$store,$ep,demo]}"
+      read -r prps pp50 pp99 pnon pcmd plost <<<"${result[$threads,$store,$ep,peer]}"
+      ratio=$(awk -v a="$drps" -v b="$prps" 'BEGIN { printf "%.2f×", b ? a / b : 0 }')
+      echo "| $store | $ep | $drps | $dp50 / $dp99 | $prps | $pp50 / $pp99 | $ratio | $dnon / $pnon | $dcmd / $pcmd | $dlost / $plost |"
+    done
+  done
+done
