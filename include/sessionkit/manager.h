@@ -142,6 +142,8 @@ class SessionManager {
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
   void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
   Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
+  // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
+  const std::string& presession_seed(const Session& s) const;
   template <class T>
   Callback<T> timed(Callback<T> done) const;
 

@@ -86,9 +86,13 @@ class Session {
   bool destroy_ = false;
   bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
   bool set_cookie_ = false;      // commit must send the session cookie
-  std::string csrf_seed_;        // pre-session CSRF seed (from its cookie, or new)
-  bool csrf_seed_new_ = false;   // commit must send the pre-session CSRF cookie
-  std::string client_ip_;        // recorded on a record created during this request
+  // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
+  // with a stored session never needs it), or new. Mutable: the lazy check is not a change.
+  mutable std::string csrf_seed_;
+  std::string csrf_cookie_;                   // the pre-session cookie's value, unverified
+  mutable bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
+  bool csrf_seed_new_ = false;                // commit must send the pre-session CSRF cookie
+  std::string client_ip_;                     // recorded on a record created during this request
   std::string user_agent_;
 };
 

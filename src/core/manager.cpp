@@ -197,8 +197,8 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
         if (!id) {
           if (auto v = keyring_.verify(value, sign_context_)) id = SessionId::parse(*v);
         }
-      } else if (name == csrf_cookie_name_ && s.csrf_seed_.empty()) {
-        if (auto v = keyring_.verify(value, kCsrfPresessionContext)) s.csrf_seed_ = *v;
+      } else if (name == csrf_cookie_name_ && s.csrf_cookie_.empty()) {
+        s.csrf_cookie_ = std::string(value);  // verified only if needed: presession_seed()
       }
       return true;
     });
@@ -499,13 +499,23 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
 
 // ---------------------------------------------------------------- CSRF
 
+const std::string& SessionManager::presession_seed(const Session& s) const {
+  if (!s.csrf_cookie_checked_) {
+    s.csrf_cookie_checked_ = true;
+    if (s.csrf_seed_.empty() && !s.csrf_cookie_.empty()) {
+      if (auto v = keyring_.verify(s.csrf_cookie_, kCsrfPresessionContext)) s.csrf_seed_ = *v;
+    }
+  }
+  return s.csrf_seed_;
+}
+
 Keyring::Mac SessionManager::csrf_secret(const Session& s, std::size_t key_index) const {
   if (s.stored_ && s.id_) return keyring_.mac(key_index, kCsrfSessionContext, s.id_->str());
-  return keyring_.mac(key_index, kCsrfPresessionContext, s.csrf_seed_);
+  return keyring_.mac(key_index, kCsrfPresessionContext, presession_seed(s));
 }
 
 std::string SessionManager::csrf_token(Session& s) {
-  if (!(s.stored_ && s.id_) && s.csrf_seed_.empty()) {
+  if (!(s.stored_ && s.id_) && presession_seed(s).empty()) {
     std::array<std::uint8_t, kCsrfBytes> seed;
     crypto::random_bytes(seed);
     s.csrf_seed_ = crypto::base64url_encode(seed);
@@ -522,7 +532,7 @@ std::string SessionManager::csrf_token(Session& s) {
 bool SessionManager::verify_csrf(const Session& s, std::string_view token) const {
   bool ok = false;
   std::array<std::uint8_t, 2 * kCsrfBytes> raw;
-  if (token.size() == kCsrfTokenChars && ((s.stored_ && s.id_) || !s.csrf_seed_.empty())) {
+  if (token.size() == kCsrfTokenChars && ((s.stored_ && s.id_) || !presession_seed(s).empty())) {
     auto n = crypto::base64url_decode(token, raw);
     if (n && *n == raw.size()) {
       std::array<std::uint8_t, kCsrfBytes> given;
