@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sessionkit needs, and only those that are missing.
-# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--test] [--bench]
+# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--test] [--bench] [--fuzz]
 #   --test   also the packages the test suite needs.
 #   --bench  also the packages the benchmarks need.
+#   --fuzz   also clang-14 and its libFuzzer runtime (scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --test) packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --bench) packages+=(libbenchmark-dev wrk curl) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

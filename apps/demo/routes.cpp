@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "credentials.h"
 #include "pages.h"
 #include "sessionkit/http/beast.h"
 
@@ -244,17 +245,13 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   std::string user;
   std::string password;
   if (api) {
-    json body = json::parse(ctx.req.body(), nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) co_return ctx.error(Status::bad_request, "malformed JSON body");
-    auto u = body.is_object() ? body.find("username") : body.end();
-    auto pw = body.is_object() ? body.find("password") : body.end();
-    if (!body.is_object() || u == body.end() || pw == body.end() || !u->is_string() ||
-        !pw->is_string()) {
-      co_return ctx.error(Status::bad_request,
-                          "expected a JSON object {\"username\": string, \"password\": string}");
+    auto parsed = parse_login_json(ctx.req.body());
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      co_return ctx.error(Status::bad_request, *why);
     }
-    user = u->get<std::string>();
-    password = pw->get<std::string>();
+    auto& credentials = std::get<Credentials>(parsed);
+    user = std::move(credentials.user);
+    password = std::move(credentials.password);
   } else {
     if (!ctx.form) {
       co_return ctx.error(Status::bad_request,

@@ -1,0 +1,21 @@
+// credentials.h — reading a login request's user name and password from its body.
+//
+// Pure functions (no I/O, no Beast): fuzzed by tests/fuzz/request_fuzz.cpp. Never throw.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace demo {
+
+struct Credentials {
+  std::string user;
+  std::string password;
+};
+
+// `{"username": string, "password": string}` (other members ignored). On failure, the message
+// for a 400 answer: "malformed JSON body" or what the object must look like.
+std::variant<Credentials, std::string> parse_login_json(std::string_view body);
+
+}  // namespace demo
