@@ -324,11 +324,28 @@ asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
-  auto count = co_await skb::async_call<std::size_t>(
-      [this](sessionkit::Callback<std::size_t> done) { manager_.store().count(std::move(done)); },
-      use_awaitable);
+  // On Redis, count() walks the keyspace (SCAN): reuse a recent figure instead of paying that
+  // on every scrape. Other stores count cheaply and answer fresh figures.
+  const bool expensive = manager_.store().name().starts_with("redis");
+  const auto now = std::chrono::steady_clock::now();
   std::optional<std::uint64_t> active;
-  if (count) active = *count;
+  {
+    std::lock_guard lock(count_cache_.mutex);
+    if (expensive && count_cache_.value && now - count_cache_.at < kExpensiveCountMaxAge) {
+      active = count_cache_.value;
+    }
+  }
+  if (!active) {
+    auto count = co_await skb::async_call<std::size_t>(
+        [this](sessionkit::Callback<std::size_t> done) { manager_.store().count(std::move(done)); },
+        use_awaitable);
+    if (count) {
+      active = *count;
+      std::lock_guard lock(count_cache_.mutex);
+      count_cache_.value = *count;
+      count_cache_.at = now;
+    }
+  }
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   set_text_body(res, manager_.metrics().render_prometheus(active),

@@ -10,6 +10,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +64,15 @@ class Router {
   Response session_error(Ctx& ctx, const sessionkit::Status& status,
                          Response* partial = nullptr) const;
 
+  static constexpr std::chrono::seconds kExpensiveCountMaxAge{15};
+  struct CountCache {
+    std::mutex mutex;
+    std::optional<std::uint64_t> value;
+    std::chrono::steady_clock::time_point at{};
+  };
+
   sessionkit::SessionManager& manager_;
+  mutable CountCache count_cache_;  // /metrics on stores whose count() is a full scan
   const UserDirectory& users_;
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;

@@ -2,6 +2,7 @@
 // processes on free loopback ports, real HTTP.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -178,6 +179,23 @@ TEST(RedisDemo, RunsOverTls) {
   RedisServer redis(tls);
   TempDir dir;
   login_and_count(redis.url(), dir.path());  // rediss://…?ca=<the test CA>
+}
+
+TEST(RedisDemo, MetricsDoNotScanTheKeyspaceOnEveryScrape) {
+  RedisServer redis;
+  TempDir dir;
+  DemoProcess demo(demo_args(redis.url()), dir.path(), "demo");
+  HttpClient c(demo.port());
+  ASSERT_EQ(login(c, "alice", "wonderland").result_int(), 200);
+  std::string first;
+  auto commands = redis.client_commands([&] {
+    first = c.get("/metrics").body();
+    for (int i = 0; i < 5; ++i)
+      ASSERT_EQ(c.get("/metrics").result_int(), 200);
+  });
+  EXPECT_NE(first.find("\nsessionkit_sessions_active 1\n"), std::string::npos) << first;
+  EXPECT_EQ(std::count(commands.begin(), commands.end(), "SCAN"), 1);  // one page: one SCAN
+  EXPECT_EQ(demo.stop(), 0);
 }
 
 TEST(RedisDemo, RefusesToStartWhenRedisIsUnreachable) {
