@@ -47,6 +47,14 @@ class Keyring {
   // The value part when the signature verifies under any secret; nullopt otherwise.
   std::optional<std::string_view> verify(std::string_view signed_value,
                                          std::string_view context) const;
+  // Like `verify`, and says which secret signed it (0 = newest): a value signed by an older
+  // secret should be re-signed with the newest one so that the older can be retired.
+  struct Verified {
+    std::string_view value;
+    std::size_t key_index = 0;
+  };
+  std::optional<Verified> verify_detailed(std::string_view signed_value,
+                                          std::string_view context) const;
 
   using Mac = std::array<std::uint8_t, 32>;
   // HMAC-SHA256 of `message` under secret `index` (0 = newest), bound to `context`.

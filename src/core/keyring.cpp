@@ -101,6 +101,12 @@ std::string Keyring::sign(std::string_view value, std::string_view context) cons
 
 std::optional<std::string_view> Keyring::verify(std::string_view signed_value,
                                                 std::string_view context) const {
+  if (auto v = verify_detailed(signed_value, context)) return v->value;
+  return std::nullopt;
+}
+
+std::optional<Keyring::Verified> Keyring::verify_detailed(std::string_view signed_value,
+                                                          std::string_view context) const {
   std::size_t dot = signed_value.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   std::string_view value = signed_value.substr(0, dot);
@@ -109,13 +115,14 @@ std::optional<std::string_view> Keyring::verify(std::string_view signed_value,
   Mac given;
   auto n = crypto::base64url_decode(sig, given);
   if (!n || *n != given.size()) return std::nullopt;
-  bool ok = false;
+  std::size_t match = size();
   for (std::size_t i = 0; i < size(); ++i) {
     Mac expected = mac(i, context, value);
-    ok |= crypto::equal(expected, given);  // no early exit: same work for every key
+    const bool equal = crypto::equal(expected, given);  // no early exit: same work for every key
+    if (equal && match == size()) match = i;
   }
-  if (!ok) return std::nullopt;
-  return value;
+  if (match == size()) return std::nullopt;
+  return Verified{value, match};
 }
 
 }  // namespace sessionkit

@@ -189,13 +189,17 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
 void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
   Session s;
   std::optional<SessionId> id;
+  bool signed_by_old_secret = false;
   std::size_t session_cookies = 0;
   if (auto header = request.header("Cookie")) {
     http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
       if (name == cookie_name_) {
         ++session_cookies;
         if (!id) {
-          if (auto v = keyring_.verify(value, sign_context_)) id = SessionId::parse(*v);
+          if (auto v = keyring_.verify_detailed(value, sign_context_)) {
+            id = SessionId::parse(v->value);
+            signed_by_old_secret = id && v->key_index > 0;
+          }
         }
       } else if (name == csrf_cookie_name_ && s.csrf_cookie_.empty()) {
         s.csrf_cookie_ = std::string(value);  // verified only if needed: presession_seed()
@@ -221,7 +225,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
   SessionKey key = SessionKey::of(*id);
   store_->load(key, std::nullopt,
                timed<std::optional<SessionRecord>>(
-                   [this, s = std::move(s), id = std::move(*id), key,
+                   [this, s = std::move(s), id = std::move(*id), key, signed_by_old_secret,
                     done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
                      if (!r.ok()) {
                        s.key_ = key;
@@ -259,6 +263,8 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
                      s.record_ = std::move(record);
                      s.loaded_ = true;
                      s.stored_ = true;
+                     // Signed by a secret being retired: re-issue under the newest one.
+                     if (signed_by_old_secret) s.set_cookie_ = true;
                      done(std::move(s));
                    }));
 }

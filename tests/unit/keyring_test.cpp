@@ -57,6 +57,15 @@ TEST(Keyring, RotationSignsWithNewestAcceptsAll) {
   EXPECT_TRUE(rotated.verify(by_old, "c"));
   EXPECT_FALSE(new_only.verify(by_old, "c"));
   EXPECT_EQ(rotated.sign("id", "c"), new_only.sign("id", "c"));
+  // verify_detailed says which secret signed: 0 = newest.
+  auto old_match = rotated.verify_detailed(by_old, "c");
+  ASSERT_TRUE(old_match.has_value());
+  EXPECT_EQ(old_match->value, "id");
+  EXPECT_EQ(old_match->key_index, 1u);
+  auto new_match = rotated.verify_detailed(rotated.sign("id", "c"), "c");
+  ASSERT_TRUE(new_match.has_value());
+  EXPECT_EQ(new_match->key_index, 0u);
+  EXPECT_FALSE(rotated.verify_detailed(by_old + "x", "c").has_value());
 }
 
 TEST(Keyring, ParseValidates) {

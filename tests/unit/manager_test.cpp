@@ -481,6 +481,22 @@ TEST_F(ManagerTest, KeyringRotation) {
   EXPECT_TRUE(load_ok(cookie).is_new());    // old-secret cookies: no session, not an error
 }
 
+TEST_F(ManagerTest, ACookieSignedByAnOlderSecretIsReissuedWithTheNewest) {
+  std::string cookie = new_session();
+  rebuild(SessionOptions::development(),
+          "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
+  Session s = load_ok(cookie);
+  ASSERT_FALSE(s.is_new());
+  const std::string reissued = commit_cookie(s);  // nothing changed, yet the cookie is re-signed
+  ASSERT_FALSE(reissued.empty());
+  EXPECT_NE(reissued, cookie);
+  EXPECT_EQ(reissued.substr(0, reissued.rfind('.')), cookie.substr(0, cookie.rfind('.')));
+  Session again = load_ok(reissued);  // newest secret: no further re-issue
+  EXPECT_EQ(commit_cookie(again), "");
+  rebuild(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
+  EXPECT_FALSE(load_ok(reissued).is_new());  // the old secret can now be retired
+}
+
 TEST_F(ManagerTest, DuplicateSessionCookiesAreAnAnomaly) {
   std::string cookie = new_session();
   Session s = load_ok(cookie + "; " + cookie);
