@@ -14,6 +14,7 @@
 
 #include "routes.h"
 #include "server.h"
+#include "sessionkit/http/proxy.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/manager.h"
 #include "store_url.h"
@@ -33,6 +34,8 @@ struct Config {
   long idle_timeout = 1800;
   long absolute_timeout = 43200;
   unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+  std::string trusted_proxies;
+  long hsts = 0;
 };
 
 // "HOST:PORT" or "[V6]:PORT" -> host, port. Throws std::invalid_argument with a message.
@@ -105,6 +108,15 @@ int main(int argc, char** argv) {
   app.add_option("--threads", cfg.threads, "I/O threads (default: hardware concurrency)")
       ->envname("SESSION_THREADS")
       ->check(CLI::Range(1U, 1024U));
+  app.add_option("--trusted-proxies", cfg.trusted_proxies,
+                 "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: "
+                 "comma-separated addresses or CIDR blocks (default: none, headers ignored)")
+      ->envname("SESSION_TRUSTED_PROXIES");
+  app.add_option("--hsts", cfg.hsts,
+                 "Send Strict-Transport-Security with this max-age (seconds) on HTTPS requests; "
+                 "0 = off")
+      ->envname("SESSION_HSTS")
+      ->check(CLI::Range(0L, 63072000L));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -119,6 +131,8 @@ int main(int argc, char** argv) {
   }
 
   const bool production = cfg.mode == "production";
+  auto proxies = sessionkit::http::TrustedProxies::parse(cfg.trusted_proxies);
+  if (!proxies) return usage_error("--trusted-proxies: " + proxies.message());
   std::pair<std::string, std::uint16_t> listen;
   try {
     listen = split_listen(cfg.listen);
@@ -189,7 +203,9 @@ int main(int argc, char** argv) {
     sessionkit::SessionManager manager(*store, std::move(*keyring), options);
     boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
     demo::Router router(manager, users, hash_pool.get_executor(),
-                        demo::RouterOptions{.secure_cookies = options.cookie.secure});
+                        demo::RouterOptions{.secure_cookies = options.cookie.secure,
+                                            .proxies = *proxies,
+                                            .hsts = std::chrono::seconds(cfg.hsts)});
 
     demo::ServerOptions server_options;
     server_options.host = listen.first;

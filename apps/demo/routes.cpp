@@ -91,8 +91,16 @@ Router::Router(sessionkit::SessionManager& manager, const UserDirectory& users,
 
 asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) const {
   const bool head = req.method() == verb::head;
+  auto header = [&req](std::string_view name) -> std::optional<std::string_view> {
+    auto it = req.find(name);
+    if (it == req.end()) return std::nullopt;
+    return std::string_view(it->value());
+  };
+  // The demo serves plain HTTP itself; HTTPS can only come through a trusted proxy.
+  const auto client = options_.proxies.resolve(peer, /*peer_tls=*/false, header("X-Forwarded-For"),
+                                               header("X-Forwarded-Proto"));
   Ctx ctx{req,
-          skb::BeastRequestView(req, peer, false),
+          skb::BeastRequestView(req, client.address, client.tls),
           head ? verb::get : req.method(),
           target_path(req.target()),
           std::nullopt,
@@ -110,6 +118,10 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
     spdlog::error("request {} {} failed: {}", std::string_view(req.method_string()),
                   std::string_view(req.target()), e.what());
     res = ctx.error(Status::internal_server_error, "internal error");
+  }
+  if (client.tls && options_.hsts.count() > 0) {
+    res.set("Strict-Transport-Security",
+            "max-age=" + std::to_string(options_.hsts.count()) + "; includeSubDomains");
   }
   if (head) {
     const std::size_t length = res.body().size();

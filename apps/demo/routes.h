@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "http_util.h"
+#include "sessionkit/http/proxy.h"
 #include "sessionkit/manager.h"
 #include "users.h"
 
@@ -25,6 +26,10 @@ namespace demo {
 
 struct RouterOptions {
   bool secure_cookies = false;  // informational (shown on the page)
+  // Proxies whose forwarding headers say who the client is and whether it used HTTPS.
+  sessionkit::http::TrustedProxies proxies;
+  // Strict-Transport-Security max-age on HTTPS requests; 0 = not sent.
+  std::chrono::seconds hsts{0};
 };
 
 class Router {

@@ -2,6 +2,7 @@
 // Whatever arrives, the answer is a clear 4xx or "no session", never a crash or a 5xx, and
 // nothing already stored is lost.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -35,16 +36,41 @@ Response login(HttpClient& c) {
 
 class Demo {
  public:
-  Demo(const std::filesystem::path& dir, const std::string& secret, const std::string& tag)
-      : process_({"--listen", "127.0.0.1:0", "--secret", secret, "--store",
-                  "sqlite://" + (dir / "s.db").string(), "--threads", "2", "--mode", "development"},
-                 dir, tag) {}
+  Demo(const std::filesystem::path& dir, const std::string& secret, const std::string& tag,
+       std::vector<std::string> extra = {})
+      : process_(args(dir, secret, std::move(extra)), dir, tag) {}
   HttpClient client() const { return HttpClient(process_.port()); }
   int stop() { return process_.stop(); }
 
  private:
+  static std::vector<std::string> args(const std::filesystem::path& dir, const std::string& secret,
+                                       std::vector<std::string> extra) {
+    std::vector<std::string> a = {"--listen",  "127.0.0.1:0",
+                                  "--secret",  secret,
+                                  "--store",   "sqlite://" + (dir / "s.db").string(),
+                                  "--threads", "2",
+                                  "--mode",    "development"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
   DemoProcess process_;
 };
+
+// The client address recorded with the only session in the demo's SQLite file.
+std::string recorded_ip(const std::filesystem::path& dir) {
+  sqlite3* db = nullptr;
+  std::string ip;
+  if (sqlite3_open_v2((dir / "s.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT ip FROM sessions", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      ip = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return ip;
+}
 
 const SetCookieLine* session_cookie(const HttpClient& c) {
   for (const auto& l : c.last_set_cookies())
@@ -94,6 +120,46 @@ TEST(SecretRotation, OldCookiesAreReissuedWithTheNewSecretThenRetired) {
     EXPECT_EQ(body_json(fresh.get("/api/session"))["authenticated"], true);
     EXPECT_EQ(demo.stop(), 0);
   }
+}
+
+TEST(TrustedProxy, ForwardingHeadersCountOnlyFromTrustedProxies) {
+  const Headers forwarded = {{"X-Forwarded-For", "6.6.6.6, 198.51.100.7"},
+                             {"X-Forwarded-Proto", "https"}};
+  auto login_via = [&](HttpClient& c) {
+    const std::string token = body_json(c.get("/api/session", forwarded)).value("csrf_token", "");
+    return c.request(bhttp::verb::post, "/api/login",
+                     R"({"username":"alice","password":"wonderland"})",
+                     {{"Content-Type", "application/json"},
+                      {"X-CSRF-Token", token},
+                      forwarded[0],
+                      forwarded[1]});
+  };
+  {
+    TempDir dir;
+    Demo demo(dir.path(), kNew, "direct", {"--hsts", "31536000"});  // no trusted proxies
+    HttpClient c = demo.client();
+    Response res = login_via(c);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res["Strict-Transport-Security"], "") << "plain HTTP: no HSTS";
+    EXPECT_EQ(recorded_ip(dir.path()), "127.0.0.1") << "forged headers ignored";
+    EXPECT_EQ(demo.stop(), 0);
+  }
+  {
+    TempDir dir;
+    Demo demo(dir.path(), kNew, "proxied",
+              {"--hsts", "31536000", "--trusted-proxies", "127.0.0.1, 10.0.0.0/8"});
+    HttpClient c = demo.client();
+    Response res = login_via(c);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res["Strict-Transport-Security"], "max-age=31536000; includeSubDomains");
+    EXPECT_EQ(recorded_ip(dir.path()), "198.51.100.7") << "the first untrusted hop";
+    EXPECT_EQ(c.get("/healthz")["Strict-Transport-Security"], "") << "this request was plain HTTP";
+    EXPECT_EQ(demo.stop(), 0);
+  }
+  TempDir dir;
+  ExitResult bad = run_demo_to_exit({"--trusted-proxies", "proxy.internal"}, dir.path());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--trusted-proxies"), std::string::npos) << bad.err;
 }
 
 class HostileInput : public ::testing::Test {
