@@ -38,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sessionkit/clock.h"
 #include "sessionkit/events.h"
@@ -125,6 +126,25 @@ class SessionManager {
   // Destroys every session of `user_id` except `keep` (e.g. the caller's current session).
   void revoke_user_sessions(const std::string& user_id, const Session* keep,
                             Callback<std::size_t> done);
+
+  // One of a user's sessions as that user may see it (ASVS 3.3.4): never its ID or store key.
+  struct SessionSummary {
+    std::string handle;    // opaque and stable: HMAC(newest secret, store key), 22 characters
+    bool current = false;  // the session of the request that asked
+    Time created_at{};
+    Time last_seen_at{};  // the last access written to the store (lazy: touch interval)
+    std::string ip;
+    std::string user_agent;
+  };
+  // The sessions of `current`'s user, newest first; none when `current` is not bound to a user.
+  // Errors: store failures only.
+  void list_sessions(const Session& current, Callback<std::vector<SessionSummary>> done);
+  // Destroys the session named by `handle` if it belongs to `current`'s user: true when one was
+  // destroyed, false when this user has no such session (answer 404: another user's handle
+  // looks exactly like a wrong one). Errors: store failures only.
+  void revoke_session(const Session& current, std::string_view handle, Callback<bool> done);
+  // The handle of a stored session (see SessionSummary).
+  std::string session_handle(const SessionKey& key) const;
 
   const SessionOptions& options() const noexcept { return options_; }
   SessionStore& store() noexcept { return *store_; }

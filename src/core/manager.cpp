@@ -579,4 +579,9 @@ void SessionManager::revoke_user_sessions(const std::string& user_id, const Sess
       }));
 }
 
+// Used by manager_sessions.cpp.
+template Callback<std::vector<StoredSession>> SessionManager::timed(
+    Callback<std::vector<StoredSession>>) const;
+template Callback<bool> SessionManager::timed(Callback<bool>) const;
+
 }  // namespace sessionkit

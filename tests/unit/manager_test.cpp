@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -520,6 +521,58 @@ TEST_F(ManagerTest, RevokeUserSessionsKeepsCurrent) {
   EXPECT_FALSE(load_ok(cookies[0]).is_new());
   EXPECT_TRUE(load_ok(cookies[1]).is_new());
   EXPECT_TRUE(load_ok(cookies[2]).is_new());
+}
+
+TEST_F(ManagerTest, UsersListAndRevokeTheirOwnSessionsByHandle) {
+  std::vector<std::string> bobs;
+  for (int i = 0; i < 3; ++i) {
+    Session s = load_ok("");
+    s.set_user("bob");
+    s.set("n", i);
+    bobs.push_back(commit_cookie(s));
+    clock_.advance(1s);
+  }
+  Session alice = load_ok("");
+  alice.set_user("alice");
+  const std::string alice_cookie = commit_cookie(alice);
+
+  Session current = load_ok(bobs[1]);
+  std::optional<Result<std::vector<SessionManager::SessionSummary>>> listed;
+  manager_->list_sessions(current, [&](auto r) { listed.emplace(std::move(r)); });
+  ASSERT_TRUE(listed && listed->ok());
+  const auto& mine = **listed;
+  ASSERT_EQ(mine.size(), 3u);  // bob's only, newest first
+  EXPECT_GT(mine[0].created_at, mine[1].created_at);
+  EXPECT_EQ(std::count_if(mine.begin(), mine.end(), [](const auto& v) { return v.current; }), 1);
+  EXPECT_TRUE(mine[1].current);
+  for (const auto& v : mine) {
+    EXPECT_EQ(v.handle.size(), 22u);
+    for (const auto& cookie : bobs) {  // a handle reveals neither the ID nor the store key
+      const std::string id = cookie.substr(cookie.find('=') + 1, 43);
+      EXPECT_EQ(v.handle.find(id.substr(0, 8)), std::string::npos);
+    }
+  }
+
+  auto revoke = [&](const Session& who, const std::string& handle) {
+    std::optional<Result<bool>> out;
+    manager_->revoke_session(who, handle, [&](Result<bool> r) { out.emplace(std::move(r)); });
+    EXPECT_TRUE(out && out->ok());
+    return out && out->ok() && **out;
+  };
+  Session alice_now = load_ok(alice_cookie);
+  EXPECT_FALSE(revoke(alice_now, mine[0].handle)) << "another user's session: not found";
+  EXPECT_FALSE(revoke(current, "not-a-handle"));
+  EXPECT_TRUE(revoke(current, mine[0].handle));
+  EXPECT_TRUE(load_ok(bobs[2]).is_new());  // the newest one is gone
+  EXPECT_FALSE(load_ok(bobs[0]).is_new());
+  EXPECT_FALSE(load_ok(alice_cookie).is_new());
+  EXPECT_FALSE(revoke(current, mine[0].handle)) << "already revoked";
+
+  Session anonymous = load_ok("");
+  std::optional<Result<std::vector<SessionManager::SessionSummary>>> none;
+  manager_->list_sessions(anonymous, [&](auto r) { none.emplace(std::move(r)); });
+  ASSERT_TRUE(none && none->ok());
+  EXPECT_TRUE((*none)->empty());
 }
 
 }  // namespace
