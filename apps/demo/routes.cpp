@@ -12,6 +12,7 @@
 
 #include "credentials.h"
 #include "pages.h"
+#include "router_ctx.h"
 #include "sessionkit/http/beast.h"
 
 namespace demo {
@@ -51,36 +52,6 @@ json session_json(const Session& s) {
 }
 
 }  // namespace
-
-struct Router::Ctx {
-  Request& req;
-  skb::BeastRequestView view;
-  verb method;  // HEAD is routed as GET
-  std::string_view path;
-  // The urlencoded body, parsed when the Content-Type says so; `form_malformed` when that
-  // failed (bad %-escape).
-  std::optional<std::map<std::string, std::string, std::less<>>> form;
-  bool form_malformed = false;
-
-  Response make(Status status) const {
-    return make_response(status, req.version(), req.keep_alive());
-  }
-  Response error(Status status, std::string_view message) const {
-    return json_error(status, message, req.version(), req.keep_alive());
-  }
-  Response see_other(std::string_view location) const {
-    Response res = make(Status::see_other);
-    res.set(bhttp::field::location, location);
-    res.set(bhttp::field::cache_control, "no-store");
-    res.prepare_payload();
-    return res;
-  }
-  Response method_not_allowed(std::string_view allow) const {
-    Response res = error(Status::method_not_allowed, "method not allowed");
-    res.set(bhttp::field::allow, allow);
-    return res;
-  }
-};
 
 Router::Router(sessionkit::SessionManager& manager, const UserDirectory& users,
                asio::any_io_executor hash_executor, RouterOptions options)
@@ -160,6 +131,9 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
   if (p == "/api/session") {
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     co_return co_await get_api_session(ctx);
+  }
+  if (p == "/api/sessions" || p.starts_with("/api/sessions/")) {
+    co_return co_await sessions_api(ctx, p.substr(std::string_view("/api/sessions").size()));
   }
   const bool api = p.starts_with("/api/");
   const std::string_view action = api ? p.substr(4) : p;

@@ -55,6 +55,8 @@ class Router {
   boost::asio::awaitable<Response> post_logout(Ctx& ctx, bool api) const;
   boost::asio::awaitable<Response> get_readyz(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_metrics(Ctx& ctx) const;
+  // /api/sessions[/…] (session_routes.cpp); `rest` is the path after "/api/sessions".
+  boost::asio::awaitable<Response> sessions_api(Ctx& ctx, std::string_view rest) const;
   boost::asio::awaitable<bool> verify_password(const std::string& user,
                                                const std::string& password) const;
 

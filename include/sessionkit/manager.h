@@ -143,8 +143,9 @@ class SessionManager {
   // destroyed, false when this user has no such session (answer 404: another user's handle
   // looks exactly like a wrong one). Errors: store failures only.
   void revoke_session(const Session& current, std::string_view handle, Callback<bool> done);
-  // The handle of a stored session (see SessionSummary).
+  // The handle of a stored session (see SessionSummary); "" for a session not stored.
   std::string session_handle(const SessionKey& key) const;
+  std::string session_handle_of(const Session& session) const;
 
   const SessionOptions& options() const noexcept { return options_; }
   SessionStore& store() noexcept { return *store_; }

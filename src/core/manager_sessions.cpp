@@ -19,6 +19,10 @@ std::string SessionManager::session_handle(const SessionKey& key) const {
   return crypto::base64url_encode(std::span(mac).first(kHandleBytes));
 }
 
+std::string SessionManager::session_handle_of(const Session& session) const {
+  return session.is_stored() ? session_handle(session.key_) : std::string();
+}
+
 void SessionManager::list_sessions(const Session& current,
                                    Callback<std::vector<SessionSummary>> done) {
   const std::string user = current.user_id();

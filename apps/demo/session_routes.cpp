@@ -1,0 +1,93 @@
+// The demo's "your sessions" API (ASVS 3.3.3 / 3.3.4): list your sessions, revoke one, revoke
+// all others. Handles are opaque (SessionManager::session_handle); another user's handle answers
+// 404 exactly like a made-up one.
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "router_ctx.h"
+#include "routes.h"
+#include "sessionkit/http/beast.h"
+
+namespace demo {
+
+namespace bhttp = boost::beast::http;
+namespace skb = sessionkit::beast;
+using boost::asio::use_awaitable;
+using nlohmann::json;
+using sessionkit::Session;
+using Summary = sessionkit::SessionManager::SessionSummary;
+
+boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view rest) const {
+  const bhttp::verb m = ctx.method;
+  if (rest.empty() && m != bhttp::verb::get) co_return ctx.method_not_allowed("GET, HEAD");
+  if (rest == "/revoke-others" && m != bhttp::verb::post) co_return ctx.method_not_allowed("POST");
+  const bool one = !rest.empty() && rest != "/revoke-others";
+  if (one && m != bhttp::verb::delete_) co_return ctx.method_not_allowed("DELETE");
+  if (one && (rest.size() < 2 || rest.find('/', 1) != std::string_view::npos)) {
+    co_return ctx.error(Status::not_found, "no such session");
+  }
+
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (m != bhttp::verb::get) {
+    if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  }
+  if (!session.is_stored() || session.user_id().empty()) {
+    co_return ctx.error(Status::unauthorized, "sign in to manage your sessions");
+  }
+
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  if (rest.empty()) {
+    auto listed = co_await skb::async_call<std::vector<Summary>>(
+        [this, &session](sessionkit::Callback<std::vector<Summary>> done) {
+          manager_.list_sessions(session, std::move(done));
+        },
+        use_awaitable);
+    if (!listed) co_return session_error(ctx, listed.status());
+    json items = json::array();
+    for (const auto& s : *listed) {
+      items.push_back({{"handle", s.handle},
+                       {"current", s.current},
+                       {"created_at", iso8601(s.created_at)},
+                       {"last_seen_at", iso8601(s.last_seen_at)},
+                       {"ip", s.ip},
+                       {"user_agent", s.user_agent}});
+    }
+    set_json_body(res, json{{"sessions", std::move(items)}}.dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace));
+    co_return res;
+  }
+  if (rest == "/revoke-others") {
+    auto revoked = co_await skb::async_call<std::size_t>(
+        [this, &session](sessionkit::Callback<std::size_t> done) {
+          manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
+        },
+        use_awaitable);
+    if (!revoked) co_return session_error(ctx, revoked.status());
+    set_json_body(res, json{{"revoked", *revoked}}.dump());
+    co_return res;
+  }
+  const std::string handle(rest.substr(1));
+  if (handle == manager_.session_handle_of(session)) {
+    // The caller's own session: a logout, so that its cookie is cleared too.
+    session.destroy();
+    skb::BeastResponseHeaders out(res);
+    auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+    if (!committed) co_return session_error(ctx, committed, &res);
+    set_json_body(res, json{{"revoked", true}, {"current", true}}.dump());
+    co_return res;
+  }
+  auto revoked = co_await skb::async_call<bool>(
+      [this, &session, &handle](sessionkit::Callback<bool> done) {
+        manager_.revoke_session(session, handle, std::move(done));
+      },
+      use_awaitable);
+  if (!revoked) co_return session_error(ctx, revoked.status());
+  if (!*revoked) co_return ctx.error(Status::not_found, "no such session");
+  set_json_body(res, json{{"revoked", true}, {"current", false}}.dump());
+  co_return res;
+}
+
+}  // namespace demo
