@@ -22,4 +22,23 @@ std::variant<Credentials, std::string> parse_login_json(std::string_view body) {
   return Credentials{u->get<std::string>(), pw->get<std::string>()};
 }
 
+std::variant<PasswordChange, std::string> parse_password_change_json(std::string_view body) {
+  using nlohmann::json;
+  constexpr std::string_view kShape =
+      "expected a JSON object {\"current\": string, \"new\": string}";
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::string("malformed JSON body");
+  if (!parsed.is_object()) return std::string(kShape);
+  auto cur = parsed.find("current");
+  auto next = parsed.find("new");
+  if (cur == parsed.end() || next == parsed.end() || !cur->is_string() || !next->is_string()) {
+    return std::string(kShape);
+  }
+  PasswordChange out{cur->get<std::string>(), next->get<std::string>()};
+  if (out.replacement.size() < 8 || out.replacement.size() > 1024) {
+    return std::string("the new password must be 8 to 1024 bytes");
+  }
+  return out;
+}
+
 }  // namespace demo

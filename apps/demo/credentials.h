@@ -18,4 +18,12 @@ struct Credentials {
 // for a 400 answer: "malformed JSON body" or what the object must look like.
 std::variant<Credentials, std::string> parse_login_json(std::string_view body);
 
+struct PasswordChange {
+  std::string current;
+  std::string replacement;
+};
+// `{"current": string, "new": string}`; the new password must be 8 to 1024 bytes. On failure,
+// the message for a 400 answer.
+std::variant<PasswordChange, std::string> parse_password_change_json(std::string_view body);
+
 }  // namespace demo

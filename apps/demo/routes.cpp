@@ -53,7 +53,7 @@ json session_json(const Session& s) {
 
 }  // namespace
 
-Router::Router(sessionkit::SessionManager& manager, const UserDirectory& users,
+Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
                asio::any_io_executor hash_executor, RouterOptions options)
     : manager_(manager),
       users_(users),
@@ -131,6 +131,10 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
   if (p == "/api/session") {
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     co_return co_await get_api_session(ctx);
+  }
+  if (p == "/api/password") {
+    if (m != verb::post) co_return ctx.method_not_allowed("POST");
+    co_return co_await post_password(ctx);
   }
   if (p == "/api/sessions" || p.starts_with("/api/sessions/")) {
     co_return co_await sessions_api(ctx, p.substr(std::string_view("/api/sessions").size()));

@@ -36,7 +36,7 @@ class Router {
  public:
   // `manager` and `users` are borrowed and must outlive the router. `hash_executor` runs the
   // password verifications (a small thread pool), so they never block an I/O thread.
-  Router(sessionkit::SessionManager& manager, const UserDirectory& users,
+  Router(sessionkit::SessionManager& manager, UserDirectory& users,
          boost::asio::any_io_executor hash_executor, RouterOptions options);
 
   // `peer` is the client address. The request's body has already been read (size-limited).
@@ -59,6 +59,8 @@ class Router {
   boost::asio::awaitable<Response> sessions_api(Ctx& ctx, std::string_view rest) const;
   boost::asio::awaitable<bool> verify_password(const std::string& user,
                                                const std::string& password) const;
+  // POST /api/password (session_routes.cpp).
+  boost::asio::awaitable<Response> post_password(Ctx& ctx) const;
 
   // Issues (and discards) a CSRF token before commit; see the definition.
   void prime_csrf(sessionkit::Session& session) const;
@@ -80,7 +82,7 @@ class Router {
 
   sessionkit::SessionManager& manager_;
   mutable CountCache count_cache_;  // /metrics on stores whose count() is a full scan
-  const UserDirectory& users_;
+  UserDirectory& users_;
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;
 };

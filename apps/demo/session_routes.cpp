@@ -1,9 +1,12 @@
 // The demo's "your sessions" API (ASVS 3.3.3 / 3.3.4): list your sessions, revoke one, revoke
-// all others. Handles are opaque (SessionManager::session_handle); another user's handle answers
-// 404 exactly like a made-up one.
+// all others; and a password change, which rotates the current session and ends all others. Handles
+// are opaque (SessionManager::session_handle); another user's handle answers 404 exactly like a
+// made-up one.
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "credentials.h"
 #include "router_ctx.h"
 #include "routes.h"
 #include "sessionkit/http/beast.h"
@@ -87,6 +90,51 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
   if (!revoked) co_return session_error(ctx, revoked.status());
   if (!*revoked) co_return ctx.error(Status::not_found, "no such session");
   set_json_body(res, json{{"revoked", true}, {"current", false}}.dump());
+  co_return res;
+}
+
+boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (!session.is_stored() || session.user_id().empty()) {
+    co_return ctx.error(Status::unauthorized, "sign in to change your password");
+  }
+  auto parsed = parse_password_change_json(ctx.req.body());
+  if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
+  auto change = std::get<PasswordChange>(std::move(parsed));
+
+  // argon2id twice (verify, hash): on the hashing pool, never on an I/O thread.
+  const std::string user = session.user_id();
+  auto start = [this, user, change](sessionkit::Callback<bool> done) {
+    boost::asio::post(hash_executor_, [this, user, change, done = std::move(done)] {
+      try {
+        done(users_.change_password(user, change.current, change.replacement));
+      } catch (const std::exception& e) {
+        done(sessionkit::Result<bool>(sessionkit::errc::unavailable, e.what()));
+      }
+    });
+  };
+  auto changed = co_await skb::async_call<bool>(std::move(start), use_awaitable);
+  if (!changed) co_return ctx.error(Status::service_unavailable, "could not change the password");
+  if (!*changed) co_return ctx.error(Status::forbidden, "the current password is wrong");
+
+  // A privilege change: a new session ID for this browser, every other session ended.
+  session.regenerate();
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+  auto revoked = co_await skb::async_call<std::size_t>(
+      [this, &session](sessionkit::Callback<std::size_t> done) {
+        manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
+      },
+      use_awaitable);
+  if (!revoked) co_return session_error(ctx, revoked.status(), &res);
+  set_json_body(res,
+                json{{"revoked", *revoked}, {"csrf_token", manager_.csrf_token(session)}}.dump());
   co_return res;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <mutex>
+
 #include <stdexcept>
 
 namespace demo {
@@ -37,17 +39,34 @@ UserDirectory UserDirectory::with_demo_accounts() {
 }
 
 bool UserDirectory::verify(std::string_view user, std::string_view password) const {
-  const std::string* hash = &dummy_hash_;
+  std::string hash = dummy_hash_;
   bool known = false;
-  for (const auto& a : accounts_) {
-    if (a.name == user) {
-      hash = &a.hash;
-      known = true;
-      break;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& a : accounts_) {
+      if (a.name == user) {
+        hash = a.hash;
+        known = true;
+        break;
+      }
     }
   }
-  bool ok = crypto_pwhash_str_verify(hash->c_str(), password.data(), password.size()) == 0;
+  bool ok = crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
   return known && ok;
+}
+
+bool UserDirectory::change_password(std::string_view user, std::string_view current,
+                                    std::string_view replacement) {
+  if (!verify(user, current)) return false;
+  std::string fresh = hash_password(replacement);
+  std::unique_lock lock(mutex_);
+  for (auto& a : accounts_) {
+    if (a.name == user) {
+      a.hash = std::move(fresh);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace demo

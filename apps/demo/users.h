@@ -5,9 +5,11 @@
 // memory-heavy (tens of milliseconds, 64 MiB): run it off the I/O threads. For an unknown user it
 // verifies against a dummy hash, so response time does not reveal which user names exist.
 //
-// Thread safety: immutable after construction; `verify` may run on many threads at once.
+// Thread safety: `verify` and `change_password` may run on many threads at once (a
+// shared_mutex guards the hashes).
 #pragma once
 
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,12 +26,17 @@ class UserDirectory {
 
   // True when `user` exists and `password` matches its hash.
   bool verify(std::string_view user, std::string_view password) const;
+  // Replaces `user`'s password when `current` matches; false otherwise (nothing changes).
+  // Throws std::runtime_error only when hashing fails (out of memory).
+  bool change_password(std::string_view user, std::string_view current,
+                       std::string_view replacement);
 
  private:
   struct Account {
     std::string name;
     std::string hash;
   };
+  mutable std::shared_mutex mutex_;
   std::vector<Account> accounts_;
   std::string dummy_hash_;
 };

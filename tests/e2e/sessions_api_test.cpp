@@ -119,6 +119,50 @@ TEST_F(SessionsApi, ListRevokeOneAndRevokeOthers) {
   EXPECT_FALSE(signed_in(laptop));
 }
 
+TEST_F(SessionsApi, PasswordChangeRotatesTheSessionAndEndsAllOthers) {
+  HttpClient laptop(demo_->port()), phone(demo_->port()), bob(demo_->port());
+  const std::string token = sign_in(laptop, "alice", "wonderland", "laptop");
+  sign_in(phone, "alice", "wonderland", "phone");
+  sign_in(bob, "bob", "builder", "bob");
+  const std::string before = *laptop.jar.get("sid");
+
+  auto change = [&](const std::string& body, const std::string& csrf) {
+    return laptop.post_json("/api/password", body, csrf);
+  };
+  EXPECT_EQ(change(R"({"current":"wonderland","new":"looking-glass"})", "").result_int(), 403)
+      << "CSRF token required";
+  Response wrong = change(R"({"current":"nope","new":"looking-glass"})", token);
+  EXPECT_EQ(wrong.result_int(), 403);
+  EXPECT_TRUE(signed_in(phone)) << "a wrong current password changes nothing";
+  EXPECT_EQ(change(R"({"current":"wonderland","new":"short"})", token).result_int(), 400);
+  EXPECT_EQ(change(R"({"current":"wonderland"})", token).result_int(), 400);
+  EXPECT_EQ(change("not json", token).result_int(), 400);
+
+  Response ok = change(R"({"current":"wonderland","new":"looking-glass"})", token);
+  ASSERT_EQ(ok.result_int(), 200) << ok.body();
+  EXPECT_EQ(body_json(ok)["revoked"], 1);
+  const auto after = laptop.jar.get("sid");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_NE(after->substr(0, after->find('.')), before.substr(0, before.find('.')))
+      << "a new session ID after a privilege change";
+  EXPECT_TRUE(signed_in(laptop));
+  EXPECT_FALSE(signed_in(phone)) << "every other session ended";
+  EXPECT_TRUE(signed_in(bob));
+  HttpClient replay(demo_->port());
+  replay.jar.set("sid", before);
+  EXPECT_FALSE(signed_in(replay)) << "the old ID is dead";
+
+  // The new password works, the old one does not.
+  HttpClient fresh(demo_->port());
+  const std::string t = body_json(fresh.get("/api/session")).value("csrf_token", "");
+  EXPECT_EQ(fresh.post_json("/api/login", R"({"username":"alice","password":"wonderland"})", t)
+                .result_int(),
+            401);
+  EXPECT_EQ(fresh.post_json("/api/login", R"({"username":"alice","password":"looking-glass"})", t)
+                .result_int(),
+            200);
+}
+
 TEST_F(SessionsApi, NeedsASignedInUser) {
   HttpClient anon(demo_->port());
   Response res = anon.get("/api/sessions");
@@ -126,6 +170,10 @@ TEST_F(SessionsApi, NeedsASignedInUser) {
   EXPECT_TRUE(body_json(res).contains("error"));
   EXPECT_EQ(anon.request(bhttp::verb::put, "/api/sessions").result_int(), 405);
   EXPECT_EQ(anon.get("/api/sessions/revoke-others").result_int(), 405);
+  EXPECT_EQ(anon.get("/api/password").result_int(), 405);
+  const std::string t = body_json(anon.get("/api/session")).value("csrf_token", "");
+  EXPECT_EQ(anon.post_json("/api/password", R"({"current":"a","new":"bbbbbbbb"})", t).result_int(),
+            401);
 }
 
 }  // namespace

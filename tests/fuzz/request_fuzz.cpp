@@ -27,6 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     check(!std::get<std::string>(login).empty());
   }
+  auto change = demo::parse_password_change_json(in);
+  if (auto* c = std::get_if<demo::PasswordChange>(&change)) {
+    check(c->replacement.size() >= 8 && c->replacement.size() <= 1024);
+  }
   if (auto form = demo::parse_form(in)) {
     for (const auto& [k, v] : *form)
       check(k.size() <= in.size() && v.size() <= in.size());
