@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 #include "sessionkit/keyring.h"
@@ -27,12 +28,6 @@ using nlohmann::json;
 constexpr const char* kSecret = "e2e-secret-0123456789abcdef0123456789abcdef";
 constexpr const char* kCookie = "sid";
 constexpr const char* kCsrfCookie = "sid-csrf";
-
-json body_json(const Response& res) {
-  json j = json::parse(res.body(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res.body();
-  return j;
-}
 
 bool has_set_cookie(const HttpClient& c, const std::string& name) {
   return std::any_of(c.last_set_cookies().begin(), c.last_set_cookies().end(),
@@ -94,19 +89,6 @@ class DemoE2E : public ::testing::Test {
   std::string tag() { return std::to_string(++starts_); }
 
   HttpClient client() const { return HttpClient(demo_->port()); }
-
-  // A fresh CSRF token for the client's current state (session or pre-session cookie).
-  static std::string csrf(HttpClient& c) {
-    Response res = c.get("/api/session");
-    EXPECT_EQ(res.result_int(), 200);
-    return body_json(res).value("csrf_token", "");
-  }
-
-  static Response login(HttpClient& c, const std::string& user, const std::string& password) {
-    std::string token = csrf(c);
-    return c.post_json("/api/login", json{{"username", user}, {"password", password}}.dump(),
-                       token);
-  }
 
   std::uint64_t active_sessions() {
     HttpClient c = client();

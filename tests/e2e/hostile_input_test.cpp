@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 
@@ -19,19 +20,8 @@ using nlohmann::json;
 constexpr const char* kOld = "old-secret-0123456789abcdef0123456789abcdef";
 constexpr const char* kNew = "new-secret-0123456789abcdef0123456789abcdef";
 
-json body_json(const Response& res) {
-  json j = json::parse(res.body(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res.body();
-  return j;
-}
-
-std::string csrf(HttpClient& c) {
-  return body_json(c.get("/api/session")).value("csrf_token", "");
-}
-
 Response login(HttpClient& c) {
-  const std::string token = csrf(c);
-  return c.post_json("/api/login", R"({"username":"alice","password":"wonderland"})", token);
+  return login(c, "alice", "wonderland");
 }
 
 class Demo {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 #include "support/postgres_server.h"
@@ -16,28 +17,9 @@ using nlohmann::json;
 using sessionkit::testing::PostgresServer;
 using namespace std::chrono_literals;
 
-constexpr const char* kSecret = "e2e-secret-0123456789abcdef0123456789abcdef";
-
-json body_json(const Response& res) {
-  json j = json::parse(res.body(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res.body();
-  return j;
-}
-
 std::string url(const PostgresServer& pg) {
   return "postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) +
          "/postgres?connect_timeout=2";
-}
-
-std::vector<std::string> demo_args(const std::string& store) {
-  return {"--listen", "127.0.0.1:0", "--secret", kSecret,  "--store",
-          store,      "--threads",   "2",        "--mode", "development"};
-}
-
-std::string csrf(HttpClient& c) {
-  Response res = c.get("/api/session");
-  EXPECT_EQ(res.result_int(), 200) << res.body();
-  return body_json(res).value("csrf_token", "");
 }
 
 class PostgresDemo : public ::testing::Test {

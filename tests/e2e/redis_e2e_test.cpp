@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 #include "support/redis_server.h"
@@ -17,30 +18,6 @@ using nlohmann::json;
 using sessionkit::testing::RedisServer;
 using sessionkit::testing::RedisServerOptions;
 using namespace std::chrono_literals;
-
-constexpr const char* kSecret = "e2e-secret-0123456789abcdef0123456789abcdef";
-
-json body_json(const Response& res) {
-  json j = json::parse(res.body(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res.body();
-  return j;
-}
-
-std::vector<std::string> demo_args(const std::string& store) {
-  return {"--listen", "127.0.0.1:0", "--secret", kSecret,  "--store",
-          store,      "--threads",   "2",        "--mode", "development"};
-}
-
-std::string csrf(HttpClient& c) {
-  Response res = c.get("/api/session");
-  EXPECT_EQ(res.result_int(), 200) << res.body();
-  return body_json(res).value("csrf_token", "");
-}
-
-Response login(HttpClient& c, const std::string& user, const std::string& password) {
-  const std::string token = csrf(c);
-  return c.post_json("/api/login", json{{"username", user}, {"password", password}}.dump(), token);
-}
 
 // Polls `path` until it answers `status` (bounded).
 bool wait_for_status(HttpClient& c, const std::string& path, unsigned status) {

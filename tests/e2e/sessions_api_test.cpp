@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 
@@ -12,20 +13,10 @@ namespace {
 
 using nlohmann::json;
 
-json body_json(const Response& res) {
-  json j = json::parse(res.body(), nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << res.body();
-  return j;
-}
-
 class SessionsApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    demo_ = std::make_unique<DemoProcess>(
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--secret",
-                                 "e2e-secret-0123456789abcdef0123456789abcdef", "--store",
-                                 "memory://", "--threads", "2", "--mode", "development"},
-        dir_.path(), "demo");
+    demo_ = std::make_unique<DemoProcess>(demo_args("memory://"), dir_.path(), "demo");
   }
   void TearDown() override { EXPECT_EQ(demo_->stop(), 0); }
 
