@@ -88,6 +88,16 @@ std::shared_ptr<RedisStore> open_url(const std::string& url, const Clock* clock 
   return store ? *store : nullptr;
 }
 
+// Loads `key` until the store answers (bounded: 10 s), for tests of a server coming back.
+Result<std::optional<SessionRecord>> load_when_back(BlockingStore& db, const SessionKey& key) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    std::this_thread::sleep_for(50ms);
+    auto r = db.load(key);
+    if (r.ok() || std::chrono::steady_clock::now() >= deadline) return r;
+  }
+}
+
 TEST(RedisStore, ReadsCostOneCommandAndChangesOne) {
   RedisServer& server = RedisServer::shared();
   server.cli({"FLUSHALL"});
@@ -229,12 +239,7 @@ TEST(RedisStore, OutageIsUnavailableAndRecoversByItself) {
   EXPECT_TRUE(db.health().is_unavailable());
 
   server.start();  // same port, same directory: the AOF brings everything acknowledged back
-  Result<std::optional<SessionRecord>> back = down;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  do {
-    std::this_thread::sleep_for(50ms);
-    back = db.load(key);
-  } while (!back.ok() && std::chrono::steady_clock::now() < deadline);
+  auto back = load_when_back(db, key);
   ASSERT_OK(back);
   ASSERT_TRUE(back->has_value());
   EXPECT_EQ((*back)->data["n"], 5);
@@ -256,12 +261,7 @@ TEST(RedisStore, AFrozenServerTimesOut) {
   EXPECT_TRUE(r.is_unavailable()) << r.message();
   EXPECT_EQ(r.code(), errc::timeout) << r.message();
   EXPECT_LT(took, 5s);
-  Result<std::optional<SessionRecord>> back = r;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  do {
-    std::this_thread::sleep_for(50ms);
-    back = db.load(key);
-  } while (!back.ok() && std::chrono::steady_clock::now() < deadline);
+  auto back = load_when_back(db, key);
   ASSERT_OK(back);
   EXPECT_TRUE(back->has_value());
 }

@@ -96,6 +96,18 @@ struct SqliteFactory {
 #endif
 
 #ifdef SESSIONKIT_TEST_REDIS
+// A RedisStore on `url` judging expiry by `clock`.
+inline StoreUnderTest open_redis(const std::string& url, const Clock& clock) {
+  auto options = RedisStoreOptions::from_url(url);
+  if (!options) throw std::runtime_error(options.message());
+  options->clock = &clock;
+  auto opened = RedisStore::open(std::move(*options));
+  if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
+  StoreUnderTest s;
+  s.store = std::move(*opened);
+  return s;
+}
+
 // One redis-server per test process (started on first use), flushed before each test.
 struct RedisFactory {
   static constexpr const char* kName = "Redis";
@@ -104,14 +116,7 @@ struct RedisFactory {
   static StoreUnderTest make(const Clock& clock) {
     RedisServer& server = RedisServer::shared();
     server.cli({"FLUSHALL"});
-    auto options = RedisStoreOptions::from_url(server.url());
-    if (!options) throw std::runtime_error(options.message());
-    options->clock = &clock;
-    auto opened = RedisStore::open(std::move(*options));
-    if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
-    StoreUnderTest s;
-    s.store = std::move(*opened);
-    return s;
+    return open_redis(server.url(), clock);
   }
 };
 
@@ -123,14 +128,7 @@ struct RedisClusterFactory {
   static StoreUnderTest make(const Clock& clock) {
     RedisCluster& cluster = RedisCluster::shared();
     cluster.flush();
-    auto options = RedisStoreOptions::from_url(cluster.url());
-    if (!options) throw std::runtime_error(options.message());
-    options->clock = &clock;
-    auto opened = RedisStore::open(std::move(*options));
-    if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
-    StoreUnderTest s;
-    s.store = std::move(*opened);
-    return s;
+    return open_redis(cluster.url(), clock);
   }
 };
 #endif
