@@ -27,7 +27,7 @@ void SessionManager::list_sessions(const Session& current,
                                    Callback<std::vector<SessionSummary>> done) {
   const std::string user = current.user_id();
   if (user.empty() || !current.is_stored()) return done(std::vector<SessionSummary>{});
-  const std::optional<SessionKey> mine = current.key_;
+  const SessionKey mine = current.key_;
   store_->list_user(user,
                     timed<std::vector<StoredSession>>(
                         [this, mine, done = std::move(done)](Result<std::vector<StoredSession>> r) {
@@ -37,7 +37,7 @@ void SessionManager::list_sessions(const Session& current,
                           for (const auto& s : *r) {
                             SessionSummary v;
                             v.handle = session_handle(s.key);
-                            v.current = mine && *mine == s.key;
+                            v.current = s.key == mine;
                             v.created_at = s.record.created_at;
                             v.last_seen_at = s.record.last_access;
                             v.ip = s.record.ip;

@@ -78,6 +78,13 @@ class PostgresStoreTest : public ::testing::Test {
     return r.ok() ? *r : nullptr;
   }
   std::string sql_key(const SessionKey& k) const { return "'\\x" + k.hex() + "'::bytea"; }
+  // Opens a transaction on `locker` holding the row of `key` (FOR UPDATE) until ROLLBACK;
+  // whether the row was there.
+  bool lock_row(RawPg& locker, const SessionKey& key) {
+    return locker.exec("BEGIN") &&
+           locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE")
+                   .size() == 1;
+  }
   // Waits until `n` backends of the server wait for a lock (a store statement is blocked on a
   // row that a test holds), seen from a connection of its own (outside any transaction).
   bool lock_waiters(int n) {
@@ -405,11 +412,7 @@ TEST_F(PostgresStoreTest, ALockedRowAnswersTimeoutAndTheStoreCarriesOn) {
   ASSERT_OK(db.create(key, make_record(clock_.now(), "alice")));
 
   RawPg locker(server_->conninfo());
-  locker.exec("BEGIN");
-  ASSERT_EQ(
-      locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE")
-          .size(),
-      1u);
+  ASSERT_TRUE(lock_row(locker, key));
   SessionPatch p;
   p.set = {{"a", 1}};
   for (int i = 0; i < 3; ++i) {  // every worker meets the lock, keeps its connection
@@ -583,8 +586,7 @@ TEST_F(PostgresStoreTest, AFullQueueAnswersUnavailableAtOnce) {
   const SessionKey key = new_key();
   ASSERT_OK(BlockingStore(*store).create(key, make_record(clock_.now())));
   RawPg locker(server_->conninfo());
-  locker.exec("BEGIN");
-  locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE");
+  ASSERT_TRUE(lock_row(locker, key));
 
   Answers<void> answers;
   SessionPatch p;
@@ -616,8 +618,7 @@ TEST_F(PostgresStoreTest, AnOperationWaitingTooLongForAWorkerAnswersTimeout) {
   const SessionKey key = new_key();
   ASSERT_OK(BlockingStore(*store).create(key, make_record(clock_.now())));
   RawPg locker(server_->conninfo());
-  locker.exec("BEGIN");
-  locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE");
+  ASSERT_TRUE(lock_row(locker, key));
   Answers<void> blocked;
   store->touch(key, {clock_.now(), clock_.now() + 30min}, blocked.callback());
   ASSERT_TRUE(lock_waiters(1));
@@ -636,8 +637,7 @@ TEST_F(PostgresStoreTest, DestroyingTheStoreAnswersEveryQueuedOperation) {
   const SessionKey key = new_key();
   ASSERT_OK(BlockingStore(*store).create(key, make_record(clock_.now())));
   RawPg locker(server_->conninfo());
-  locker.exec("BEGIN");
-  locker.values("SELECT 1 FROM " + table_ + " WHERE key = " + sql_key(key) + " FOR UPDATE");
+  ASSERT_TRUE(lock_row(locker, key));
   Answers<void> running;
   Answers<std::optional<SessionRecord>> queued;
   store->touch(key, {clock_.now(), clock_.now() + 30min}, running.callback());

@@ -127,8 +127,6 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
   }
 
-  const RedisStoreOptions& options() const noexcept { return options_; }
-
   std::shared_ptr<Connection> connection(const Endpoint& ep) {
     std::lock_guard lock(mutex_);
     auto& conns = nodes_[ep];
@@ -359,10 +357,6 @@ void Client::masters(std::function<void(Result<std::vector<Endpoint>>)> done) {
 
 void Client::execute_on(const Endpoint& node, Command command, ReplyHandler done) {
   impl_->connection(node)->execute(std::move(command), std::move(done));
-}
-
-bool Client::cluster() const noexcept {
-  return impl_->options().cluster;
 }
 
 }  // namespace sessionkit::redis

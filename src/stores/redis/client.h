@@ -35,7 +35,6 @@ class Client {
   // Runs `command` on one given server.
   void execute_on(const Endpoint& node, Command command, ReplyHandler done);
 
-  bool cluster() const noexcept;
   // Closes every connection (calls in flight answer `unavailable`, later calls too) and joins
   // the I/O thread. Idempotent; also done by the destructor.
   void shutdown();

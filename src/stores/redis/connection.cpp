@@ -52,11 +52,6 @@ Connection::Connection(asio::io_context& io, Endpoint endpoint, const Connection
 
 Connection::~Connection() = default;
 
-std::size_t Connection::in_flight() const {
-  std::lock_guard lock(mutex_);
-  return pending_.size();
-}
-
 void Connection::execute(Command command, ReplyHandler done) {
   std::unique_lock lock(mutex_);
   switch (state_) {

@@ -62,10 +62,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // reconnects. Thread-safe; called by the owner before the I/O thread stops.
   void close();
 
-  const Endpoint& endpoint() const noexcept { return endpoint_; }
-  // Commands in flight or queued (for tests and metrics).
-  std::size_t in_flight() const;
-
  private:
   enum class State { idle, connecting, ready, backoff, closed };
   struct Pending {

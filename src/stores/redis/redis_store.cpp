@@ -226,9 +226,9 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
         });
   }
 
-  void run(const std::string& key, std::initializer_list<std::string_view> args,
-           std::function<void(Result<Reply>)> done) {
-    client_->execute(key, redis::make_command(args), std::move(done));
+  // A plain command whose key is its first argument (`{"HGETALL", key}`), routed by that key.
+  void run(std::initializer_list<std::string_view> args, std::function<void(Result<Reply>)> done) {
+    client_->execute(*(args.begin() + 1), redis::make_command(args), std::move(done));
   }
 
   // Adds `key` to `user`'s index (before the binding becomes visible), then runs `next`.
@@ -256,9 +256,10 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
       if (rec && *rec && (*rec)->expired(t)) return done(R{});
       done(std::move(rec));
     };
-    if (!touch) return run(session_key(key), {"HGETALL", session_key(key)}, std::move(finish));
-    eval(redis::scripts().touch_load, session_key(key),
-         {ms(t), ms(touch->last_access), ms(touch->expires_at)}, std::move(finish));
+    const std::string name = session_key(key);
+    if (!touch) return run({"HGETALL", name}, std::move(finish));
+    eval(redis::scripts().touch_load, name, {ms(t), ms(touch->last_access), ms(touch->expires_at)},
+         std::move(finish));
   }
 
   void write_record(const redis::Script& script, const SessionKey& key, const SessionRecord& record,
@@ -304,37 +305,33 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
     }
     for (const auto& name : patch.erase)
       args.push_back(std::string(kPayloadPrefix) + name);
+    // The script answers the record's absolute deadline (0: missing).
     auto apply = [self = shared_from_this(), key,
-                  args = std::move(args)](Callback<void> done) mutable {
+                  args = std::move(args)](Callback<Time> done) mutable {
       self->eval(redis::scripts().patch, self->session_key(key), std::move(args),
                  [done = std::move(done)](Result<Reply> r) {
                    if (!r) return done(r.status());
                    if ((*r)->type != REDIS_REPLY_INTEGER) return done(reply_status(**r));
-                   if ((*r)->integer == 0)
-                     return done(Status(errc::not_found, "session not found"));
-                   done({});
+                   if ((*r)->integer == 0) {
+                     return done(Result<Time>(errc::not_found, "session not found"));
+                   }
+                   done(from_millis((*r)->integer));
                  });
     };
-    if (!patch.user_id || patch.user_id->empty()) return apply(std::move(done));
+    if (!patch.user_id || patch.user_id->empty()) {
+      return apply([done = std::move(done)](Result<Time> r) { done(r.status()); });
+    }
     // Rebinding: index first with a provisional score (the absolute deadline is not known
-    // here), then the patch, then the index entry's real score from the record.
+    // here), then the patch, which answers the deadline that becomes the entry's real score.
     const std::string user = *patch.user_id;
     auto self = shared_from_this();
     index_then(
         user, key, t + std::chrono::hours(24 * 400),
         [self, key, user, apply = std::move(apply), done = std::move(done)](Status s) mutable {
           if (!s) return done(s);
-          apply([self, key, user, done = std::move(done)](Status s) {
-            if (!s) return done(s);
-            self->client_->execute(
-                self->session_key(key), redis::make_command({"HGET", self->session_key(key), "x"}),
-                [self, key, user, done = std::move(done)](Result<Reply> r) {
-                  auto x = r && (*r)->type == REDIS_REPLY_STRING ? parse_i64(redis::text(**r))
-                                                                 : std::nullopt;
-                  if (!x) return done({});  // gone meanwhile; the entry is cleaned later
-                  self->index_then(user, key, from_millis(*x),
-                                   [done = std::move(done)](Status) { done({}); });
-                });
+          apply([self, key, user, done = std::move(done)](Result<Time> absolute) {
+            if (!absolute) return done(absolute.status());
+            self->index_then(user, key, *absolute, [done = std::move(done)](Status) { done({}); });
           });
         });
   }
@@ -395,7 +392,7 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
            if (user.empty()) return done(alive);
            // The session is gone for good (IDs are never reused): drop its index entry.
            const std::string idx = self->index_key(user);
-           self->run(idx, {"ZREM", idx, key.hex()},
+           self->run({"ZREM", idx, key.hex()},
                      [alive, done = std::move(done)](Result<Reply>) { done(alive); });
          });
   }
@@ -433,8 +430,7 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
           done(std::move(out));
         });
     for (std::size_t i = 0; i < shared_keys->size(); ++i) {
-      const std::string k = session_key((*shared_keys)[i]);
-      run(k, {"HGETALL", k}, [gather, i](Result<Reply> r) {
+      run({"HGETALL", session_key((*shared_keys)[i])}, [gather, i](Result<Reply> r) {
         if (!r) return gather->put(i, r.status());
         auto rec = decode_hash(**r);
         if (!rec && rec.code() == errc::corrupt)
@@ -504,6 +500,38 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
 
   std::string match_pattern() const { return glob_escape(options_.key_prefix + "s:") + "*"; }
 
+  // One SCAN step over the session keys of `node`: the keys found (names that do not parse
+  // are skipped) and the next cursor ("0": that server is done).
+  struct ScanBatch {
+    std::vector<SessionKey> keys;
+    std::string next_cursor;
+  };
+  void scan_batch(const redis::Endpoint& node, const std::string& cursor, std::size_t count,
+                  Callback<ScanBatch> done) {
+    auto self = shared_from_this();
+    client_->execute_on(node,
+                        redis::make_command({"SCAN", cursor, "MATCH", match_pattern(), "COUNT",
+                                             std::to_string(count)}),
+                        [self, done = std::move(done)](Result<Reply> r) {
+                          if (!r) return done(r.status());
+                          const redisReply& rep = **r;
+                          if (rep.type != REDIS_REPLY_ARRAY || rep.elements != 2 ||
+                              rep.element[1]->type != REDIS_REPLY_ARRAY) {
+                            return done(reply_status(rep));
+                          }
+                          const std::string prefix = self->options_.key_prefix + "s:";
+                          ScanBatch batch;
+                          batch.next_cursor = std::string(redis::text(*rep.element[0]));
+                          for (std::size_t i = 0; i < rep.element[1]->elements; ++i) {
+                            std::string_view name = redis::text(*rep.element[1]->element[i]);
+                            if (name.substr(0, prefix.size()) != prefix) continue;
+                            if (auto k = SessionKey::from_hex(name.substr(prefix.size())))
+                              batch.keys.push_back(*k);
+                          }
+                          done(std::move(batch));
+                        });
+  }
+
   void count(Callback<std::size_t> done) {
     auto self = shared_from_this();
     client_->masters([self, done = std::move(done)](Result<std::vector<redis::Endpoint>> nodes) {
@@ -517,18 +545,15 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                   std::string cursor, std::size_t total, Callback<std::size_t> done) {
     if (node >= nodes->size()) return done(total);
     auto self = shared_from_this();
-    client_->execute_on(
-        (*nodes)[node],
-        redis::make_command({"SCAN", cursor, "MATCH", match_pattern(), "COUNT", "1000"}),
-        [self, nodes, node, total, done = std::move(done)](Result<Reply> r) mutable {
-          if (!r) return done(r.status());
-          const redisReply& rep = **r;
-          if (rep.type != REDIS_REPLY_ARRAY || rep.elements != 2) return done(reply_status(rep));
-          std::string next(redis::text(*rep.element[0]));
-          total += rep.element[1]->elements;
-          if (next == "0") return self->count_from(nodes, node + 1, "0", total, std::move(done));
-          self->count_from(nodes, node, std::move(next), total, std::move(done));
-        });
+    scan_batch((*nodes)[node], cursor, 1000,
+               [self, nodes, node, total, done = std::move(done)](Result<ScanBatch> b) mutable {
+                 if (!b) return done(b.status());
+                 total += b->keys.size();
+                 if (b->next_cursor == "0") {
+                   return self->count_from(nodes, node + 1, "0", total, std::move(done));
+                 }
+                 self->count_from(nodes, node, std::move(b->next_cursor), total, std::move(done));
+               });
   }
 
   void scan(const std::string& cursor, std::size_t limit, Callback<ScanPage> done) {
@@ -554,27 +579,19 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                  std::size_t limit, Callback<ScanPage> done) {
     if (c.pending.size() < limit && c.node < nodes->size()) {
       auto self = shared_from_this();
-      const std::string count = std::to_string(std::clamp<std::size_t>(limit, 10, 1000));
+      const redis::Endpoint& node = (*nodes)[c.node];
       const std::string start = c.redis_cursor;
-      client_->execute_on(
-          (*nodes)[c.node],
-          redis::make_command({"SCAN", start, "MATCH", match_pattern(), "COUNT", count}),
-          [self, nodes, c = std::move(c), limit, done = std::move(done)](Result<Reply> r) mutable {
-            if (!r) return done(r.status());
-            const redisReply& rep = **r;
-            if (rep.type != REDIS_REPLY_ARRAY || rep.elements != 2) return done(reply_status(rep));
-            const std::string prefix = self->options_.key_prefix + "s:";
-            std::set<SessionKey> seen(c.pending.begin(), c.pending.end());
-            for (std::size_t i = 0; i < rep.element[1]->elements; ++i) {
-              std::string_view name = redis::text(*rep.element[1]->element[i]);
-              if (name.substr(0, prefix.size()) != prefix) continue;
-              auto k = SessionKey::from_hex(name.substr(prefix.size()));
-              if (k && seen.insert(*k).second) c.pending.push_back(*k);
-            }
-            c.redis_cursor = std::string(redis::text(*rep.element[0]));
-            if (c.redis_cursor == "0") ++c.node;
-            self->scan_step(nodes, std::move(c), limit, std::move(done));
-          });
+      scan_batch(node, start, std::clamp<std::size_t>(limit, 10, 1000),
+                 [self, nodes, c = std::move(c), limit,
+                  done = std::move(done)](Result<ScanBatch> b) mutable {
+                   if (!b) return done(b.status());
+                   std::set<SessionKey> seen(c.pending.begin(), c.pending.end());
+                   for (const auto& k : b->keys)
+                     if (seen.insert(k).second) c.pending.push_back(k);
+                   c.redis_cursor = std::move(b->next_cursor);
+                   if (c.redis_cursor == "0") ++c.node;
+                   self->scan_step(nodes, std::move(c), limit, std::move(done));
+                 });
       return;
     }
     const std::size_t take = std::min(limit, c.pending.size());

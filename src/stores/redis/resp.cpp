@@ -34,10 +34,6 @@ void append_command(Command& out, std::initializer_list<std::string_view> args) 
   append_args(out, args);
 }
 
-void append_command(Command& out, const std::vector<std::string>& args) {
-  append_args(out, args);
-}
-
 Command make_command(std::initializer_list<std::string_view> args) {
   Command c;
   append_args(c, args);

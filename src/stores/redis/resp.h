@@ -30,7 +30,6 @@ struct Command {
 
 // Appends `*N\r\n$len\r\narg\r\n...` for one command.
 void append_command(Command& out, std::initializer_list<std::string_view> args);
-void append_command(Command& out, const std::vector<std::string>& args);
 Command make_command(std::initializer_list<std::string_view> args);
 Command make_command(const std::vector<std::string>& args);
 

@@ -16,19 +16,13 @@ local function live(k, now)
   if not e or not x or now >= e or now >= x then return nil end
   return e, x
 end
-local function hset_range(k, from, to)
+-- Runs `cmd` on key k with ARGV[from..to] appended, 200 arguments at a time (Lua's unpack has
+-- a stack limit); 200 is even, so HSET field/value pairs never straddle two calls.
+local function call_range(cmd, k, from, to)
   local i = from
   while i <= to do
     local j = math.min(i + 199, to)
-    redis.call('HSET', k, unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
-local function hdel_range(k, from, to)
-  local i = from
-  while i <= to do
-    local j = math.min(i + 199, to)
-    redis.call('HDEL', k, unpack(ARGV, i, j))
+    redis.call(cmd, k, unpack(ARGV, i, j))
     i = j + 1
   end
 end
@@ -51,7 +45,7 @@ constexpr std::string_view kCreate = R"lua(
 local now = tonumber(ARGV[1])
 if live(KEYS[1], now) then return 0 end
 redis.call('DEL', KEYS[1])
-hset_range(KEYS[1], 3, #ARGV)
+call_range('HSET', KEYS[1], 3, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 )lua";
@@ -60,7 +54,7 @@ constexpr std::string_view kReplace = R"lua(
 local now = tonumber(ARGV[1])
 if not live(KEYS[1], now) then return 0 end
 redis.call('DEL', KEYS[1])
-hset_range(KEYS[1], 3, #ARGV)
+call_range('HSET', KEYS[1], 3, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 )lua";
@@ -70,8 +64,8 @@ local now = tonumber(ARGV[1])
 local e, x = live(KEYS[1], now)
 if not e then return 0 end
 local last = 7 + 2 * tonumber(ARGV[7])
-hset_range(KEYS[1], 8, last)
-hdel_range(KEYS[1], last + 1, #ARGV)
+call_range('HSET', KEYS[1], 8, last)
+call_range('HDEL', KEYS[1], last + 1, #ARGV)
 if ARGV[2] == '1' then
   if ARGV[3] == '' then
     redis.call('HDEL', KEYS[1], 'u')
@@ -81,7 +75,7 @@ if ARGV[2] == '1' then
 end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[4]) end
 if ARGV[5] ~= '' then touch(KEYS[1], now, x, ARGV[5], ARGV[6]) end
-return 1
+return x
 )lua";
 
 constexpr std::string_view kIncrement = R"lua(

@@ -22,7 +22,8 @@ struct Scripts {
   Script create;           // KEYS[1]; now, ttl, field, value, ... → 1 created, 0 conflict
   Script replace;          // KEYS[1]; now, ttl, field, value, ... → 1 replaced, 0 missing
   Script patch;            // KEYS[1]; now, has_user, user, auth, access, deadline, nset,
-                           //   field, value × nset, erased field... → 1 / 0 missing
+                           //   field, value × nset, erased field...
+                           //   → the absolute deadline (ms, > 0) / 0 missing
   Script increment;        // KEYS[1]; now, field, delta, access, deadline
                            //   → {1, new value text} / {0} missing / {2, error}
   Script touch;            // KEYS[1]; now, access, deadline → 1 / 0 missing
