@@ -155,6 +155,27 @@ TEST(RedisStore, TheServerDeletesExpiredSessionsByTtl) {
   EXPECT_GT(std::stoll(server.cli({"PTTL", store->redis_key(lasting)})), 7'000'000);
 }
 
+TEST(RedisStore, AHashMissingARequiredFieldIsCorruptNotASession) {
+  RedisServer& server = RedisServer::shared();
+  server.cli({"FLUSHALL"});
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const std::string far = std::to_string(to_millis(system_clock().now() + 1h));
+  // No creation time ("c"), but the optional auth time ("t") is there: still corrupt.
+  const SessionKey key = new_key();
+  server.cli({"HSET", store->redis_key(key), "v", "1", "a", "1", "e", far, "x", far, "t", "5"});
+  EXPECT_EQ(db.load(key).code(), errc::corrupt);
+  // A payload value that is not JSON, or a foreign format version: corrupt too.
+  const SessionKey bad_json = new_key(), bad_version = new_key();
+  server.cli({"HSET", store->redis_key(bad_json), "v", "1", "c", "1", "a", "1", "e", far, "x", far,
+              "d:cart", "{not json"});
+  server.cli(
+      {"HSET", store->redis_key(bad_version), "v", "2", "c", "1", "a", "1", "e", far, "x", far});
+  EXPECT_EQ(db.load(bad_json).code(), errc::corrupt);
+  EXPECT_EQ(db.load(bad_version).code(), errc::corrupt);
+}
+
 TEST(RedisStore, NoRawIdIsStored) {
   RedisServer& server = RedisServer::shared();
   server.cli({"FLUSHALL"});

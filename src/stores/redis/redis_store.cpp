@@ -103,9 +103,9 @@ Result<std::optional<SessionRecord>> decode_hash(const redisReply& r) {
     } else if (f == "x") {
       ok = time_field(v, rec.absolute_expires_at, 3);
     } else if (f == "t") {
-      Time t{};
-      ok = time_field(v, t, 0);
-      rec.auth_at = t;
+      auto n = parse_i64(v);  // optional: does not count as one of the required fields
+      ok = n.has_value();
+      if (ok) rec.auth_at = from_millis(*n);
     } else if (f == "u") {
       rec.user_id = std::string(v);
     } else if (f == "ip") {
