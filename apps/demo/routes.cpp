@@ -67,11 +67,15 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
     if (it == req.end()) return std::nullopt;
     return std::string_view(it->value());
   };
-  // The demo serves plain HTTP itself; HTTPS can only come through a trusted proxy.
-  const auto client = options_.proxies.resolve(peer, /*peer_tls=*/false, header("X-Forwarded-For"),
-                                               header("X-Forwarded-Proto"));
+  // The demo serves plain HTTP itself; HTTPS can only come through a trusted proxy. Without
+  // configured proxies the forwarding headers are not even looked up.
+  sessionkit::http::TrustedProxies::Client client{peer, false};
+  if (!options_.proxies.empty()) {
+    client = options_.proxies.resolve(peer, /*peer_tls=*/false, header("X-Forwarded-For"),
+                                      header("X-Forwarded-Proto"));
+  }
   Ctx ctx{req,
-          skb::BeastRequestView(req, client.address, client.tls),
+          skb::BeastRequestView(req, std::move(client.address), client.tls),
           head ? verb::get : req.method(),
           target_path(req.target()),
           std::nullopt,
