@@ -318,9 +318,9 @@ asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
-  // On Redis, count() walks the keyspace (SCAN): reuse a recent figure instead of paying that
-  // on every scrape. Other stores count cheaply and answer fresh figures.
-  const bool expensive = manager_.store().name().starts_with("redis");
+  // Where count() walks every record (Redis: SCAN), reuse a recent figure instead of paying
+  // that on every scrape. Other stores count cheaply and answer fresh figures.
+  const bool expensive = manager_.store().count_is_expensive();
   const auto now = std::chrono::steady_clock::now();
   std::optional<std::uint64_t> active;
   {

@@ -81,7 +81,7 @@ class Router {
   };
 
   sessionkit::SessionManager& manager_;
-  mutable CountCache count_cache_;  // /metrics on stores whose count() is a full scan
+  mutable CountCache count_cache_;  // /metrics when store().count_is_expensive()
   UserDirectory& users_;
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;

@@ -116,6 +116,9 @@ class SessionStore {
 
   // Number of stored records (may include expired ones not yet purged).
   virtual void count(Callback<std::size_t> done) = 0;
+  // True when `count` walks every record (O(sessions), e.g. Redis SCAN) rather than reading a
+  // maintained figure: callers that count often, such as metrics scrapes, should cache it.
+  virtual bool count_is_expensive() const noexcept { return false; }
 
   // Up to `limit` unexpired sessions after `cursor` ("" starts). Sessions that exist for the
   // whole scan are returned exactly once; ones created or removed meanwhile may or may not be.

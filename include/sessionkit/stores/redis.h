@@ -108,6 +108,7 @@ class RedisStore final : public SessionStore {
   void destroy_user(const std::string& user_id, std::optional<SessionKey> keep,
                     Callback<std::size_t> done) override;
   void count(Callback<std::size_t> done) override;
+  bool count_is_expensive() const noexcept override { return true; }
   void scan(const std::string& cursor, std::size_t limit, Callback<ScanPage> done) override;
   void purge_expired(std::size_t limit, Callback<std::size_t> done) override;
   void health(Callback<void> done) override;
