@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+source bench/macro/servers.sh
 
 duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)"
 peer=${PEER_DIR:-$root/../shared/bench/peer}
@@ -53,25 +54,13 @@ cleanup() {
 trap cleanup EXIT
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "compare.sh: no free port" >&2; exit 1
-}
 wait_http() { # url
   for _ in $(seq 200); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.05; done
   echo "compare.sh: $1 did not answer" >&2; exit 1
 }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
-  --logfile "$tmp/redis.log" &
-redis_pid=$!; pids+=("$redis_pid")
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-redis_url=redis://127.0.0.1:$redis_port
+start_redis "$tmp"
+pids+=("$redis_pid")
 secret=bench-secret-bench-secret-bench-secret-0123
 
 # Starts the demo or the peer; sets server_pid and base.

@@ -12,15 +12,13 @@ cd "$(dirname "$0")/../.."
 demo=build/release/bin/sessionkit-demo
 [[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+source bench/macro/servers.sh
 tmp=$(mktemp -d)
 pid=
-redis_pid=
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-pg_dir=
 cleanup() {
-  [[ -n $pg_dir ]] && as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m fast -w stop >/dev/null 2>&1
+  stop_postgres
   [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  stop_redis
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -30,42 +28,11 @@ if ((${#stores[@]} == 0)); then
   command -v redis-server >/dev/null && stores+=(redis)
   [[ -n $pg_bin ]] && stores+=(postgres)
 fi
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u nobody -- "$@"; else "$@"; fi; }
-free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 20000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-  done
-  echo "$port"
-}
-# Starts a private PostgreSQL server; sets pg_dir and pg_url.
-start_postgres() {
-  local port
-  port=$(free_port)
-  pg_dir=$tmp/pg
-  mkdir -p "$pg_dir" && chmod 700 "$pg_dir"
-  [[ $(id -u) -eq 0 ]] && chown nobody "$tmp" "$pg_dir"
-  as_pg "$pg_bin/initdb" -D "$pg_dir" -A trust -U postgres >/dev/null
-  as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -w -l "$pg_dir/log" \
-    -o "-p $port -k $pg_dir -h 127.0.0.1" start >/dev/null
-  pg_url="postgresql://postgres@127.0.0.1:$port/postgres"
-}
-# Starts a private redis-server on a free loopback port; sets redis_pid and redis_url.
-start_redis() {
-  local port
-  port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
-    --logfile "$tmp/redis.log" >/dev/null 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  redis_url="redis://127.0.0.1:$port"
-}
 secret=bench-secret-bench-secret-bench-secret-0123
 threads=${THREADS:-$(nproc)}
 for store in "${stores[@]}"; do
-  if [[ $store == redis ]]; then start_redis; store=$redis_url; fi
-  if [[ $store == postgres ]]; then start_postgres; store=$pg_url; fi
+  if [[ $store == redis ]]; then start_redis "$tmp"; store=$redis_url; fi
+  if [[ $store == postgres ]]; then start_postgres "$tmp"; store=$pg_url; fi
   "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$secret" --threads "$threads" \
     >"$tmp/demo.out" 2>"$tmp/demo.err" &
   pid=$!
@@ -84,6 +51,6 @@ for store in "${stores[@]}"; do
   wrk -t2 -c64 -d3s -H "Cookie: $cookie" "$url/api/session" >/dev/null  # warm-up
   wrk -t2 -c64 -d10s --latency -H "Cookie: $cookie" "$url/api/session"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
-  if [[ -n $redis_pid ]]; then kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true; redis_pid=; fi
-  if [[ -n $pg_dir ]]; then as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m fast -w stop >/dev/null; pg_dir=; fi
+  stop_redis
+  stop_postgres
 done
