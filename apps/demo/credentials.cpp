@@ -41,4 +41,15 @@ std::variant<PasswordChange, std::string> parse_password_change_json(std::string
   return out;
 }
 
+std::variant<Reauthentication, std::string> parse_reauth_json(std::string_view body) {
+  using nlohmann::json;
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::string("malformed JSON body");
+  auto pw = parsed.is_object() ? parsed.find("password") : parsed.end();
+  if (!parsed.is_object() || pw == parsed.end() || !pw->is_string()) {
+    return std::string("expected a JSON object {\"password\": string}");
+  }
+  return Reauthentication{pw->get<std::string>()};
+}
+
 }  // namespace demo

@@ -26,4 +26,11 @@ struct PasswordChange {
 // the message for a 400 answer.
 std::variant<PasswordChange, std::string> parse_password_change_json(std::string_view body);
 
+struct Reauthentication {
+  std::string password;
+};
+// `{"password": string}`: the signed-in user proves it is still them. On failure, the message
+// for a 400 answer.
+std::variant<Reauthentication, std::string> parse_reauth_json(std::string_view body);
+
 }  // namespace demo

@@ -36,6 +36,9 @@ struct Config {
   unsigned threads = std::max(1U, std::thread::hardware_concurrency());
   std::string trusted_proxies;
   long hsts = 0;
+  std::string bind = "none";
+  std::size_t max_sessions_per_user = 0;
+  long reauth_after = 600;
 };
 
 // "HOST:PORT" or "[V6]:PORT" -> host, port. Throws std::invalid_argument with a message.
@@ -117,6 +120,20 @@ int main(int argc, char** argv) {
                  "0 = off")
       ->envname("SESSION_HSTS")
       ->check(CLI::Range(0L, 63072000L));
+  app.add_option("--bind", cfg.bind,
+                 "Bind each session to its client: none, fingerprint (User-Agent), ip, or both. "
+                 "A request from another client ends the session with 403")
+      ->envname("SESSION_BIND")
+      ->check(CLI::IsMember({"none", "fingerprint", "ip", "both"}));
+  app.add_option("--max-sessions-per-user", cfg.max_sessions_per_user,
+                 "Sessions a user may have at once; a login beyond it ends the oldest (0: no cap)")
+      ->envname("SESSION_MAX_PER_USER")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
+  app.add_option("--reauth-after", cfg.reauth_after,
+                 "Seconds after which sensitive actions (ending other sessions) need the password "
+                 "again (POST /api/reauth)")
+      ->envname("SESSION_REAUTH_AFTER")
+      ->check(CLI::Range(1L, 366L * 24 * 3600));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -177,6 +194,9 @@ int main(int argc, char** argv) {
   options.cookie.name = cfg.cookie_name;
   options.idle_timeout = std::chrono::seconds(cfg.idle_timeout);
   options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
+  options.bind.user_agent = cfg.bind == "fingerprint" || cfg.bind == "both";
+  options.bind.ip = cfg.bind == "ip" || cfg.bind == "both";
+  options.max_sessions_per_user = cfg.max_sessions_per_user;
   if (auto valid = options.validate(); !valid) {
     return usage_error("invalid session options: " + valid.message());
   }
@@ -202,10 +222,12 @@ int main(int argc, char** argv) {
     demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
     sessionkit::SessionManager manager(*store, std::move(*keyring), options);
     boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
-    demo::Router router(manager, users, hash_pool.get_executor(),
-                        demo::RouterOptions{.secure_cookies = options.cookie.secure,
-                                            .proxies = *proxies,
-                                            .hsts = std::chrono::seconds(cfg.hsts)});
+    demo::Router router(
+        manager, users, hash_pool.get_executor(),
+        demo::RouterOptions{.secure_cookies = options.cookie.secure,
+                            .proxies = *proxies,
+                            .hsts = std::chrono::seconds(cfg.hsts),
+                            .reauth_after = std::chrono::seconds(cfg.reauth_after)});
 
     demo::ServerOptions server_options;
     server_options.host = listen.first;

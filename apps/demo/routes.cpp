@@ -140,6 +140,10 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     if (m != verb::post) co_return ctx.method_not_allowed("POST");
     co_return co_await post_password(ctx);
   }
+  if (p == "/api/reauth") {
+    if (m != verb::post) co_return ctx.method_not_allowed("POST");
+    co_return co_await post_reauth(ctx);
+  }
   if (p == "/api/sessions" || p.starts_with("/api/sessions/")) {
     co_return co_await sessions_api(ctx, p.substr(std::string_view("/api/sessions").size()));
   }
@@ -158,6 +162,7 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
 
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
@@ -195,6 +200,7 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
 
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
@@ -213,6 +219,7 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   auto visits = co_await skb::async_increment(manager_, session, "visits", 1, use_awaitable);
@@ -234,6 +241,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   std::string user;
@@ -288,6 +296,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   session.destroy();

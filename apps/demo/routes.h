@@ -30,6 +30,9 @@ struct RouterOptions {
   sessionkit::http::TrustedProxies proxies;
   // Strict-Transport-Security max-age on HTTPS requests; 0 = not sent.
   std::chrono::seconds hsts{0};
+  // Sensitive actions (ending other sessions) need an authentication at most this old; older
+  // ones answer 401 until POST /api/reauth succeeds.
+  std::chrono::seconds reauth_after{600};
 };
 
 class Router {
@@ -44,9 +47,9 @@ class Router {
 
   sessionkit::SessionManager& manager() const noexcept { return manager_; }
 
- private:
-  struct Ctx;  // per-request state (request, view, version, keep-alive)
+  struct Ctx;  // per-request state (router_ctx.h; shared by the route files)
 
+ private:
   boost::asio::awaitable<Response> route(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_home(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_api_session(Ctx& ctx) const;
@@ -59,8 +62,11 @@ class Router {
   boost::asio::awaitable<Response> sessions_api(Ctx& ctx, std::string_view rest) const;
   boost::asio::awaitable<bool> verify_password(const std::string& user,
                                                const std::string& password) const;
-  // POST /api/password (session_routes.cpp).
+  // POST /api/password and POST /api/reauth (session_routes.cpp).
   boost::asio::awaitable<Response> post_password(Ctx& ctx) const;
+  boost::asio::awaitable<Response> post_reauth(Ctx& ctx) const;
+  // The 403 for a session that binding refused; commit clears its cookie.
+  boost::asio::awaitable<Response> refuse_session(Ctx& ctx, sessionkit::Session& session) const;
 
   // Issues (and discards) a CSRF token before commit; see the definition.
   void prime_csrf(sessionkit::Session& session) const;

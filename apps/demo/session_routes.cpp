@@ -20,6 +20,19 @@ using nlohmann::json;
 using sessionkit::Session;
 using Summary = sessionkit::SessionManager::SessionSummary;
 
+namespace {
+
+Response reauth_required(const Router::Ctx& ctx) {
+  Response res = ctx.make(Status::unauthorized);
+  res.set(bhttp::field::cache_control, "no-store");
+  set_json_body(res, json{{"error", "re-authentication required: POST /api/reauth"},
+                          {"reauthenticate", "/api/reauth"}}
+                         .dump());
+  return res;
+}
+
+}  // namespace
+
 boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view rest) const {
   const bhttp::verb m = ctx.method;
   if (rest.empty() && m != bhttp::verb::get) co_return ctx.method_not_allowed("GET, HEAD");
@@ -33,11 +46,19 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (m != bhttp::verb::get) {
     if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   }
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in to manage your sessions");
+  }
+  // Ending another session is sensitive (ASVS 3.7.1): it needs a recent authentication.
+  // Ending the caller's own session is a logout and needs none.
+  const bool own = one && rest.substr(1) == manager_.session_handle_of(session);
+  if (m != bhttp::verb::get && !own &&
+      !manager_.authenticated_within(session, options_.reauth_after)) {
+    co_return reauth_required(ctx);
   }
 
   Response res = ctx.make(Status::ok);
@@ -97,6 +118,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in to change your password");
@@ -120,8 +142,10 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   if (!changed) co_return ctx.error(Status::service_unavailable, "could not change the password");
   if (!*changed) co_return ctx.error(Status::forbidden, "the current password is wrong");
 
-  // A privilege change: a new session ID for this browser, every other session ended.
+  // A privilege change: a new session ID for this browser, every other session ended. The
+  // current password was just proven: that counts as a re-authentication.
   session.regenerate();
+  session.reauthenticated();
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
@@ -135,6 +159,45 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   if (!revoked) co_return session_error(ctx, revoked.status(), &res);
   set_json_body(res,
                 json{{"revoked", *revoked}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+  co_return res;
+}
+
+boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (!session.is_stored() || session.user_id().empty()) {
+    co_return ctx.error(Status::unauthorized, "sign in first");
+  }
+  auto parsed = parse_reauth_json(ctx.req.body());
+  if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
+  const std::string user = session.user_id();
+  if (!co_await verify_password(user, std::get<Reauthentication>(parsed).password)) {
+    co_return ctx.error(Status::forbidden, "wrong password");
+  }
+  session.reauthenticated();
+  Response res = ctx.make(Status::ok);
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed, &res);
+  set_json_body(
+      res,
+      json{{"reauthenticated_at", iso8601(session.auth_at().value_or(sessionkit::Time{}))}}.dump());
+  co_return res;
+}
+
+boost::asio::awaitable<Response> Router::refuse_session(Ctx& ctx, Session& session) const {
+  Response res = ctx.error(Status::forbidden,
+                           "this session is bound to another client and has been ended; "
+                           "sign in again");
+  res.set(bhttp::field::cache_control, "no-store");
+  skb::BeastResponseHeaders out(res);
+  // A visitor without a stored session: commit only clears the refused cookie.
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed) co_return session_error(ctx, committed);
   co_return res;
 }
 

@@ -78,6 +78,18 @@ struct SessionOptions {
   bool save_uninitialized = false;
   std::size_t max_payload_bytes = 64 * 1024;
   std::size_t max_keys = 256;
+  // Opt-in binding of a session to the client that created it (hijacking defence in depth).
+  // A request whose User-Agent (`user_agent`) or address (`ip`) differs from the one recorded
+  // at creation gets no session: the record is destroyed, an `anomaly` event names the
+  // reason, and `Session::refusal()` says why. Addresses change legitimately (mobile networks,
+  // dual-stack clients): bind `ip` only where clients have stable addresses.
+  struct Binding {
+    bool user_agent = false;
+    bool ip = false;
+  } bind;
+  // At most this many sessions per user (0: no cap). When a commit binds a user and the user
+  // then has more, the oldest others are destroyed (an `destroyed` event each).
+  std::size_t max_sessions_per_user = 0;
 
   // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
   static SessionOptions production();
@@ -115,6 +127,11 @@ class SessionManager {
   // a session without a record is created with `field = delta`. The session's view is updated.
   void increment(Session& session, std::string field, std::int64_t delta,
                  Callback<std::int64_t> done);
+
+  // Whether the session's user authenticated (logged in, or `Session::reauthenticated()`)
+  // within `max_age` by the manager's clock: the check before a sensitive action (ASVS 3.7.1).
+  // False for a session not bound to a user.
+  bool authenticated_within(const Session& session, Duration max_age) const;
 
   // A CSRF token for this session, masked afresh on every call.
   std::string csrf_token(Session& session);
@@ -162,6 +179,15 @@ class SessionManager {
   void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
   void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
+  // The end of every successful commit path: the per-user cap, then the cookies.
+  void finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done);
+  void write_commit_cookies(Session& s, http::ResponseHeaders& out) const;
+  void evict_over_cap(const Session& s, Callback<void> done);
+  // "" when the request may use the record; otherwise why binding refuses it.
+  std::string binding_violation(const Session& s, const SessionRecord& record) const;
+  // Destroys a record that binding refuses and answers `s` as a visitor with `refusal()` set.
+  void refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
+              Callback<Session> done);
   Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
   // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
   const std::string& presession_seed(const Session& s) const;

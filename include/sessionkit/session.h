@@ -48,13 +48,18 @@ class Session {
   void set(std::string key, nlohmann::json value);
   void erase(std::string_view key);
   // True when set/erase/set_user changed something not yet committed.
-  bool is_modified() const noexcept { return !dirty_.empty() || !erased_.empty() || user_dirty_; }
+  bool is_modified() const noexcept {
+    return !dirty_.empty() || !erased_.empty() || user_dirty_ || auth_dirty_;
+  }
 
   // ---- identity ----
   const std::string& user_id() const noexcept { return record_.user_id; }
   // Binds the session to a user (or unbinds with ""), and records "authenticated now".
   // Call `regenerate()` too when this is a login.
   void set_user(std::string user_id);
+  // The user has just proved their identity again (re-entered a password, a second factor):
+  // commit records now as the authentication time (see SessionManager::authenticated_within).
+  void reauthenticated() noexcept { auth_dirty_ = true; }
 
   // ---- lifecycle ----
   void regenerate() noexcept { regenerate_ = true; }
@@ -66,6 +71,10 @@ class Session {
   Time expires_at() const noexcept { return record_.expires_at; }
   std::optional<Time> auth_at() const noexcept { return record_.auth_at; }
   const SessionRecord& record() const noexcept { return record_; }
+  // Why the request's session was refused ("" when it was not): the session was bound to its
+  // client (SessionOptions::bind) and this request came from another User-Agent or address.
+  // The record has been destroyed and this session is new; answer 403. Commit clears the cookie.
+  const std::string& refusal() const noexcept { return refusal_; }
   // A short, non-secret label of the session key ("" when there is no session yet).
   std::string id_hint() const { return stored_ ? key_.hint() : std::string(); }
 
@@ -82,6 +91,8 @@ class Session {
   std::vector<std::string> dirty_;
   std::vector<std::string> erased_;
   bool user_dirty_ = false;
+  bool auth_dirty_ = false;
+  bool bound_now_ = false;  // this commit binds a user: the per-user cap is enforced after it
   bool regenerate_ = false;
   bool destroy_ = false;
   bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
@@ -94,6 +105,7 @@ class Session {
   bool csrf_seed_new_ = false;                // commit must send the pre-session CSRF cookie
   std::string client_ip_;                     // recorded on a record created during this request
   std::string user_agent_;
+  std::string refusal_;
 };
 
 template <class T>

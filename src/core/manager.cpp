@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 
 #include "crypto/crypto.h"
@@ -133,7 +134,7 @@ SessionRecord SessionManager::fresh_record(const Session& s, Time now) const {
   record.last_access = now;
   record.absolute_expires_at = now + options_.absolute_timeout;
   record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
-  if (s.user_dirty_) record.auth_at = now;
+  if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
   if (!s.stored_ || record.ip.empty()) {
     record.ip = s.client_ip_;
     record.user_agent = s.user_agent_;
@@ -151,6 +152,7 @@ void SessionManager::adopt_created(Session& s, SessionId id, SessionKey key, Ses
   s.dirty_.clear();
   s.erased_.clear();
   s.user_dirty_ = false;
+  s.auth_dirty_ = false;
 }
 
 http::SetCookie SessionManager::cookie_template(std::string name) const {
@@ -182,6 +184,109 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
   cookie.expires = from_millis(0);
   out.add("Set-Cookie", cookie.serialize());
   out.set("Cache-Control", "no-store");
+}
+
+void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out) const {
+  if (s.stored_ && (s.set_cookie_ || options_.rolling)) write_session_cookie(s, out);
+  // The pre-session CSRF cookie, for visitors who end the request without a stored session.
+  if (s.csrf_seed_new_ && !s.stored_) {
+    http::SetCookie c = cookie_template(csrf_cookie_name());
+    c.value = keyring_.sign(s.csrf_seed_, kCsrfPresessionContext);
+    c.http_only = true;
+    out.add("Set-Cookie", c.serialize());
+    s.csrf_seed_new_ = false;
+  }
+  s.set_cookie_ = false;
+}
+
+void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+  if (!s.bound_now_ || options_.max_sessions_per_user == 0 || !s.stored_) {
+    write_commit_cookies(s, out);
+    return done({});
+  }
+  s.bound_now_ = false;
+  // The cap is part of the login: if it cannot be enforced now, the login fails (503, no
+  // cookie) rather than leave the user with more sessions than allowed.
+  evict_over_cap(s, [this, &s, &out, done = std::move(done)](Status st) mutable {
+    if (!st.ok()) {
+      emit(EventType::store_error, s, "session cap: " + st.to_string());
+      return done(std::move(st));
+    }
+    write_commit_cookies(s, out);
+    done({});
+  });
+}
+
+void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
+  const std::string user = s.record_.user_id;
+  const SessionKey mine = s.key_;
+  const std::size_t cap = options_.max_sessions_per_user;
+  store_->list_user(
+      user, timed<std::vector<StoredSession>>([this, user, mine, cap, done = std::move(done)](
+                                                  Result<std::vector<StoredSession>> r) mutable {
+        if (!r) return done(r.status());
+        std::vector<StoredSession> others;
+        for (auto& stored : *r) {
+          if (!(stored.key == mine)) others.push_back(std::move(stored));
+        }
+        if (others.size() + 1 <= cap) return done({});
+        // Newest first; the current session counts as one of the `cap` kept.
+        std::sort(others.begin(), others.end(), [](const StoredSession& a, const StoredSession& b) {
+          return a.record.created_at > b.record.created_at;
+        });
+        others.erase(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(cap - 1));
+        struct Pending {
+          std::mutex mutex;
+          std::size_t left;
+          Status error;
+          Callback<void> done;
+        };
+        auto pending = std::make_shared<Pending>();
+        pending->left = others.size();
+        pending->done = std::move(done);
+        for (const auto& victim : others) {
+          store_->destroy(
+              victim.key,
+              timed<bool>([this, user, cap, pending, hint = victim.key.hint()](Result<bool> d) {
+                if (d.ok() && *d) {
+                  metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
+                  Event e;
+                  e.type = EventType::destroyed;
+                  e.at = clock_->now();
+                  e.user_id = user;
+                  e.key_hint = hint;
+                  e.reason = "evicted: the user has more than " + std::to_string(cap) + " sessions";
+                  events_->on_event(e);
+                }
+                Callback<void> finished;
+                Status error;
+                {
+                  std::lock_guard lock(pending->mutex);
+                  if (!d.ok() && pending->error.ok()) pending->error = d.status();
+                  if (--pending->left == 0) {
+                    finished = std::move(pending->done);
+                    error = pending->error;
+                  }
+                }
+                if (finished) finished(std::move(error));
+              }));
+        }
+      }));
+}
+
+std::string SessionManager::binding_violation(const Session& s, const SessionRecord& record) const {
+  if (options_.bind.user_agent && s.user_agent_ != record.user_agent) {
+    return "binding: the User-Agent differs from the session's";
+  }
+  if (options_.bind.ip && s.client_ip_ != record.ip) {
+    return "binding: request from " + s.client_ip_ + ", session created from " + record.ip;
+  }
+  return {};
+}
+
+bool SessionManager::authenticated_within(const Session& s, Duration max_age) const {
+  if (!s.stored_ || s.record_.user_id.empty() || !s.record_.auth_at) return false;
+  return clock_->now() - *s.record_.auth_at <= max_age;
 }
 
 // ---------------------------------------------------------------- load
@@ -223,50 +328,80 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
     return;
   }
   SessionKey key = SessionKey::of(*id);
-  store_->load(key, std::nullopt,
-               timed<std::optional<SessionRecord>>(
-                   [this, s = std::move(s), id = std::move(*id), key, signed_by_old_secret,
-                    done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
-                     if (!r.ok()) {
-                       s.key_ = key;
-                       emit(EventType::store_error, s, "load: " + r.status().to_string());
-                       done(r.status());
-                       return;
-                     }
-                     if (!r->has_value()) {  // unknown or store-expired ID: never adopted
-                       done(std::move(s));
-                       return;
-                     }
-                     SessionRecord& record = **r;
-                     const Time now = clock_->now();
-                     const char* why = nullptr;
-                     if (now >= record.absolute_expires_at ||
-                         now >= record.created_at + options_.absolute_timeout) {
-                       why = "absolute timeout";
-                     } else if (now >= record.expires_at ||
-                                now >= record.last_access + options_.idle_timeout) {
-                       why = "idle timeout";
-                     }
-                     if (why != nullptr) {
-                       Session gone = s;
-                       gone.key_ = key;
-                       gone.record_ = record;
-                       metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
-                       emit(EventType::expired, gone, why);
-                       // Best effort: the store's own expiry removes it later anyway.
-                       store_->destroy(key, timed<bool>([](Result<bool>) {}));
-                       done(std::move(s));
-                       return;
-                     }
-                     s.id_ = std::move(id);
-                     s.key_ = key;
-                     s.record_ = std::move(record);
-                     s.loaded_ = true;
-                     s.stored_ = true;
-                     // Signed by a secret being retired: re-issue under the newest one.
-                     if (signed_by_old_secret) s.set_cookie_ = true;
-                     done(std::move(s));
-                   }));
+  store_->load(
+      key, std::nullopt,
+      timed<std::optional<SessionRecord>>([this, s = std::move(s), id = std::move(*id), key,
+                                           signed_by_old_secret, done = std::move(done)](
+                                              Result<std::optional<SessionRecord>> r) mutable {
+        if (!r.ok()) {
+          s.key_ = key;
+          emit(EventType::store_error, s, "load: " + r.status().to_string());
+          done(r.status());
+          return;
+        }
+        if (!r->has_value()) {  // unknown or store-expired ID: never adopted
+          done(std::move(s));
+          return;
+        }
+        SessionRecord& record = **r;
+        const Time now = clock_->now();
+        const char* why = nullptr;
+        if (now >= record.absolute_expires_at ||
+            now >= record.created_at + options_.absolute_timeout) {
+          why = "absolute timeout";
+        } else if (now >= record.expires_at || now >= record.last_access + options_.idle_timeout) {
+          why = "idle timeout";
+        }
+        if (why != nullptr) {
+          Session gone = s;
+          gone.key_ = key;
+          gone.record_ = record;
+          metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
+          emit(EventType::expired, gone, why);
+          // Best effort: the store's own expiry removes it later anyway.
+          store_->destroy(key, timed<bool>([](Result<bool>) {}));
+          done(std::move(s));
+          return;
+        }
+        if (std::string why_not = binding_violation(s, record); !why_not.empty()) {
+          refuse(std::move(s), key, std::move(record), std::move(why_not), std::move(done));
+          return;
+        }
+        s.id_ = std::move(id);
+        s.key_ = key;
+        s.record_ = std::move(record);
+        s.loaded_ = true;
+        s.stored_ = true;
+        // Signed by a secret being retired: re-issue under the newest one.
+        if (signed_by_old_secret) s.set_cookie_ = true;
+        done(std::move(s));
+      }));
+}
+
+void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
+                            Callback<Session> done) {
+  Session gone = s;
+  gone.key_ = key;
+  gone.record_ = std::move(record);
+  metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+  emit(EventType::anomaly, gone, why);
+  // Fail closed: if the record cannot be destroyed now, the request fails (503) instead of
+  // going on as a visitor while the session lives.
+  store_->destroy(key,
+                  timed<bool>([this, s = std::move(s), gone = std::move(gone), why = std::move(why),
+                               done = std::move(done)](Result<bool> r) mutable {
+                    if (!r.ok()) {
+                      emit(EventType::store_error, gone,
+                           "destroy of refused session: " + r.status().to_string());
+                      return done(r.status());
+                    }
+                    if (*r) {
+                      metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
+                      emit(EventType::destroyed, gone, why);
+                    }
+                    s.refusal_ = std::move(why);
+                    done(std::move(s));
+                  }));
 }
 
 // ---------------------------------------------------------------- commit
@@ -274,23 +409,10 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
 void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
   const Time now = clock_->now();
 
-  // The pre-session CSRF cookie, for visitors who end the request without a stored session.
+  s.bound_now_ = s.user_dirty_ && !s.record_.user_id.empty() && !s.destroy_;
   auto finish = [this, &s, &out](Callback<void>& cb, Status st) {
-    if (st.ok()) {
-      if (s.set_cookie_ && s.stored_)
-        write_session_cookie(s, out);
-      else if (options_.rolling && s.stored_)
-        write_session_cookie(s, out);
-      if (s.csrf_seed_new_ && !s.stored_) {
-        http::SetCookie c = cookie_template(csrf_cookie_name());
-        c.value = keyring_.sign(s.csrf_seed_, kCsrfPresessionContext);
-        c.http_only = true;
-        out.add("Set-Cookie", c.serialize());
-        s.csrf_seed_new_ = false;
-      }
-      s.set_cookie_ = false;
-    }
-    cb(std::move(st));
+    if (!st.ok()) return cb(std::move(st));
+    finish_commit(s, out, std::move(cb));
   };
 
   if (s.destroy_) {
@@ -398,6 +520,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     s.dirty_.clear();
     s.erased_.clear();
     s.user_dirty_ = false;
+    s.auth_dirty_ = false;
     finish(cb, {});
   };
 
@@ -407,8 +530,8 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     for (const auto& k : s.dirty_)
       patch.set.emplace_back(k, s.record_.data[k]);
     patch.erase = s.erased_;
-    if (s.user_dirty_) {
-      patch.user_id = s.record_.user_id;
+    if (s.user_dirty_) patch.user_id = s.record_.user_id;
+    if (s.user_dirty_ || s.auth_dirty_) {
       patch.auth_at = now;
       s.record_.auth_at = now;
     }

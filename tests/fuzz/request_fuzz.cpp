@@ -31,6 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto* c = std::get_if<demo::PasswordChange>(&change)) {
     check(c->replacement.size() >= 8 && c->replacement.size() <= 1024);
   }
+  auto reauth = demo::parse_reauth_json(in);
+  if (auto* r = std::get_if<demo::Reauthentication>(&reauth)) {
+    check(r->password.size() <= in.size());
+  } else {
+    check(!std::get<std::string>(reauth).empty());
+  }
   if (auto form = demo::parse_form(in)) {
     for (const auto& [k, v] : *form)
       check(k.size() <= in.size() && v.size() <= in.size());

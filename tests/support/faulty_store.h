@@ -14,6 +14,8 @@ class FaultyStore final : public SessionStore {
   explicit FaultyStore(std::shared_ptr<SessionStore> inner) : inner_(std::move(inner)) {}
 
   void set_failing(bool failing) { failing_ = failing; }
+  // Fail only destroy and list_user calls (the paths behind binding refusal and the cap).
+  void set_failing_destroy(bool failing) { failing_destroy_ = failing; }
   std::size_t calls() const { return calls_; }
   std::size_t writes() const { return writes_; }
 
@@ -52,12 +54,12 @@ class FaultyStore final : public SessionStore {
     inner_->touch(k, t, std::move(d));
   }
   void destroy(const SessionKey& k, Callback<bool> d) override {
-    if (fail(d)) return;
+    if (fail(d) || fail_destroy(d)) return;
     ++writes_;
     inner_->destroy(k, std::move(d));
   }
   void list_user(const std::string& u, Callback<std::vector<StoredSession>> d) override {
-    if (fail(d)) return;
+    if (fail(d) || fail_destroy(d)) return;
     inner_->list_user(u, std::move(d));
   }
   void destroy_user(const std::string& u, std::optional<SessionKey> keep,
@@ -92,8 +94,16 @@ class FaultyStore final : public SessionStore {
     return true;
   }
 
+  template <class T>
+  bool fail_destroy(Callback<T>& d) {
+    if (!failing_destroy_) return false;
+    d(Status(errc::unavailable, "injected fault: destroy fails"));
+    return true;
+  }
+
   std::shared_ptr<SessionStore> inner_;
   std::atomic<bool> failing_{false};
+  std::atomic<bool> failing_destroy_{false};
   std::atomic<std::size_t> calls_{0};
   std::atomic<std::size_t> writes_{0};
 };

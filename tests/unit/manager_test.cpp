@@ -44,6 +44,17 @@ class ManagerTest : public ::testing::Test {
     return std::move(*out);
   }
 
+  // A request from a given client (User-Agent, address).
+  Result<Session> load_from(const std::string& cookie, std::string user_agent, std::string ip) {
+    FakeRequest req(cookie);
+    req.headers_.emplace_back("User-Agent", std::move(user_agent));
+    req.peer_ = std::move(ip);
+    std::optional<Result<Session>> out;
+    manager_->load(req, [&](Result<Session> r) { out.emplace(std::move(r)); });
+    EXPECT_TRUE(out.has_value());
+    return std::move(*out);
+  }
+
   Session load_ok(const std::string& cookie) {
     auto r = load(cookie);
     EXPECT_TRUE(r.ok()) << r.status().to_string();
@@ -573,6 +584,148 @@ TEST_F(ManagerTest, UsersListAndRevokeTheirOwnSessionsByHandle) {
   manager_->list_sessions(anonymous, [&](auto r) { none.emplace(std::move(r)); });
   ASSERT_TRUE(none && none->ok());
   EXPECT_TRUE((*none)->empty());
+}
+
+TEST_F(ManagerTest, BindingIsOffByDefault) {
+  Session s = load_from("", "Firefox", "10.0.0.1").value();
+  s.set("k", 1);
+  const std::string cookie = commit_cookie(s);
+  Session other = load_from(cookie, "curl", "10.0.0.2").value();
+  EXPECT_FALSE(other.is_new());
+  EXPECT_EQ(other.refusal(), "");
+}
+
+TEST_F(ManagerTest, UserAgentBindingRefusesAnotherClientAndDestroysTheSession) {
+  SessionOptions o = SessionOptions::development();
+  o.bind.user_agent = true;
+  rebuild(o);
+  Session s = load_from("", "Firefox", "10.0.0.1").value();
+  s.set_user("alice");
+  const std::string cookie = commit_cookie(s);
+  // The same browser from another address: fine (only the User-Agent is bound).
+  Session moved = load_from(cookie, "Firefox", "10.0.0.9").value();
+  EXPECT_FALSE(moved.is_new());
+  EXPECT_EQ(moved.refusal(), "");
+
+  Session stolen = load_from(cookie, "curl/8.0", "10.0.0.9").value();
+  EXPECT_TRUE(stolen.is_new());
+  EXPECT_NE(stolen.refusal().find("User-Agent"), std::string::npos);
+  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(stored(), 0u);  // destroyed: the rightful owner must log in again too
+  FakeResponse res;
+  ASSERT_TRUE(commit(stolen, res).ok());
+  auto cleared = res.set_cookie_line("sid");
+  ASSERT_TRUE(cleared);
+  EXPECT_NE(cleared->find("Max-Age=0"), std::string::npos);
+  EXPECT_TRUE(load_from(cookie, "Firefox", "10.0.0.1").value().is_new());
+}
+
+TEST_F(ManagerTest, IpBindingRefusesAnotherAddressAndKeepsTheOriginalAcrossRotation) {
+  SessionOptions o = SessionOptions::development();
+  o.bind.ip = true;
+  rebuild(o);
+  Session s = load_from("", "Firefox", "192.0.2.7").value();
+  s.set("k", 1);
+  std::string cookie = commit_cookie(s);
+  Session login = load_from(cookie, "Other UA", "192.0.2.7").value();  // UA not bound
+  ASSERT_FALSE(login.is_new());
+  login.set_user("alice");
+  login.regenerate();
+  cookie = commit_cookie(login);
+  Session refused = load_from(cookie, "Firefox", "198.51.100.1").value();
+  EXPECT_TRUE(refused.is_new());
+  EXPECT_NE(refused.refusal().find("198.51.100.1"), std::string::npos);
+  EXPECT_NE(refused.refusal().find("192.0.2.7"), std::string::npos);
+  EXPECT_EQ(stored(), 0u);
+}
+
+TEST_F(ManagerTest, BindingFailsClosedWhenTheRefusedSessionCannotBeDestroyed) {
+  SessionOptions o = SessionOptions::development();
+  o.bind.user_agent = true;
+  rebuild(o);
+  Session s = load_from("", "Firefox", "10.0.0.1").value();
+  s.set("k", 1);
+  const std::string cookie = commit_cookie(s);
+  store_->set_failing_destroy(true);
+  auto r = load_from(cookie, "curl", "10.0.0.1");
+  EXPECT_EQ(r.code(), errc::unavailable);  // 503, not "carry on as a visitor"
+  store_->set_failing_destroy(false);
+  EXPECT_TRUE(load_from(cookie, "curl", "10.0.0.1").value().is_new());
+  EXPECT_EQ(stored(), 0u);
+}
+
+TEST_F(ManagerTest, ReauthenticationIsRecordedAndChecked) {
+  Session anon = load_ok("");
+  EXPECT_FALSE(manager_->authenticated_within(anon, 1h));
+  Session s = load_ok("");
+  s.set_user("alice");
+  const std::string cookie = commit_cookie(s);
+  EXPECT_TRUE(manager_->authenticated_within(s, 5min));
+  clock_.advance(6min);
+  Session later = load_ok(cookie);
+  EXPECT_FALSE(manager_->authenticated_within(later, 5min));
+  EXPECT_TRUE(manager_->authenticated_within(later, 10min));
+  later.reauthenticated();
+  EXPECT_TRUE(later.is_modified());
+  EXPECT_EQ(commit_cookie(later), "");  // no new ID needed: the cookie stays
+  EXPECT_TRUE(manager_->authenticated_within(later, 1s));
+  Session reloaded = load_ok(cookie);
+  EXPECT_TRUE(manager_->authenticated_within(reloaded, 1s));
+  EXPECT_EQ(reloaded.auth_at(), clock_.now());
+  EXPECT_EQ(reloaded.user_id(), "alice");
+}
+
+TEST_F(ManagerTest, SessionCapEvictsTheOldestOnLogin) {
+  SessionOptions o = SessionOptions::development();
+  o.max_sessions_per_user = 2;
+  rebuild(o);
+  std::vector<std::string> bobs;
+  for (int i = 0; i < 4; ++i) {
+    Session s = load_ok("");
+    s.set_user("bob");
+    bobs.push_back(commit_cookie(s));
+    clock_.advance(1s);
+  }
+  Session alice = load_ok("");
+  alice.set_user("alice");
+  const std::string alice_cookie = commit_cookie(alice);
+  EXPECT_TRUE(load_ok(bobs[0]).is_new());
+  EXPECT_TRUE(load_ok(bobs[1]).is_new());
+  EXPECT_FALSE(load_ok(bobs[2]).is_new());
+  EXPECT_FALSE(load_ok(bobs[3]).is_new());
+  EXPECT_FALSE(load_ok(alice_cookie).is_new());
+  EXPECT_EQ(metrics_->sessions_destroyed, 2u);
+
+  // A login from the oldest remaining session rotates it: the new ID counts as the newest, so
+  // the next login evicts the other one.
+  Session relog = load_ok(bobs[2]);
+  relog.set_user("bob");
+  relog.regenerate();
+  const std::string renewed = commit_cookie(relog);
+  clock_.advance(1s);
+  Session fresh = load_ok("");
+  fresh.set_user("bob");
+  const std::string newest = commit_cookie(fresh);
+  EXPECT_FALSE(load_ok(renewed).is_new());
+  EXPECT_FALSE(load_ok(newest).is_new());
+  EXPECT_TRUE(load_ok(bobs[3]).is_new());
+}
+
+TEST_F(ManagerTest, SessionCapThatCannotBeEnforcedFailsTheLogin) {
+  SessionOptions o = SessionOptions::development();
+  o.max_sessions_per_user = 1;
+  rebuild(o);
+  Session first = load_ok("");
+  first.set_user("bob");
+  const std::string cookie = commit_cookie(first);
+  store_->set_failing_destroy(true);
+  Session second = load_ok("");
+  second.set_user("bob");
+  FakeResponse res;
+  EXPECT_EQ(commit(second, res).code(), errc::unavailable);
+  EXPECT_TRUE(res.all("Set-Cookie").empty());
+  store_->set_failing_destroy(false);
+  EXPECT_FALSE(load_ok(cookie).is_new());
 }
 
 }  // namespace
