@@ -15,11 +15,50 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
 dt { color: #666; } dd { margin: 0; font-family: ui-monospace, monospace; }
 .notice { background: #fee; border-color: #e99; }
 input { margin: 0.2rem 0; } code { background: #f4f4f4; padding: 0 0.2rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+td, th { text-align: left; padding: 0.2rem 0.4rem; border-bottom: 1px solid #eee; }
+form.inline { display: inline; }
 )";
 
 std::string csrf_input(const HomePage& page) {
   return fmt::format(R"(<input type="hidden" name="_csrf" value="{}">)",
                      html_escape(page.csrf_token));
+}
+
+// "Your active sessions": one row per session with a revoke button, "sign out everywhere else",
+// and the password form that sensitive actions ask for.
+std::string render_sessions(const HomePage& page) {
+  std::string html = "<h2>Your active sessions</h2>\n";
+  if (page.ask_password) {
+    html += fmt::format(
+        "<form method=\"post\" action=\"/reauth\" id=\"reauth\">{}\n"
+        "<p>Ending another session needs your password again.</p>\n"
+        "<label>Password <input name=\"password\" type=\"password\" "
+        "autocomplete=\"current-password\" required></label>\n"
+        "<button type=\"submit\">Confirm</button></form>\n",
+        csrf_input(page));
+  }
+  html +=
+      "<table id=\"sessions\">\n<tr><th>started</th><th>last seen</th><th>address</th>"
+      "<th>browser</th><th></th></tr>\n";
+  for (const SessionRow& row : page.sessions) {
+    html += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"
+        "<form class=\"inline\" method=\"post\" action=\"/sessions/revoke\">{}"
+        "<input type=\"hidden\" name=\"handle\" value=\"{}\">"
+        "<button type=\"submit\">{}</button></form></td></tr>\n",
+        html_escape(row.created_at), html_escape(row.last_seen_at), html_escape(row.ip),
+        html_escape(row.user_agent), csrf_input(page), html_escape(row.handle),
+        row.current ? "Sign out (this browser)" : "Sign out");
+  }
+  html += "</table>\n";
+  if (page.sessions.size() > 1) {
+    html += fmt::format(
+        "<form method=\"post\" action=\"/sessions/revoke-others\">{}"
+        "<button type=\"submit\">Sign out everywhere else</button></form>\n",
+        csrf_input(page));
+  }
+  return html;
 }
 
 }  // namespace
@@ -61,6 +100,7 @@ std::string render_home(const HomePage& page) {
         "<form method=\"post\" action=\"/logout\">{}<button type=\"submit\">Log out</button>"
         "</form>\n",
         csrf_input(page));
+    html += render_sessions(page);
   } else {
     html +=
         "<h2>Log in</h2>\n<p>Demo accounts: <code>alice</code> / <code>wonderland</code>, "

@@ -147,6 +147,10 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
   if (p == "/api/sessions" || p.starts_with("/api/sessions/")) {
     co_return co_await sessions_api(ctx, p.substr(std::string_view("/api/sessions").size()));
   }
+  if (p == "/reauth" || p == "/sessions/revoke" || p == "/sessions/revoke-others") {
+    if (m != verb::post) co_return ctx.method_not_allowed("POST");
+    co_return co_await post_session_form(ctx, p);
+  }
   const bool api = p.starts_with("/api/");
   const std::string_view action = api ? p.substr(4) : p;
   if (action == "/increment" || action == "/login" || action == "/logout") {
@@ -187,11 +191,18 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
     // Fixed messages only: nothing from the query string is reflected into the page.
     if (it != query->end() && it->second == "login") {
       page.message = "Invalid user name or password.";
+    } else if (it != query->end() && it->second == "reauth") {
+      page.message = "Please confirm your password to end other sessions.";
+      page.ask_password = page.authenticated;
+    } else if (it != query->end() && it->second == "reauth-password") {
+      page.message = "Wrong password.";
+      page.ask_password = page.authenticated;
     } else if (it != query->end()) {
       page.message = "Something went wrong; please try again.";
     }
   }
   page.secure_cookies = options_.secure_cookies;
+  if (page.authenticated) page.sessions = co_await session_rows(session);
   set_html_body(res, render_home(page));
   co_return res;
 }

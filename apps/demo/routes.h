@@ -16,8 +16,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_util.h"
+#include "pages.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/manager.h"
 #include "users.h"
@@ -65,6 +67,10 @@ class Router {
   // POST /api/password and POST /api/reauth (session_routes.cpp).
   boost::asio::awaitable<Response> post_password(Ctx& ctx) const;
   boost::asio::awaitable<Response> post_reauth(Ctx& ctx) const;
+  // The HTML page's forms: POST /reauth, /sessions/revoke, /sessions/revoke-others.
+  boost::asio::awaitable<Response> post_session_form(Ctx& ctx, std::string_view path) const;
+  // The signed-in user's sessions for the HTML page (empty when the store cannot answer).
+  boost::asio::awaitable<std::vector<SessionRow>> session_rows(sessionkit::Session& session) const;
   // The 403 for a session that binding refused; commit clears its cookie.
   boost::asio::awaitable<Response> refuse_session(Ctx& ctx, sessionkit::Session& session) const;
 

@@ -201,4 +201,78 @@ boost::asio::awaitable<Response> Router::refuse_session(Ctx& ctx, Session& sessi
   co_return res;
 }
 
+boost::asio::awaitable<std::vector<SessionRow>> Router::session_rows(Session& session) const {
+  auto listed = co_await skb::async_call<std::vector<Summary>>(
+      [this, &session](sessionkit::Callback<std::vector<Summary>> done) {
+        manager_.list_sessions(session, std::move(done));
+      },
+      use_awaitable);
+  std::vector<SessionRow> rows;
+  if (!listed) co_return rows;  // the page still renders; the API reports the error
+  for (const auto& s : *listed) {
+    rows.push_back(SessionRow{s.handle, s.current, iso8601(s.created_at), iso8601(s.last_seen_at),
+                              s.ip, s.user_agent});
+  }
+  co_return rows;
+}
+
+boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string_view path) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  Session& session = *loaded;
+  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (!ctx.form) {
+    co_return ctx.error(Status::bad_request, "expected an application/x-www-form-urlencoded body");
+  }
+  if (!session.is_stored() || session.user_id().empty()) co_return ctx.see_other("/");
+  auto field = [&ctx](std::string_view name) -> const std::string* {
+    auto it = ctx.form->find(name);
+    return it == ctx.form->end() ? nullptr : &it->second;
+  };
+  Response res = ctx.see_other("/");
+
+  if (path == "/reauth") {
+    const std::string* password = field("password");
+    if (password == nullptr) co_return ctx.error(Status::bad_request, "missing field: password");
+    if (!co_await verify_password(session.user_id(), *password)) {
+      co_return ctx.see_other("/?error=reauth-password");
+    }
+    session.reauthenticated();
+  } else if (path == "/sessions/revoke") {
+    const std::string* handle = field("handle");
+    if (handle == nullptr) co_return ctx.error(Status::bad_request, "missing field: handle");
+    if (*handle == manager_.session_handle_of(session)) {
+      session.destroy();  // this browser's own session: a logout
+    } else {
+      if (!manager_.authenticated_within(session, options_.reauth_after)) {
+        co_return ctx.see_other("/?error=reauth");
+      }
+      auto revoked = co_await skb::async_call<bool>(
+          [this, &session, handle](sessionkit::Callback<bool> done) {
+            manager_.revoke_session(session, *handle, std::move(done));
+          },
+          use_awaitable);
+      if (!revoked) co_return session_error(ctx, revoked.status());
+      if (!*revoked) co_return ctx.see_other("/?error=session");
+    }
+  } else {  // /sessions/revoke-others
+    if (!manager_.authenticated_within(session, options_.reauth_after)) {
+      co_return ctx.see_other("/?error=reauth");
+    }
+    auto revoked = co_await skb::async_call<std::size_t>(
+        [this, &session](sessionkit::Callback<std::size_t> done) {
+          manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
+        },
+        use_awaitable);
+    if (!revoked) co_return session_error(ctx, revoked.status());
+  }
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  if (!committed && !(session.is_destroyed() && committed.code() == sessionkit::errc::not_found)) {
+    co_return session_error(ctx, committed, &res);
+  }
+  co_return res;
+}
+
 }  // namespace demo

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "e2e/api.h"
@@ -38,6 +39,24 @@ std::string sign_in(HttpClient& c, const Headers& headers, const std::string& us
 bool signed_in(HttpClient& c, const Headers& headers = {}) {
   Response res = c.get("/api/session", headers);
   return res.result_int() == 200 && body_json(res)["authenticated"] == true;
+}
+
+// The HTML page's "your active sessions" table: (handle, is this browser) per row.
+std::vector<std::pair<std::string, bool>> session_rows(const std::string& html) {
+  static const std::regex row(
+      R"re(name="handle" value="([A-Za-z0-9_-]+)"><button type="submit">([^<]+)</button>)re");
+  std::vector<std::pair<std::string, bool>> out;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), row); it != std::sregex_iterator();
+       ++it) {
+    out.emplace_back((*it)[1].str(), (*it)[2].str().find("this browser") != std::string::npos);
+  }
+  return out;
+}
+
+std::string page_csrf(const std::string& html) {
+  static const std::regex token(R"re(name="_csrf" value="([^"]+)")re");
+  std::smatch m;
+  return std::regex_search(html, m, token) ? m[1].str() : std::string();
 }
 
 TEST(Binding, AStolenCookieFromAnotherBrowserEndsTheSessionWith403) {
@@ -146,6 +165,61 @@ TEST(SessionCap, ALoginBeyondTheCapEndsTheOldestSession) {
   Response listed = third.get("/api/sessions");
   ASSERT_EQ(listed.result_int(), 200);
   EXPECT_EQ(body_json(listed)["sessions"].size(), 2u);
+  EXPECT_EQ(demo->stop(), 0);
+}
+
+TEST(SessionsPage, ListsYourSessionsAndEndsThemWithForms) {
+  TempDir dir;
+  auto demo = start_demo(dir, {"--reauth-after", "2"});
+  HttpClient laptop(demo->port()), phone(demo->port()), tablet(demo->port());
+  sign_in(laptop, {{"User-Agent", "laptop"}});
+  sign_in(phone, {{"User-Agent", "<script>alert(1)</script>"}});
+  sign_in(tablet, {{"User-Agent", "tablet"}});
+
+  Response page = laptop.get("/");
+  ASSERT_EQ(page.result_int(), 200);
+  EXPECT_NE(page.body().find("Your active sessions"), std::string::npos);
+  EXPECT_EQ(page.body().find("<script>alert"), std::string::npos) << "user agents are escaped";
+  EXPECT_NE(page.body().find("&lt;script&gt;"), std::string::npos);
+  auto rows = session_rows(page.body());
+  ASSERT_EQ(rows.size(), 3u) << page.body();
+  EXPECT_EQ(std::count_if(rows.begin(), rows.end(), [](auto& r) { return r.second; }), 1);
+  EXPECT_TRUE(rows[2].second) << "newest first: the laptop signed in first";
+  const std::string phone_handle = rows[1].first;  // the phone signed in second
+  const std::string token = page_csrf(page.body());
+
+  EXPECT_EQ(laptop.post_form("/sessions/revoke", "handle=" + phone_handle).result_int(), 403)
+      << "the form needs its CSRF token";
+  Response revoked = laptop.post_form("/sessions/revoke",
+                                      "_csrf=" + form_encode(token) + "&handle=" + phone_handle);
+  EXPECT_EQ(revoked.result_int(), 303) << revoked.body();
+  EXPECT_FALSE(signed_in(phone));
+  EXPECT_TRUE(signed_in(tablet));
+
+  // Later, "sign out everywhere else" asks for the password first.
+  std::this_thread::sleep_for(2500ms);
+  Response stale = laptop.post_form("/sessions/revoke-others", "_csrf=" + form_encode(token));
+  ASSERT_EQ(stale.result_int(), 303);
+  EXPECT_EQ(stale[bhttp::field::location], "/?error=reauth");
+  EXPECT_TRUE(signed_in(tablet));
+  Response ask = laptop.get("/?error=reauth");
+  EXPECT_NE(ask.body().find("action=\"/reauth\""), std::string::npos);
+  Response wrong = laptop.post_form("/reauth", "_csrf=" + form_encode(token) + "&password=nope");
+  EXPECT_EQ(wrong[bhttp::field::location], "/?error=reauth-password");
+  Response confirmed =
+      laptop.post_form("/reauth", "_csrf=" + form_encode(token) + "&password=wonderland");
+  EXPECT_EQ(confirmed[bhttp::field::location], "/");
+  Response others = laptop.post_form("/sessions/revoke-others", "_csrf=" + form_encode(token));
+  EXPECT_EQ(others[bhttp::field::location], "/");
+  EXPECT_FALSE(signed_in(tablet));
+  EXPECT_TRUE(signed_in(laptop));
+
+  // The own row's button is a logout.
+  rows = session_rows(laptop.get("/").body());
+  ASSERT_EQ(rows.size(), 1u);
+  laptop.post_form("/sessions/revoke", "_csrf=" + form_encode(token) + "&handle=" + rows[0].first);
+  EXPECT_FALSE(laptop.jar.get("sid").has_value());
+  EXPECT_FALSE(signed_in(laptop));
   EXPECT_EQ(demo->stop(), 0);
 }
 
