@@ -39,6 +39,7 @@ struct Config {
   std::string bind = "none";
   std::size_t max_sessions_per_user = 0;
   long reauth_after = 600;
+  long janitor_interval = 30;
 };
 
 // "HOST:PORT" or "[V6]:PORT" -> host, port. Throws std::invalid_argument with a message.
@@ -134,6 +135,10 @@ int main(int argc, char** argv) {
                  "again (POST /api/reauth)")
       ->envname("SESSION_REAUTH_AFTER")
       ->check(CLI::Range(1L, 366L * 24 * 3600));
+  app.add_option("--janitor-interval", cfg.janitor_interval,
+                 "Seconds between sweeps that delete expired sessions (each sweep drains all)")
+      ->envname("SESSION_JANITOR_INTERVAL")
+      ->check(CLI::Range(1L, 24L * 3600));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -233,6 +238,7 @@ int main(int argc, char** argv) {
     server_options.host = listen.first;
     server_options.port = listen.second;
     server_options.threads = cfg.threads;
+    server_options.janitor_interval = std::chrono::seconds(cfg.janitor_interval);
     demo::Server server(router, server_options);
     try {
       server.start();

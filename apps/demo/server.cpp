@@ -316,16 +316,25 @@ asio::awaitable<void> Server::janitor() {
     janitor_timer_.expires_after(options_.janitor_interval);
     auto [ec] = co_await janitor_timer_.async_wait(use_tuple);
     if (ec || stopping_.load()) co_return;
-    auto purged = co_await sessionkit::beast::async_call<std::size_t>(
-        [this](sessionkit::Callback<std::size_t> done) {
-          router_.manager().store().purge_expired(options_.janitor_batch, std::move(done));
-        },
-        asio::use_awaitable);
-    if (!purged) {
-      spdlog::warn("janitor: purging expired sessions failed: {}", purged.status().to_string());
-    } else if (*purged > 0) {
-      spdlog::info("janitor: purged {} expired session(s)", *purged);
+    // Drain everything that has expired, one bounded batch at a time, yielding to the request
+    // handlers between batches: a million sessions expiring together must neither wait hours
+    // for a fixed quota nor hold a thread for one long sweep.
+    std::size_t total = 0;
+    for (;;) {
+      auto purged = co_await sessionkit::beast::async_call<std::size_t>(
+          [this](sessionkit::Callback<std::size_t> done) {
+            router_.manager().store().purge_expired(options_.janitor_batch, std::move(done));
+          },
+          asio::use_awaitable);
+      if (!purged) {
+        spdlog::warn("janitor: purging expired sessions failed: {}", purged.status().to_string());
+        break;
+      }
+      total += *purged;
+      if (*purged < options_.janitor_batch || stopping_.load()) break;
+      co_await asio::post(janitor_timer_.get_executor(), asio::use_awaitable);
     }
+    if (total > 0) spdlog::info("janitor: purged {} expired session(s)", total);
   }
 }
 

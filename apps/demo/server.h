@@ -38,7 +38,7 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};      // keep-alive idle and per-read/write timeout
   std::chrono::seconds shutdown_grace{5};     // how long in-flight requests may take
   std::chrono::seconds janitor_interval{30};  // purge_expired period
-  std::size_t janitor_batch = 1000;
+  std::size_t janitor_batch = 1000;           // per purge_expired call; a run drains all
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t body_limit = 64 * 1024;
 };

@@ -223,5 +223,38 @@ TEST(SessionsPage, ListsYourSessionsAndEndsThemWithForms) {
   EXPECT_EQ(demo->stop(), 0);
 }
 
+TEST(Janitor, OneSweepDrainsEverySessionThatExpired) {
+  // 2,100 sessions (more than two purge batches of 1,000) expire together; the next sweep
+  // deletes all of them, not one batch per interval.
+  TempDir dir;
+  auto demo = start_demo(
+      dir, {"--idle-timeout", "8", "--absolute-timeout", "8", "--janitor-interval", "10"});
+  HttpClient c(demo->port());
+  const std::string token = body_json(c.get("/api/session")).value("csrf_token", "");
+  constexpr int kSessions = 2100;
+  for (int i = 0; i < kSessions; ++i) {
+    c.jar.erase("sid");  // every increment without a session creates one
+    ASSERT_EQ(c.post_json("/api/increment", "", token).result_int(), 200);
+  }
+  auto active = [&] {
+    const std::string m = c.get("/metrics").body();
+    const std::string key = "\nsessionkit_sessions_active ";
+    const std::size_t at = m.find(key);
+    return at == std::string::npos ? -1L : std::stol(m.substr(at + key.size()));
+  };
+  EXPECT_EQ(active(), kSessions);
+  const std::regex purged(R"(janitor: purged (\d+) expired)");
+  std::smatch m;
+  std::string log;
+  for (int i = 0; i < 250 && !std::regex_search(log, m, purged); ++i) {
+    std::this_thread::sleep_for(100ms);
+    log = demo->stderr_text();
+  }
+  ASSERT_TRUE(std::regex_search(log, m, purged)) << log;
+  EXPECT_EQ(std::stoi(m[1].str()), kSessions) << log;
+  EXPECT_EQ(active(), 0);
+  EXPECT_EQ(demo->stop(), 0);
+}
+
 }  // namespace
 }  // namespace e2e
