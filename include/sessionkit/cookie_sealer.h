@@ -13,14 +13,16 @@
 // Derived keys are wiped (sodium_memzero) when the last copy of the sealer is destroyed.
 //
 // `seal` always uses the newest key and a fresh random nonce. `open` tries the keys newest first
-// and answers nullopt for anything this sealer did not make (malformed, tampered, other context,
-// retired secret); `key_index > 0` asks the caller to re-seal with the newest key. A value that
+// and answers nullopt for anything not sealed by a key of this keyring under this context
+// (malformed, tampered, other context, retired secret), and for any text that is not canonical
+// base64url; `key_index > 0` asks the caller to re-seal with the newest key. A value that
 // opens is authentic, not fresh: sealing gives no server-side revocation, and an old value
 // replays until the caller's own expiry check (inside the plaintext) rejects it.
 //
-// Size: browsers keep a cookie only if its name and value fit in 4096 bytes (RFC 6265bis; under
-// RFC 6265 §6.1 the attributes count too), so the default limit of 3800 bytes for the sealed
-// text leaves about 300 bytes for the name and attributes ("__Host-", Path, Expires, ...).
+// Size: browsers keep a cookie only if its name and value fit in 4096 bytes (RFC 6265bis), and
+// RFC 6265 §6.1 only promises 4096 bytes counting the attributes too, so the default limit of
+// 3800 bytes for the sealed text leaves about 300 bytes for the name and attributes ("__Host-",
+// Path, Expires, ...).
 // `seal` answers errc::too_large instead of producing a value the browser would drop.
 //
 // Thread safety: immutable after construction; copies share the keys; use from any thread.
