@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (clang-14, CMake preset `fuzz`, with ASan+UBSan) and runs each on
 # a scratch copy of its seed corpus (tests/fuzz/corpus/<target>/) for SECONDS (default 20).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET ...]
-#   targets: cookie_fuzz signed_value_fuzz record_fuzz request_fuzz (default: all)
+#   targets: cookie_fuzz signed_value_fuzz record_fuzz request_fuzz sealed_cookie_fuzz
+#   (default: all)
 # A crash, leak, sanitizer report or timeout fails the run and prints the reproducer's path
 # (kept in build/fuzz/findings/). For long runs: scripts/fuzz.sh 3600 record_fuzz
 set -euo pipefail
@@ -13,7 +14,8 @@ scripts/install-deps.sh --fuzz
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
 targets=("$@")
-((${#targets[@]})) || targets=(cookie_fuzz signed_value_fuzz record_fuzz request_fuzz)
+((${#targets[@]})) ||
+  targets=(cookie_fuzz signed_value_fuzz record_fuzz request_fuzz sealed_cookie_fuzz)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 findings=build/fuzz/findings

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "sessionkit/cookie_sealer.h"
 #include "sessionkit/events.h"
 #include "sessionkit/http/cookie.h"
 #include "sessionkit/keyring.h"
@@ -117,6 +118,47 @@ void BM_KeyringVerify(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_KeyringVerify)->ArgName("secrets")->Arg(1)->Arg(3);
+
+// ---- 2b. sealed (encrypted) cookie values ----
+
+// 200 bytes: the start of an encoded small session record (padded if it were shorter).
+const std::string& sealer_plaintext() {
+  static const std::string p = [] {
+    std::string s = sk::encode_record(record_with(small_payload(), sk::ManualClock().now()));
+    s.resize(200, ' ');
+    return s;
+  }();
+  return p;
+}
+
+void BM_CookieSeal(benchmark::State& state) {
+  const sk::CookieSealer sealer(must(sk::Keyring::from_secrets({kSecretA})), "cookie:sid");
+  const std::string& plaintext = sealer_plaintext();
+  for (auto _ : state) {
+    auto sealed = sealer.seal(plaintext);
+    benchmark::DoNotOptimize(sealed);
+  }
+  state.SetLabel(std::to_string(plaintext.size()) + " B plaintext, " +
+                 std::to_string(sk::CookieSealer::sealed_size(plaintext.size())) + " B sealed");
+}
+BENCHMARK(BM_CookieSeal);
+
+void BM_CookieOpen(benchmark::State& state) {
+  const auto secrets = static_cast<int>(state.range(0));
+  // Sealed with the OLDEST secret, so the match is the last key tried.
+  std::vector<std::string> all = {kSecretA, kSecretB, kSecretC};
+  all.resize(static_cast<std::size_t>(secrets));
+  const sk::CookieSealer sealer(must(sk::Keyring::from_secrets(all)), "cookie:sid");
+  const sk::CookieSealer oldest(must(sk::Keyring::from_secrets({all.back()})), "cookie:sid");
+  const std::string sealed = must(oldest.seal(sealer_plaintext()));
+  if (!sealer.open(sealed)) throw std::runtime_error("open failed");
+  for (auto _ : state) {
+    auto opened = sealer.open(sealed);
+    benchmark::DoNotOptimize(opened);
+  }
+  state.SetLabel(std::to_string(sealed.size()) + " B sealed");
+}
+BENCHMARK(BM_CookieOpen)->ArgName("secrets")->Arg(1)->Arg(3);
 
 // ---- 3. IDs and keys ----
 
