@@ -35,6 +35,14 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
 
 std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std::uint8_t> out) {
   init();
+  // libsodium 1.0.18 decodes bytes 0x80-0xFF as '_': without this check one value would have
+  // many accepted spellings. (The alphabet check leaks nothing: it is about the text's shape.)
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+    if (!ok) return std::nullopt;
+  }
   std::size_t len = 0;
   const char* end = nullptr;
   if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, &end,

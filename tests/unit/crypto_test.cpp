@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sessionkit/keyring.h"
+
 #include <atomic>
 
 #include <string>
@@ -87,6 +89,30 @@ TEST(Base64Url, RoundTripAndRejects) {
   EXPECT_FALSE(base64url_decode("-_8AEA==", out));  // padding
   std::array<std::uint8_t, 2> small{};
   EXPECT_FALSE(base64url_decode(enc, small));  // does not fit
+  // One spelling per value: no byte outside the alphabet stands in for '_' or anything else.
+  for (int b = 0x80; b <= 0xff; ++b) {
+    std::string odd = enc;
+    odd[1] = static_cast<char>(b);
+    EXPECT_FALSE(base64url_decode(odd, out)) << "byte " << b;
+  }
+  EXPECT_FALSE(base64url_decode(std::string("-_8A\0A", 6), out));
+  EXPECT_FALSE(base64url_decode("-_8AEB", out)) << "non-zero trailing bits";
+}
+
+TEST(Base64Url, ASignatureHasExactlyOneAcceptedSpelling) {
+  Keyring k = Keyring::parse("0123456789abcdef0123456789abcdef").value();
+  const std::string signed_value = k.sign("value", "ctx");
+  ASSERT_TRUE(k.verify(signed_value, "ctx"));
+  std::size_t accepted = 0;
+  for (std::size_t i = signed_value.rfind('.') + 1; i < signed_value.size(); ++i) {
+    for (int b = 0; b < 256; ++b) {
+      std::string v = signed_value;
+      if (static_cast<unsigned char>(v[i]) == b) continue;
+      v[i] = static_cast<char>(b);
+      if (k.verify(v, "ctx")) ++accepted;
+    }
+  }
+  EXPECT_EQ(accepted, 0u);
 }
 
 }  // namespace
