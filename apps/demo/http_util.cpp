@@ -142,13 +142,39 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string iso8601(sessionkit::Time t) {
-  std::time_t secs = static_cast<std::time_t>(
-      std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  // Calendar arithmetic (std::chrono), no gmtime/strftime: this runs on every session response.
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{secs - day};
+  const int y = static_cast<int>(ymd.year());
+  if (y < 0 || y > 9999) {  // not from a real session: the slow, general way
+    const auto raw = static_cast<std::time_t>(secs.time_since_epoch().count());
+    std::tm tm{};
+    gmtime_r(&raw, &tm);
+    char wide[64];
+    return std::string(wide, std::strftime(wide, sizeof wide, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  }
+  char buf[20];  // YYYY-MM-DDTHH:MM:SSZ
+  auto two = [&buf](int at, unsigned v) {
+    buf[at] = static_cast<char>('0' + v / 10);
+    buf[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(0, static_cast<unsigned>(y / 100));
+  two(2, static_cast<unsigned>(y % 100));
+  buf[4] = '-';
+  two(5, static_cast<unsigned>(ymd.month()));
+  buf[7] = '-';
+  two(8, static_cast<unsigned>(ymd.day()));
+  buf[10] = 'T';
+  two(11, static_cast<unsigned>(hms.hours().count()));
+  buf[13] = ':';
+  two(14, static_cast<unsigned>(hms.minutes().count()));
+  buf[16] = ':';
+  two(17, static_cast<unsigned>(hms.seconds().count()));
+  buf[19] = 'Z';
+  return std::string(buf, sizeof buf);
 }
 
 std::string html_escape(std::string_view in) {

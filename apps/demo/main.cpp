@@ -222,6 +222,11 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   spdlog::info("session store: {} ({})", (*store)->name(), demo::redact(cfg.store));
+  if ((*store)->client_side() != nullptr && options.max_sessions_per_user > 0) {
+    return usage_error(
+        "--max-sessions-per-user needs a server-side store: client-side (cookie://) sessions "
+        "cannot be counted or evicted");
+  }
 
   try {
     demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();

@@ -51,6 +51,39 @@ json session_json(const Session& s) {
           {"session", std::move(meta)}};
 }
 
+// The body of GET /api/session, the hottest response, written directly: no json tree.
+std::string api_session_body(const Session& s, std::string_view csrf_token) {
+  const bool live = s.is_stored() && !s.is_destroyed();
+  const bool authenticated = live && !s.user_id().empty();
+  std::string out;
+  out.reserve(320);
+  out += authenticated ? R"({"authenticated":true,"user":)" : R"({"authenticated":false,"user":)";
+  if (authenticated) {
+    const json* u = s.find("user");
+    const json user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
+    out += user.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    out += "null";
+  }
+  out += R"(,"visits":)";
+  out += std::to_string(live ? s.get<std::int64_t>("visits").value_or(0) : 0);
+  if (live) {
+    out += R"(,"session":{"created_at":")";
+    out += iso8601(s.created_at());
+    out += R"(","expires_at":")";
+    out += iso8601(s.expires_at());
+    out += R"(","id_hint":")";
+    out += s.id_hint();  // hex digits
+    out += R"("})";
+  } else {
+    out += R"(,"session":{"created_at":null,"expires_at":null,"id_hint":null})";
+  }
+  out += R"(,"csrf_token":")";
+  out += csrf_token;  // base64url: nothing to escape
+  out += R"("})";
+  return out;
+}
+
 }  // namespace
 
 Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
@@ -220,9 +253,7 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
   auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
 
-  json body = session_json(session);
-  body["csrf_token"] = manager_.csrf_token(session);
-  set_json_body(res, body.dump());
+  set_json_body(res, api_session_body(session, manager_.csrf_token(session)));
   co_return res;
 }
 
@@ -429,6 +460,10 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
   switch (status.code()) {
     case errc::too_large:
       return ctx.error(Status::payload_too_large, "session data too large");
+    case errc::unsupported:
+      return ctx.error(Status::not_implemented,
+                       "not possible with client-side (cookie) sessions: the server keeps no "
+                       "record of them");
     case errc::not_found:
     case errc::conflict: {
       // The session ended (or changed identity) concurrently. Keep the cookie-clearing header

@@ -156,6 +156,17 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
         manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
       },
       use_awaitable);
+  if (!revoked && revoked.code() == sessionkit::errc::unsupported) {
+    // Client-side sessions cannot be ended from here: say so instead of failing a change that
+    // has happened.
+    set_json_body(res, json{{"revoked", nullptr},
+                            {"note",
+                             "client-side sessions: other sessions end at their own "
+                             "deadline"},
+                            {"csrf_token", manager_.csrf_token(session)}}
+                           .dump());
+    co_return res;
+  }
   if (!revoked) co_return session_error(ctx, revoked.status(), &res);
   set_json_body(res,
                 json{{"revoked", *revoked}, {"csrf_token", manager_.csrf_token(session)}}.dump());

@@ -4,6 +4,9 @@
 #include <string>
 #include <system_error>
 
+#include <charconv>
+
+#include "sessionkit/stores/cookie.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/sqlite.h"
 #ifdef SESSIONKIT_DEMO_REDIS
@@ -19,7 +22,7 @@ using sessionkit::errc;
 
 namespace {
 constexpr std::string_view kSchemes =
-    "memory://, sqlite://PATH"
+    "memory://, sqlite://PATH, cookie://[?max_bytes=N]"
 #ifdef SESSIONKIT_DEMO_REDIS
     ", redis://, rediss://, redis+cluster://, rediss+cluster://"
 #endif
@@ -44,6 +47,24 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::st
     }
     return std::shared_ptr<sessionkit::SessionStore>(
         std::make_shared<sessionkit::MemoryStore>(sessionkit::MemoryStoreOptions{}));
+  }
+
+  if (scheme == "cookie") {
+    sessionkit::CookieStoreOptions options;
+    if (!rest.empty()) {
+      constexpr std::string_view kOption = "?max_bytes=";
+      std::size_t n = 0;
+      const std::string_view value = rest.substr(std::min(rest.size(), kOption.size()));
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (!rest.starts_with(kOption) || value.empty() || ec != std::errc() ||
+          end != value.data() + value.size() || n < 100 || n > 4000) {
+        return {errc::invalid_argument,
+                "cookie:// takes only ?max_bytes=N (100 to 4000; default 3800)"};
+      }
+      options.max_cookie_bytes = n;
+    }
+    return std::shared_ptr<sessionkit::SessionStore>(
+        std::make_shared<sessionkit::CookieStore>(options));
   }
 
   if (scheme == "sqlite") {

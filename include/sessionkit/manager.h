@@ -28,6 +28,11 @@
 // its cookie is sent by `commit`: for a visitor without a stored session, call `csrf_token`
 // at least once BEFORE `commit`.
 //
+// Client-side sessions: given a `CookieStore` (stores/cookie.h), the manager keeps each session
+// in its sealed cookie instead of a store; the policy above is the same, except that nothing can
+// be revoked on the server (see cookie.h), `increment` is not atomic across requests, and
+// `max_sessions_per_user` cannot be enforced (the constructor rejects it).
+//
 // Thread safety: a SessionManager is shared by all request threads; every member is thread-safe.
 #pragma once
 
@@ -41,6 +46,7 @@
 #include <vector>
 
 #include "sessionkit/clock.h"
+#include "sessionkit/cookie_sealer.h"
 #include "sessionkit/events.h"
 #include "sessionkit/http/cookie.h"
 #include "sessionkit/http/request.h"
@@ -178,6 +184,15 @@ class SessionManager {
   http::SetCookie cookie_template(std::string name) const;
   void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
+  void write_session_cookie(const Session& s, std::string value, http::ResponseHeaders& out) const;
+  void write_presession_cookie(Session& s, http::ResponseHeaders& out) const;
+  // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.
+  const char* expiry_reason(const SessionRecord& record, Time now) const;
+  // errc::too_large when the session's payload breaks max_keys / max_payload_bytes.
+  Status check_limits(const Session& s) const;
+  // Client-side sessions (manager_cookie.cpp).
+  void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
+  void commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done);
   void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
   // The end of every successful commit path: the per-user cap, then the cookies.
   void finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done);
@@ -203,6 +218,7 @@ class SessionManager {
   std::string cookie_name_;
   std::string csrf_cookie_name_;  // <cookie name>-csrf
   std::string sign_context_;
+  std::optional<CookieSealer> sealer_;  // set with a client-side store (CookieStore)
 };
 
 }  // namespace sessionkit

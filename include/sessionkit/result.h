@@ -26,6 +26,7 @@ enum class errc {
   too_large = 5,         // a configured limit was exceeded (payload size, key count, ...)
   corrupt = 6,           // stored data could not be decoded
   timeout = 7,           // the operation did not finish in time (a kind of unavailable)
+  unsupported = 8,       // this store cannot do that (e.g. revocation with client-side sessions)
 };
 
 const std::error_category& error_category() noexcept;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "crypto/crypto.h"
+#include "sessionkit/stores/cookie.h"
 #include "stores/payload_ops.h"
 
 namespace sessionkit {
@@ -92,6 +93,13 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
   csrf_cookie_name_ = cookie_name_ + "-csrf";
   sign_context_ = "cookie:" + cookie_name_;
   crypto::init();
+  if (const CookieStore* client = store_->client_side()) {
+    if (options_.max_sessions_per_user > 0) {
+      throw std::invalid_argument(
+          "max_sessions_per_user cannot be enforced with client-side (cookie) sessions");
+    }
+    sealer_.emplace(keyring_, "session:" + cookie_name_, client->options().max_cookie_bytes);
+  }
 }
 
 // ---------------------------------------------------------------- helpers
@@ -169,8 +177,13 @@ http::SetCookie SessionManager::cookie_template(std::string name) const {
 }
 
 void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
+  write_session_cookie(s, keyring_.sign(s.id_->str(), sign_context_), out);
+}
+
+void SessionManager::write_session_cookie(const Session& s, std::string value,
+                                          http::ResponseHeaders& out) const {
   http::SetCookie cookie = cookie_template(cookie_name_);
-  cookie.value = keyring_.sign(s.id_->str(), sign_context_);
+  cookie.value = std::move(value);
   if (options_.cookie.persistent) {
     cookie.max_age = seconds_until(s.record_.absolute_expires_at, clock_->now());
   }
@@ -188,6 +201,11 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
 
 void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out) const {
   if (s.stored_ && (s.set_cookie_ || options_.rolling)) write_session_cookie(s, out);
+  write_presession_cookie(s, out);
+  s.set_cookie_ = false;
+}
+
+void SessionManager::write_presession_cookie(Session& s, http::ResponseHeaders& out) const {
   // The pre-session CSRF cookie, for visitors who end the request without a stored session.
   if (s.csrf_seed_new_ && !s.stored_) {
     http::SetCookie c = cookie_template(csrf_cookie_name());
@@ -196,7 +214,6 @@ void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out
     out.add("Set-Cookie", c.serialize());
     s.csrf_seed_new_ = false;
   }
-  s.set_cookie_ = false;
 }
 
 void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
@@ -291,16 +308,29 @@ bool SessionManager::authenticated_within(const Session& s, Duration max_age) co
 
 // ---------------------------------------------------------------- load
 
+const char* SessionManager::expiry_reason(const SessionRecord& record, Time now) const {
+  if (now >= record.absolute_expires_at || now >= record.created_at + options_.absolute_timeout) {
+    return "absolute timeout";
+  }
+  if (now >= record.expires_at || now >= record.last_access + options_.idle_timeout) {
+    return "idle timeout";
+  }
+  return nullptr;
+}
+
 void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
   Session s;
   std::optional<SessionId> id;
+  std::optional<CookieSealer::Opened> opened;  // client-side sessions
   bool signed_by_old_secret = false;
   std::size_t session_cookies = 0;
   if (auto header = request.header("Cookie")) {
     http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
       if (name == cookie_name_) {
         ++session_cookies;
-        if (!id) {
+        if (sealer_) {
+          if (!opened) opened = sealer_->open(value);
+        } else if (!id) {
           if (auto v = keyring_.verify_detailed(value, sign_context_)) {
             id = SessionId::parse(v->value);
             signed_by_old_secret = id && v->key_index > 0;
@@ -322,6 +352,10 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
     emit(EventType::anomaly, s,
          "request carried " + std::to_string(session_cookies) +
              " session cookies; the first valid one is used");
+  }
+  if (opened) {
+    load_sealed(std::move(s), std::move(*opened), std::move(done));
+    return;
   }
   if (!id) {
     done(std::move(s));
@@ -406,7 +440,25 @@ void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord reco
 
 // ---------------------------------------------------------------- commit
 
+Status SessionManager::check_limits(const Session& s) const {
+  if (s.record_.data.size() > options_.max_keys) {
+    return {errc::too_large,
+            "session holds more than " + std::to_string(options_.max_keys) + " keys"};
+  }
+  std::size_t bytes = stores::dump_payload(s.record_.data).size();
+  if (bytes > options_.max_payload_bytes) {
+    return {errc::too_large, "session payload of " + std::to_string(bytes) +
+                                 " bytes exceeds the limit of " +
+                                 std::to_string(options_.max_payload_bytes)};
+  }
+  return {};
+}
+
 void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+  if (sealer_) {
+    commit_sealed(s, out, std::move(done));
+    return;
+  }
   const Time now = clock_->now();
 
   s.bound_now_ = s.user_dirty_ && !s.record_.user_id.empty() && !s.destroy_;
@@ -439,16 +491,8 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
 
   const bool modified = s.is_modified();
   if (modified) {
-    if (s.record_.data.size() > options_.max_keys) {
-      done(Status(errc::too_large,
-                  "session holds more than " + std::to_string(options_.max_keys) + " keys"));
-      return;
-    }
-    std::size_t bytes = stores::dump_payload(s.record_.data).size();
-    if (bytes > options_.max_payload_bytes) {
-      done(Status(errc::too_large, "session payload of " + std::to_string(bytes) +
-                                       " bytes exceeds the limit of " +
-                                       std::to_string(options_.max_payload_bytes)));
+    if (Status limits = check_limits(s); !limits.ok()) {
+      done(std::move(limits));
       return;
     }
   }
@@ -568,6 +612,12 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
                                Callback<std::int64_t> done) {
   if (s.destroy_) {
     done(Status(errc::invalid_argument, "increment on a session marked for destruction"));
+    return;
+  }
+  if (sealer_) {  // client-side: the cookie written at commit carries the new value
+    Result<std::int64_t> next = stores::apply_increment(s.record_.data, field, delta);
+    if (next) s.mark_dirty(field);
+    done(std::move(next));
     return;
   }
   const Time now = clock_->now();

@@ -29,6 +29,8 @@ const char* to_string(errc e) noexcept {
       return "corrupt data";
     case errc::timeout:
       return "timed out";
+    case errc::unsupported:
+      return "not supported by this store";
   }
   return "unknown error";
 }

@@ -1,11 +1,13 @@
 // libFuzzer target: the demo's parsing of request input (JSON login bodies, urlencoded forms,
-// percent-decoding, targets, media types) and HTML escaping.
+// percent-decoding, targets, media types), HTML escaping and ISO 8601 timestamps.
 //
 // Checks, for any input: nothing crashes, throws or overflows the stack (deeply nested JSON
 // included); a parsed login has string fields; html_escape leaves no markup characters.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -16,10 +18,28 @@ namespace {
 void check(bool ok) {
   if (!ok) std::abort();
 }
+
+// The reference for demo::iso8601: gmtime + strftime.
+std::string iso8601_reference(std::int64_t ms) {
+  const auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
+  if (size >= 8) {  // timestamps from 1000 to 9999: the fast formatter agrees with strftime
+    std::int64_t ms = 0;
+    std::memcpy(&ms, data, 8);
+    constexpr std::int64_t kEnd = 253402300800000;    // 10000-01-01 in ms since 1970
+    constexpr std::int64_t kFirst = -30610224000000;  // 1000-01-01 (strftime pads no less)
+    ms = kFirst + static_cast<std::int64_t>(static_cast<std::uint64_t>(ms) %
+                                            static_cast<std::uint64_t>(kEnd - kFirst));
+    check(demo::iso8601(sessionkit::from_millis(ms)) == iso8601_reference(ms));
+  }
   auto login = demo::parse_login_json(in);
   if (auto* c = std::get_if<demo::Credentials>(&login)) {
     check(in.find('{') != std::string_view::npos);

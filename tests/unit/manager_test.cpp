@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "sessionkit/blocking_store.h"
+#include "sessionkit/stores/cookie.h"
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"
 #include "support/http_fakes.h"
@@ -726,6 +727,237 @@ TEST_F(ManagerTest, SessionCapThatCannotBeEnforcedFailsTheLogin) {
   EXPECT_TRUE(res.all("Set-Cookie").empty());
   store_->set_failing_destroy(false);
   EXPECT_FALSE(load_ok(cookie).is_new());
+}
+
+// ---- client-side sessions (CookieStore) ----
+
+class CookieSessionTest : public ManagerTest {
+ protected:
+  void SetUp() override { use_cookie_store(SessionOptions::development()); }
+
+  void use_cookie_store(SessionOptions options, std::string_view secrets = kSecret,
+                        CookieStoreOptions cookie = {}) {
+    // The FaultyStore wrapper counts calls: a client-side manager must make none.
+    cookie_store_ = std::make_shared<CookieStore>(cookie);
+    counting_ = std::make_shared<FaultyStore>(cookie_store_);
+    options_ = options;
+    metrics_ = std::make_shared<Metrics>();
+    manager_ = std::make_unique<SessionManager>(
+        std::make_shared<ForwardClientSide>(counting_, cookie_store_.get()),
+        Keyring::parse(secrets).value(), options,
+        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_});
+  }
+
+  // FaultyStore hides client_side(); this forwards everything and answers it.
+  struct ForwardClientSide final : SessionStore {
+    ForwardClientSide(std::shared_ptr<FaultyStore> inner, const CookieStore* cookie)
+        : inner(std::move(inner)), cookie(cookie) {}
+    std::shared_ptr<FaultyStore> inner;
+    const CookieStore* cookie;
+    std::string_view name() const noexcept override { return "cookie"; }
+    const CookieStore* client_side() const noexcept override { return cookie; }
+    void load(const SessionKey& k, std::optional<TouchSpec> t,
+              Callback<std::optional<SessionRecord>> d) override {
+      inner->load(k, t, std::move(d));
+    }
+    void create(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
+      inner->create(k, r, std::move(d));
+    }
+    void patch(const SessionKey& k, const SessionPatch& p, Callback<void> d) override {
+      inner->patch(k, p, std::move(d));
+    }
+    void increment(const SessionKey& k, const std::string& f, std::int64_t x,
+                   std::optional<TouchSpec> t, Callback<std::int64_t> d) override {
+      inner->increment(k, f, x, t, std::move(d));
+    }
+    void replace(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
+      inner->replace(k, r, std::move(d));
+    }
+    void touch(const SessionKey& k, TouchSpec t, Callback<void> d) override {
+      inner->touch(k, t, std::move(d));
+    }
+    void destroy(const SessionKey& k, Callback<bool> d) override {
+      inner->destroy(k, std::move(d));
+    }
+    void list_user(const std::string& u, Callback<std::vector<StoredSession>> d) override {
+      inner->list_user(u, std::move(d));
+    }
+    void destroy_user(const std::string& u, std::optional<SessionKey> k,
+                      Callback<std::size_t> d) override {
+      inner->destroy_user(u, k, std::move(d));
+    }
+    void count(Callback<std::size_t> d) override { inner->count(std::move(d)); }
+    void scan(const std::string& c, std::size_t l, Callback<ScanPage> d) override {
+      inner->scan(c, l, std::move(d));
+    }
+    void purge_expired(std::size_t l, Callback<std::size_t> d) override {
+      inner->purge_expired(l, std::move(d));
+    }
+    void health(Callback<void> d) override { inner->health(std::move(d)); }
+  };
+
+  std::shared_ptr<CookieStore> cookie_store_;
+  std::shared_ptr<FaultyStore> counting_;
+};
+
+TEST_F(CookieSessionTest, TheWholeSessionTravelsSealedAndTheServerKeepsNothing) {
+  Session s = load_ok("");
+  s.set("visits", 7);
+  s.set("secret-name", "top secret value");
+  s.set_user("alice");
+  FakeResponse res;
+  ASSERT_TRUE(commit(s, res).ok());
+  const std::string cookie = *res.set_cookie_pair("sid");
+  const std::string value = cookie.substr(4);
+  EXPECT_EQ(value.find("secret"), std::string::npos) << "encrypted, not just signed";
+  EXPECT_EQ(value.find('.'), std::string::npos);
+  EXPECT_GT(value.size(), 100u);
+  EXPECT_EQ(res.first("Cache-Control"), "no-store");
+
+  Session again = load_ok(cookie);
+  EXPECT_FALSE(again.is_new());
+  EXPECT_EQ(again.get<int>("visits"), 7);
+  EXPECT_EQ(again.get<std::string>("secret-name"), "top secret value");
+  EXPECT_EQ(again.user_id(), "alice");
+  EXPECT_EQ(again.id_hint(), s.id_hint());
+  EXPECT_TRUE(manager_->authenticated_within(again, 1s));
+  EXPECT_EQ(counting_->calls(), 0u) << "a client-side manager never calls the store";
+  EXPECT_EQ(metrics_->sessions_created, 1u);
+}
+
+TEST_F(CookieSessionTest, TamperedForeignAndRetiredCookiesAreNoSession) {
+  const std::string cookie = new_session("k", 1);
+  std::string tampered = cookie;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_TRUE(load_ok(tampered).is_new());
+  EXPECT_TRUE(load_ok(cookie.substr(0, cookie.size() - 4)).is_new());
+
+  // Rotation: accepted while the old secret is listed, re-sealed with the newest one.
+  use_cookie_store(SessionOptions::development(),
+                   "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
+  Session s = load_ok(cookie);
+  ASSERT_FALSE(s.is_new());
+  const std::string resealed = commit_cookie(s);
+  ASSERT_FALSE(resealed.empty()) << "an old-secret cookie is re-sealed on its next response";
+  use_cookie_store(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
+  EXPECT_TRUE(load_ok(cookie).is_new());
+  Session kept = load_ok(resealed);
+  EXPECT_FALSE(kept.is_new());
+  EXPECT_EQ(kept.get<int>("k"), 1);
+
+  // A server-side manager's signed cookie means nothing here, and vice versa.
+  rebuild(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
+  EXPECT_TRUE(load_ok(resealed).is_new());
+}
+
+TEST_F(CookieSessionTest, TimeoutsAreEnforcedFromInsideTheSealedValue) {
+  const std::string cookie = new_session("k", 1);
+  // Within the touch interval an unchanged read sends no cookie at all.
+  clock_.advance(10s);
+  Session quiet = load_ok(cookie);
+  EXPECT_EQ(commit_cookie(quiet), "");
+  // Past it, the cookie is re-sealed with a later idle deadline.
+  clock_.advance(60s);
+  Session touched = load_ok(cookie);
+  const std::string refreshed = commit_cookie(touched);
+  ASSERT_FALSE(refreshed.empty());
+  clock_.advance(options_.idle_timeout - 30s);  // the original deadline has passed
+  EXPECT_TRUE(load_ok(cookie).is_new());
+  Session alive = load_ok(refreshed);
+  EXPECT_FALSE(alive.is_new());
+  EXPECT_EQ(metrics_->sessions_expired, 1u);
+
+  // The absolute deadline holds however active the session is.
+  std::string current = refreshed;
+  for (int i = 0; i < 30; ++i) {
+    clock_.advance(25min);
+    Session s = load_ok(current);
+    if (s.is_new()) break;
+    const std::string next = commit_cookie(s);
+    if (!next.empty()) current = next;
+  }
+  Session late = load_ok(current);
+  EXPECT_TRUE(late.is_new());
+  FakeResponse res;
+  ASSERT_TRUE(commit(late, res).ok());
+  EXPECT_NE(res.set_cookie_line("sid")->find("Max-Age=0"), std::string::npos);
+}
+
+TEST_F(CookieSessionTest, ASessionTooLargeForACookieFailsAndSendsNothing) {
+  use_cookie_store(SessionOptions::development(), kSecret,
+                   CookieStoreOptions{.max_cookie_bytes = 600});
+  const std::string cookie = new_session("k", 1);
+  Session s = load_ok(cookie);
+  s.set("big", std::string(600, 'x'));
+  FakeResponse res;
+  Status st = commit(s, res);
+  EXPECT_EQ(st.code(), errc::too_large);
+  EXPECT_NE(st.message().find("cookie"), std::string::npos) << st.message();
+  EXPECT_TRUE(res.all("Set-Cookie").empty());
+  Session check = load_ok(cookie);
+  EXPECT_EQ(check.get<int>("k"), 1);
+  EXPECT_FALSE(check.contains("big"));
+}
+
+TEST_F(CookieSessionTest, RegenerateDestroyAndIncrement) {
+  Session s = load_ok("");
+  auto v = increment(s, "visits", 2);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 2);
+  const std::string first = commit_cookie(s);
+  Session t = load_ok(first);
+  EXPECT_EQ(*increment(t, "visits", 3), 5);
+  EXPECT_EQ(increment(t, "visits", std::numeric_limits<std::int64_t>::max()).code(),
+            errc::invalid_argument);
+  const std::string token = manager_->csrf_token(t);
+  t.regenerate();
+  t.set_user("bob");
+  const std::string second = commit_cookie(t);
+  ASSERT_FALSE(second.empty());
+  Session u = load_ok(second);
+  EXPECT_EQ(u.get<int>("visits"), 5);
+  EXPECT_NE(u.id_hint(), load_ok(first).id_hint());
+  EXPECT_FALSE(manager_->verify_csrf(u, token)) << "the CSRF secret follows the new ID";
+  EXPECT_EQ(metrics_->sessions_rotated, 1u);
+
+  u.destroy();
+  FakeResponse res;
+  ASSERT_TRUE(commit(u, res).ok());
+  EXPECT_NE(res.set_cookie_line("sid")->find("Max-Age=0"), std::string::npos);
+  // The documented limit: nothing on the server remembers the logout, so a copy replays.
+  EXPECT_FALSE(load_ok(second).is_new());
+}
+
+TEST_F(CookieSessionTest, ServerSideOperationsAreUnsupportedAndTheCapIsRefused) {
+  Session s = load_ok("");
+  s.set_user("alice");
+  commit_cookie(s);
+  std::optional<Result<std::size_t>> revoked;
+  manager_->revoke_user_sessions("alice", &s, [&](Result<std::size_t> r) { revoked.emplace(r); });
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(revoked->code(), errc::unsupported);
+  std::optional<Result<std::vector<SessionManager::SessionSummary>>> listed;
+  manager_->list_sessions(s, [&](auto r) { listed.emplace(std::move(r)); });
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->code(), errc::unsupported);
+
+  SessionOptions capped = SessionOptions::development();
+  capped.max_sessions_per_user = 3;
+  EXPECT_THROW(use_cookie_store(capped), std::invalid_argument);
+}
+
+TEST_F(CookieSessionTest, BindingRefusesAnotherClient) {
+  SessionOptions o = SessionOptions::development();
+  o.bind.user_agent = true;
+  use_cookie_store(o);
+  Session s = load_from("", "Firefox", "10.0.0.1").value();
+  s.set("k", 1);
+  const std::string cookie = commit_cookie(s);
+  EXPECT_FALSE(load_from(cookie, "Firefox", "10.0.0.1").value().is_new());
+  Session refused = load_from(cookie, "curl", "10.0.0.1").value();
+  EXPECT_TRUE(refused.is_new());
+  EXPECT_FALSE(refused.refusal().empty());
+  EXPECT_EQ(metrics_->anomalies, 1u);
 }
 
 }  // namespace

@@ -1,0 +1,148 @@
+// SessionManager with a client-side store (stores/cookie.h): the session travels in its sealed
+// cookie as "<43-character ID><encoded record>". The ID is never shown to the client in the clear
+// either; it keys the CSRF secret and the event hints exactly as with a server-side store.
+#include <algorithm>
+
+#include "sessionkit/manager.h"
+#include "stores/payload_ops.h"
+
+namespace sessionkit {
+
+namespace {
+
+constexpr std::size_t kIdChars = 43;
+
+Time earlier(Time a, Time b) {
+  return a < b ? a : b;
+}
+
+}  // namespace
+
+void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done) {
+  const std::string_view text = opened.plaintext;
+  std::optional<SessionId> id =
+      text.size() > kIdChars ? SessionId::parse(text.substr(0, kIdChars)) : std::nullopt;
+  Result<SessionRecord> record =
+      id ? decode_record(text.substr(kIdChars))
+         : Result<SessionRecord>(errc::corrupt, "no session ID in the sealed cookie");
+  if (!record) {
+    // Authentic but unreadable: sealed by a build with another format. Not the client's fault,
+    // not a store failure: the visitor starts afresh and the event says why.
+    emit(EventType::anomaly, s, "sealed session cookie unreadable: " + record.status().to_string());
+    done(std::move(s));
+    return;
+  }
+  const SessionKey key = SessionKey::of(*id);
+  const Time now = clock_->now();
+  if (const char* why = expiry_reason(*record, now); why != nullptr) {
+    Session gone = s;
+    gone.key_ = key;
+    gone.record_ = *record;
+    metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
+    emit(EventType::expired, gone, why);
+    done(std::move(s));  // commit clears the cookie (cookie_present_)
+    return;
+  }
+  if (std::string why_not = binding_violation(s, *record); !why_not.empty()) {
+    Session gone = s;
+    gone.key_ = key;
+    gone.record_ = *record;
+    metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+    emit(EventType::anomaly, gone, why_not + " (client-side session: cleared, not revocable)");
+    s.refusal_ = std::move(why_not);
+    done(std::move(s));
+    return;
+  }
+  s.id_ = std::move(id);
+  s.key_ = key;
+  s.record_ = std::move(record).value();
+  s.loaded_ = true;
+  s.stored_ = true;
+  if (opened.key_index > 0) s.set_cookie_ = true;  // re-seal under the newest secret
+  done(std::move(s));
+}
+
+void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+  const Time now = clock_->now();
+  if (s.destroy_) {
+    if (s.stored_) {
+      s.stored_ = false;
+      metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
+      emit(EventType::destroyed, s,
+           "destroyed by the application (client-side: the cookie is cleared; a copy stays "
+           "valid until its deadline)");
+    }
+    if (s.cookie_present_ || s.loaded_) write_clear_cookie(cookie_name_, out);
+    write_presession_cookie(s, out);
+    done({});
+    return;
+  }
+
+  const bool modified = s.is_modified();
+  if (modified) {
+    if (Status limits = check_limits(s); !limits.ok()) {
+      done(std::move(limits));
+      return;
+    }
+  }
+  const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
+  const bool rotate = s.stored_ && s.regenerate_;
+  if (!s.stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
+    if (s.cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
+    write_presession_cookie(s, out);
+    done({});
+    return;
+  }
+
+  // The record and ID the new cookie carries.
+  SessionRecord record;
+  std::optional<SessionId> new_id;
+  if (create_new || rotate) {
+    record = fresh_record(s, now);
+    new_id = SessionId::generate();
+  } else {
+    const bool refresh = modified || options_.resave || touch_due(s, now).has_value();
+    if (!refresh && !s.set_cookie_ && !options_.rolling) {
+      done({});  // unchanged and not due: the client's cookie stays as it is
+      return;
+    }
+    record = s.record_;
+    if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
+    if (refresh) {
+      record.last_access = now;
+      record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+    }
+  }
+  const SessionId& id = new_id ? *new_id : *s.id_;
+  Result<std::string> sealed = sealer_->seal(id.str() + encode_record(record));
+  if (!sealed) {
+    done(Status(errc::too_large, "the session does not fit in a cookie: " + sealed.message()));
+    return;
+  }
+
+  if (new_id) {
+    const SessionKey old_key = s.key_;
+    const SessionKey key = SessionKey::of(*new_id);
+    adopt_created(s, std::move(*new_id), key, std::move(record));
+    if (rotate) {
+      metrics_->sessions_rotated.fetch_add(1, std::memory_order_relaxed);
+      emit(EventType::rotated, s,
+           "regenerate() (client-side: the old cookie stays valid until its deadline)",
+           old_key.hint());
+    } else {
+      metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
+      emit(EventType::created, s, "new session");
+    }
+  } else {
+    s.record_ = std::move(record);
+    s.dirty_.clear();
+    s.erased_.clear();
+    s.user_dirty_ = false;
+    s.auth_dirty_ = false;
+  }
+  write_session_cookie(s, std::move(sealed).value(), out);
+  s.set_cookie_ = false;
+  done({});
+}
+
+}  // namespace sessionkit
