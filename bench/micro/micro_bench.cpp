@@ -216,7 +216,8 @@ struct ManagerFixture {
   std::unique_ptr<sk::SessionManager> manager;
   std::string cookie;  // the request's Cookie header
 
-  ManagerFixture() {
+  // `extra_bytes`: one more value of that many bytes in the payload (payload-size scaling).
+  explicit ManagerFixture(std::size_t extra_bytes = 0) {
     store = std::make_shared<sk::MemoryStore>(sk::MemoryStoreOptions{.clock = &clock});
     manager = std::make_unique<sk::SessionManager>(
         store, must(sk::Keyring::from_secrets({kSecretA})), sk::SessionOptions::development(),
@@ -226,6 +227,7 @@ struct ManagerFixture {
     s.regenerate();
     s.set("user", "alice");
     s.set("visits", 0);
+    if (extra_bytes > 0) s.set("blob", std::string(extra_bytes, 'x'));
     FakeResponse res;
     commit(s, res);
     auto pair = res.set_cookie_pair("sid");
@@ -249,6 +251,12 @@ struct ManagerFixture {
   static ManagerFixture& get() {
     static ManagerFixture f;
     return f;
+  }
+  static ManagerFixture& with_payload(std::size_t extra_bytes) {
+    static std::map<std::size_t, std::unique_ptr<ManagerFixture>> fixtures;
+    auto& f = fixtures[extra_bytes];
+    if (!f) f = std::make_unique<ManagerFixture>(extra_bytes);
+    return *f;
   }
 };
 
@@ -305,6 +313,45 @@ void BM_ManagerWritePath(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ManagerWritePath)->Unit(benchmark::kMicrosecond);
+
+// The read and write paths with a payload of about 0, 1 kB and 16 kB: how the cost grows.
+void BM_ManagerReadPathPayload(benchmark::State& state) {
+  ManagerFixture& f = ManagerFixture::with_payload(static_cast<std::size_t>(state.range(0)));
+  const FakeRequest req(f.cookie);
+  for (auto _ : state) {
+    sk::Session s = f.load(req);
+    FakeResponse res;
+    f.commit(s, res);
+    benchmark::DoNotOptimize(res.headers_.data());
+  }
+}
+BENCHMARK(BM_ManagerReadPathPayload)
+    ->ArgName("bytes")
+    ->Arg(0)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_ManagerWritePathPayload(benchmark::State& state) {
+  ManagerFixture& f = ManagerFixture::with_payload(static_cast<std::size_t>(state.range(0)));
+  const FakeRequest req(f.cookie);
+  for (auto _ : state) {
+    sk::Session s = f.load(req);
+    std::int64_t visits = 0;
+    f.manager->increment(s, "visits", 1, [&](sk::Result<std::int64_t> r) {
+      if (r.ok()) visits = *r;
+    });
+    FakeResponse res;
+    f.commit(s, res);
+    benchmark::DoNotOptimize(visits);
+  }
+}
+BENCHMARK(BM_ManagerWritePathPayload)
+    ->ArgName("bytes")
+    ->Arg(0)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Unit(benchmark::kMicrosecond);
 
 // ---- 6. MemoryStore at 1k and 1M sessions ----
 
