@@ -196,7 +196,7 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -205,7 +205,7 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
   prime_csrf(session);
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
 
   json view = session_json(session);
@@ -241,7 +241,7 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -250,7 +250,7 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
   res.set(bhttp::field::cache_control, "no-store");
   prime_csrf(session);
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
 
   set_json_body(res, api_session_body(session, manager_.csrf_token(session)));
@@ -258,19 +258,19 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
-  auto visits = co_await skb::co_increment(manager_, session, "visits", 1);
+  auto visits = co_await skb::async_increment(manager_, session, "visits", 1, use_awaitable);
   if (!visits) co_return session_error(ctx, visits.status());
 
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
   if (api) {
     set_json_body(res,
@@ -280,7 +280,7 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
 }
 
 asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -325,7 +325,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
   if (api) {
     set_json_body(
@@ -335,7 +335,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
 }
 
 asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -345,7 +345,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   // Destroying a session that already ended is still a successful logout.
   if (!committed && committed.code() != sessionkit::errc::not_found) {
     co_return session_error(ctx, committed, &res);
@@ -407,7 +407,7 @@ asio::awaitable<bool> Router::verify_password(const std::string& user,
       done(users_.verify(user, password));
     });
   };
-  auto verified = co_await skb::co_call<bool>(std::move(start));
+  auto verified = co_await skb::async_call<bool>(std::move(start), use_awaitable);
   co_return verified.ok() && *verified;
 }
 

@@ -43,7 +43,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     co_return ctx.error(Status::not_found, "no such session");
   }
 
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -98,7 +98,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     // The caller's own session: a logout, so that its cookie is cleared too.
     session.destroy();
     skb::BeastResponseHeaders out(res);
-    auto committed = co_await skb::co_commit(manager_, session, out);
+    auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
     if (!committed) co_return session_error(ctx, committed, &res);
     set_json_body(res, json{{"revoked", true}, {"current", true}}.dump());
     co_return res;
@@ -115,7 +115,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
 }
 
 boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -138,7 +138,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
       }
     });
   };
-  auto changed = co_await skb::co_call<bool>(std::move(start));
+  auto changed = co_await skb::async_call<bool>(std::move(start), use_awaitable);
   if (!changed) co_return ctx.error(Status::service_unavailable, "could not change the password");
   if (!*changed) co_return ctx.error(Status::forbidden, "the current password is wrong");
 
@@ -149,7 +149,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
   auto revoked = co_await skb::async_call<std::size_t>(
       [this, &session](sessionkit::Callback<std::size_t> done) {
@@ -174,7 +174,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
 }
 
 boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -192,7 +192,7 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
   set_json_body(
       res,
@@ -207,7 +207,7 @@ boost::asio::awaitable<Response> Router::refuse_session(Ctx& ctx, Session& sessi
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   // A visitor without a stored session: commit only clears the refused cookie.
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed);
   co_return res;
 }
@@ -228,7 +228,7 @@ boost::asio::awaitable<std::vector<SessionRow>> Router::session_rows(Session& se
 }
 
 boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string_view path) const {
-  auto loaded = co_await skb::co_load(manager_, ctx.view);
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
   if (!loaded) co_return session_error(ctx, loaded.status());
   Session& session = *loaded;
   if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
@@ -279,7 +279,7 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
     if (!revoked) co_return session_error(ctx, revoked.status());
   }
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
+  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed && !(session.is_destroyed() && committed.code() == sessionkit::errc::not_found)) {
     co_return session_error(ctx, committed, &res);
   }
