@@ -2,10 +2,12 @@
 #include "crypto/crypto.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "sessionkit/keyring.h"
 
 #include <atomic>
+#include <random>
 
 #include <string>
 #include <thread>
@@ -97,6 +99,50 @@ TEST(Base64Url, RoundTripAndRejects) {
   }
   EXPECT_FALSE(base64url_decode(std::string("-_8A\0A", 6), out));
   EXPECT_FALSE(base64url_decode("-_8AEB", out)) << "non-zero trailing bits";
+}
+
+TEST(Base64Url, AgreesWithLibsodiumOnEveryLengthAndOnRandomText) {
+  std::mt19937 rng(7);
+  for (std::size_t len = 0; len <= 130; ++len) {
+    std::vector<std::uint8_t> raw(len);
+    for (auto& b : raw)
+      b = static_cast<std::uint8_t>(rng());
+    const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    std::string reference(sodium_base64_ENCODED_LEN(len, variant), '\0');
+    sodium_bin2base64(reference.data(), reference.size(), raw.data(), raw.size(), variant);
+    reference.resize(reference.size() - 1);
+    const std::string mine = base64url_encode(raw);
+    ASSERT_EQ(mine, reference) << "length " << len;
+    std::vector<std::uint8_t> back(len + 3);
+    auto n = base64url_decode(mine, back);
+    ASSERT_TRUE(n) << "length " << len;
+    ASSERT_EQ(*n, len);
+    EXPECT_TRUE(std::equal(raw.begin(), raw.end(), back.begin()));
+    if (len > 0) {
+      std::vector<std::uint8_t> tight(len - 1);
+      EXPECT_FALSE(base64url_decode(mine, tight)) << "does not fit";
+    }
+  }
+  // Random ASCII text: accepted exactly when libsodium accepts it, with the same bytes.
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. ";
+  for (int round = 0; round < 20000; ++round) {
+    std::string text(rng() % 12, ' ');
+    for (auto& c : text)
+      c = alphabet[rng() % (round % 3 == 0 ? alphabet.size() : 64)];
+    std::array<std::uint8_t, 16> a{}, b{};
+    auto mine = base64url_decode(text, a);
+    std::size_t len = 0;
+    const char* end = nullptr;
+    const bool ok = sodium_base642bin(b.data(), b.size(), text.data(), text.size(), nullptr, &len,
+                                      &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+                    end == text.data() + text.size();
+    ASSERT_EQ(mine.has_value(), ok) << "'" << text << "'";
+    if (ok) {
+      ASSERT_EQ(*mine, len);
+      EXPECT_TRUE(std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(len), b.begin()));
+    }
+  }
 }
 
 TEST(Base64Url, ASignatureHasExactlyOneAcceptedSpelling) {
