@@ -1,7 +1,7 @@
 // sessionkit/stores/memory.h — an in-process SessionStore (development, tests, one process).
 //
 // What it is: records live in this process's memory and vanish with it. They are kept
-// serialized (the payload as its JSON text, metadata as integers), so callers get the copy
+// serialized (the payload as MessagePack, metadata as integers), so callers get the copy
 // semantics of a remote store: a loaded record is a fresh copy, and changing it changes nothing
 // stored. Keys are spread over `shards` independently locked shards by the top bits of the key.
 //

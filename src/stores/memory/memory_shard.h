@@ -43,7 +43,7 @@ struct Entry {
   std::int64_t absolute = 0;
   std::int64_t auth = kNoAuth;
   UserNode* user = nullptr;
-  std::unique_ptr<char[]> blob;  // [u32 ip length][u32 ua length][ip][ua][payload JSON]
+  std::unique_ptr<char[]> blob;  // [u32 ip length][u32 ua length][ip][ua][payload MessagePack]
   std::uint32_t blob_size = 0;
   std::uint32_t heap_pos = 0;  // index of this entry in its shard's deadline heap
 

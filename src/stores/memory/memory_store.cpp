@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "stores/memory/memory_shard.h"
+#include "stores/memory/payload_codec.h"
 #include "stores/payload_ops.h"
 
 namespace sessionkit {
@@ -60,7 +61,7 @@ Snapshot snapshot(const Node& node) {
 }
 
 Result<SessionRecord> to_record(Snapshot& s) {
-  auto data = stores::parse_payload(s.data);
+  auto data = memory_detail::decode_payload(s.data);
   if (!data) return data.status();
   SessionRecord r;
   r.created_at = from_millis(s.meta.created);
@@ -138,7 +139,7 @@ void MemoryStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
 void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
   complete<void>(done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
-    auto packed = pack(record.ip, record.user_agent, stores::dump_payload(record.data));
+    auto packed = pack(record.ip, record.user_agent, memory_detail::encode_payload(record.data));
     if (!packed) return packed.status();
     Entry entry = make_entry(record, std::move(*packed));
     const std::int64_t now = to_millis(clock_->now());
@@ -180,10 +181,10 @@ void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callba
     std::optional<Packed> packed;  // everything that can fail happens before the first change
     if (!patch.set.empty() || !patch.erase.empty()) {
       const Fields f = unpack(e);
-      auto data = stores::parse_payload(f.data);
+      auto data = memory_detail::decode_payload(f.data);
       if (!data) return data.status();
       stores::apply_payload_patch(*data, patch);
-      auto p = pack(f.ip, f.ua, stores::dump_payload(*data));
+      auto p = pack(f.ip, f.ua, memory_detail::encode_payload(*data));
       if (!p) return p.status();
       packed = std::move(*p);
     }
@@ -209,11 +210,11 @@ void MemoryStore::increment(const SessionKey& key, const std::string& field, std
     if (!node) return {errc::not_found, "no such session"};
     Entry& e = node->second;
     const Fields f = unpack(e);
-    auto data = stores::parse_payload(f.data);
+    auto data = memory_detail::decode_payload(f.data);
     if (!data) return data.status();
     auto value = stores::apply_increment(*data, field, delta);
     if (!value) return value;
-    auto packed = pack(f.ip, f.ua, stores::dump_payload(*data));
+    auto packed = pack(f.ip, f.ua, memory_detail::encode_payload(*data));
     if (!packed) return packed.status();
     e.blob = std::move(packed->bytes);
     e.blob_size = packed->size;
@@ -225,7 +226,7 @@ void MemoryStore::increment(const SessionKey& key, const std::string& field, std
 void MemoryStore::replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
   complete<void>(done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
-    auto packed = pack(record.ip, record.user_agent, stores::dump_payload(record.data));
+    auto packed = pack(record.ip, record.user_agent, memory_detail::encode_payload(record.data));
     if (!packed) return packed.status();
     Entry fresh = make_entry(record, std::move(*packed));
     const std::int64_t now = to_millis(clock_->now());
