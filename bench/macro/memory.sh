@@ -92,7 +92,7 @@ create_s=$(awk -v a="$start" -v b="$created_at" 'BEGIN { printf "%.1f", b - a }'
 per_session=$(awk -v r0="$rss0" -v r1="$rss1" -v n="$added" 'BEGIN { printf "%.0f", (r1 - r0) * 1024 / n }')
 payload=12
 echo "footprint: $added sessions in ${create_s}s ($(awk -v n="$added" -v t="$create_s" 'BEGIN { printf "%.0f", n / t }') sessions/s; $(sed -n 's/.*non2xx=\([0-9]*\).*/\1/p' "$tmp/create") non-2xx)"
-echo "footprint: VmRSS ${rss0} kB -> ${rss1} kB = ${per_session} B/session, $((per_session - payload)) B beyond the ${payload}-byte payload"
+echo "footprint: VmRSS ${rss0} kB -> ${rss1} kB = ${per_session} B/session, $((per_session - payload)) B beyond the ${payload}-byte payload ({\"visits\":1} as JSON)"
 
 # ---- 2. reads while the sessions expire ----
 rm -f "$jar"
