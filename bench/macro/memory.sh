@@ -4,7 +4,7 @@
 #
 #   1. Footprint: the demo (memory store) gets N new sessions (default 1,000,000), one per
 #      POST /api/increment without a session cookie (wrk, bench/macro/create.lua). Bytes per
-#      session = VmRSS growth / sessions added; "beyond the payload" subtracts the stored payload
+#      session = VmRSS growth / sessions added; "beyond the payload" subtracts the payload
 #      ({"visits":1}, 12 bytes).
 #   2. Expiry under reads: a signed-in user reads GET /api/session with wrk -t2 -c64, first while
 #      nothing expires (idle p99), then while the N sessions reach their deadline and the
