@@ -185,7 +185,7 @@ TEST(SessionCap, ALoginBeyondTheCapEndsTheOldestSession) {
 
 TEST(SessionsPage, ListsYourSessionsAndEndsThemWithForms) {
   TempDir dir;
-  auto demo = start_demo(dir, {"--reauth-after", "2"});
+  auto demo = start_demo(dir, {"--reauth-after", "6"});
   HttpClient laptop(demo->port()), phone(demo->port()), tablet(demo->port());
   sign_in(laptop, {{"User-Agent", "laptop"}});
   sign_in(phone, {{"User-Agent", "<script>alert(1)</script>"}});
@@ -212,7 +212,7 @@ TEST(SessionsPage, ListsYourSessionsAndEndsThemWithForms) {
   EXPECT_TRUE(signed_in(tablet));
 
   // Later, "sign out everywhere else" asks for the password first.
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(6500ms);
   Response stale = laptop.post_form("/sessions/revoke-others", "_csrf=" + form_encode(token));
   ASSERT_EQ(stale.result_int(), 303);
   EXPECT_EQ(stale[bhttp::field::location], "/?error=reauth");
