@@ -188,7 +188,7 @@ class SessionManager {
   void write_presession_cookie(Session& s, http::ResponseHeaders& out) const;
   // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.
   const char* expiry_reason(const SessionRecord& record, Time now) const;
-  // errc::too_large when the session's payload breaks max_keys / max_payload_bytes.
+  // errc::too_large when the session's changed payload breaks max_keys / max_payload_bytes.
   Status check_limits(const Session& s) const;
   // Client-side sessions (manager_cookie.cpp).
   void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
@@ -200,7 +200,12 @@ class SessionManager {
   void evict_over_cap(const Session& s, Callback<void> done);
   // "" when the request may use the record; otherwise why binding refuses it.
   std::string binding_violation(const Session& s, const SessionRecord& record) const;
-  // Destroys a record that binding refuses and answers `s` as a visitor with `refusal()` set.
+  // The checks a loaded record (from the store or a sealed cookie) passes before the request
+  // uses it: deadlines, then binding; answers the adopted session or a visitor.
+  void accept_loaded(Session s, SessionId id, const SessionKey& key, SessionRecord record,
+                     bool reissue, Callback<Session> done);
+  // Destroys a record that binding refuses (client-side: only reports it) and answers `s` as a
+  // visitor with `refusal()` set.
   void refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
               Callback<Session> done);
   Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;

@@ -18,10 +18,6 @@ constexpr std::size_t kCsrfBytes = 32;
 constexpr std::size_t kCsrfTokenChars = 86;  // base64url of mask || masked secret (64 bytes)
 constexpr std::size_t kMaxUserAgent = 512;
 
-Time earlier(Time a, Time b) {
-  return a < b ? a : b;
-}
-
 std::chrono::seconds seconds_until(Time deadline, Time now) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - now);
   return left.count() > 0 ? left : std::chrono::seconds(0);
@@ -141,7 +137,7 @@ SessionRecord SessionManager::fresh_record(const Session& s, Time now) const {
   record.created_at = now;
   record.last_access = now;
   record.absolute_expires_at = now + options_.absolute_timeout;
-  record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+  record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
   if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
   if (!s.stored_ || record.ip.empty()) {
     record.ip = s.client_ip_;
@@ -362,54 +358,51 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
     return;
   }
   SessionKey key = SessionKey::of(*id);
-  store_->load(
-      key, std::nullopt,
-      timed<std::optional<SessionRecord>>([this, s = std::move(s), id = std::move(*id), key,
-                                           signed_by_old_secret, done = std::move(done)](
-                                              Result<std::optional<SessionRecord>> r) mutable {
-        if (!r.ok()) {
-          s.key_ = key;
-          emit(EventType::store_error, s, "load: " + r.status().to_string());
-          done(r.status());
-          return;
-        }
-        if (!r->has_value()) {  // unknown or store-expired ID: never adopted
-          done(std::move(s));
-          return;
-        }
-        SessionRecord& record = **r;
-        const Time now = clock_->now();
-        const char* why = nullptr;
-        if (now >= record.absolute_expires_at ||
-            now >= record.created_at + options_.absolute_timeout) {
-          why = "absolute timeout";
-        } else if (now >= record.expires_at || now >= record.last_access + options_.idle_timeout) {
-          why = "idle timeout";
-        }
-        if (why != nullptr) {
-          Session gone = s;
-          gone.key_ = key;
-          gone.record_ = record;
-          metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
-          emit(EventType::expired, gone, why);
-          // Best effort: the store's own expiry removes it later anyway.
-          store_->destroy(key, timed<bool>([](Result<bool>) {}));
-          done(std::move(s));
-          return;
-        }
-        if (std::string why_not = binding_violation(s, record); !why_not.empty()) {
-          refuse(std::move(s), key, std::move(record), std::move(why_not), std::move(done));
-          return;
-        }
-        s.id_ = std::move(id);
-        s.key_ = key;
-        s.record_ = std::move(record);
-        s.loaded_ = true;
-        s.stored_ = true;
-        // Signed by a secret being retired: re-issue under the newest one.
-        if (signed_by_old_secret) s.set_cookie_ = true;
-        done(std::move(s));
-      }));
+  store_->load(key, std::nullopt,
+               timed<std::optional<SessionRecord>>(
+                   [this, s = std::move(s), id = std::move(*id), key, signed_by_old_secret,
+                    done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
+                     if (!r.ok()) {
+                       s.key_ = key;
+                       emit(EventType::store_error, s, "load: " + r.status().to_string());
+                       done(r.status());
+                       return;
+                     }
+                     if (!r->has_value()) {  // unknown or store-expired ID: never adopted
+                       done(std::move(s));
+                       return;
+                     }
+                     accept_loaded(std::move(s), std::move(id), key, std::move(**r),
+                                   signed_by_old_secret, std::move(done));
+                   }));
+}
+
+void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& key,
+                                   SessionRecord record, bool reissue, Callback<Session> done) {
+  if (const char* why = expiry_reason(record, clock_->now()); why != nullptr) {
+    Session gone = s;
+    gone.key_ = key;
+    gone.record_ = std::move(record);
+    metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
+    emit(EventType::expired, gone, why);
+    // Best effort: the store's own expiry removes it later anyway. (A client-side session has
+    // nothing to remove: commit clears its cookie.)
+    if (!sealer_) store_->destroy(key, timed<bool>([](Result<bool>) {}));
+    done(std::move(s));
+    return;
+  }
+  if (std::string why_not = binding_violation(s, record); !why_not.empty()) {
+    refuse(std::move(s), key, std::move(record), std::move(why_not), std::move(done));
+    return;
+  }
+  s.id_ = std::move(id);
+  s.key_ = key;
+  s.record_ = std::move(record);
+  s.loaded_ = true;
+  s.stored_ = true;
+  // Signed or sealed by a secret being retired: re-issue under the newest one.
+  if (reissue) s.set_cookie_ = true;
+  done(std::move(s));
 }
 
 void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
@@ -418,6 +411,12 @@ void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord reco
   gone.key_ = key;
   gone.record_ = std::move(record);
   metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+  if (sealer_) {  // client-side: nothing to destroy; commit clears the cookie
+    emit(EventType::anomaly, gone, why + " (client-side session: cleared, not revocable)");
+    s.refusal_ = std::move(why);
+    done(std::move(s));
+    return;
+  }
   emit(EventType::anomaly, gone, why);
   // Fail closed: if the record cannot be destroyed now, the request fails (503) instead of
   // going on as a visitor while the session lives.
@@ -441,6 +440,7 @@ void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord reco
 // ---------------------------------------------------------------- commit
 
 Status SessionManager::check_limits(const Session& s) const {
+  if (!s.is_modified()) return {};  // unchanged data was within the limits when written
   if (s.record_.data.size() > options_.max_keys) {
     return {errc::too_large,
             "session holds more than " + std::to_string(options_.max_keys) + " keys"};
@@ -489,14 +489,11 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     return;
   }
 
-  const bool modified = s.is_modified();
-  if (modified) {
-    if (Status limits = check_limits(s); !limits.ok()) {
-      done(std::move(limits));
-      return;
-    }
+  if (Status limits = check_limits(s); !limits.ok()) {
+    done(std::move(limits));
+    return;
   }
-
+  const bool modified = s.is_modified();
   const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
   const bool rotate = s.stored_ && s.regenerate_;
   if (create_new || rotate) {
@@ -559,7 +556,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     }
     if (touched) {
       s.record_.last_access = now;
-      s.record_.expires_at = earlier(now + options_.idle_timeout, s.record_.absolute_expires_at);
+      s.record_.expires_at = std::min(now + options_.idle_timeout, s.record_.absolute_expires_at);
     }
     s.dirty_.clear();
     s.erased_.clear();
@@ -589,7 +586,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   if (options_.resave) {
     SessionRecord record = s.record_;
     record.last_access = now;
-    record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+    record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
     store_->replace(s.key_, record,
                     timed<void>([on_written, done = std::move(done)](Status st) mutable {
                       on_written(done, std::move(st), true);
@@ -670,7 +667,7 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
                       if (touch) {
                         s.record_.last_access = touch->last_access;
                         s.record_.expires_at =
-                            earlier(touch->expires_at, s.record_.absolute_expires_at);
+                            std::min(touch->expires_at, s.record_.absolute_expires_at);
                       }
                       done(*r);
                     }));

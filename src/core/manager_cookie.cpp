@@ -12,10 +12,6 @@ namespace {
 
 constexpr std::size_t kIdChars = 43;
 
-Time earlier(Time a, Time b) {
-  return a < b ? a : b;
-}
-
 }  // namespace
 
 void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done) {
@@ -33,33 +29,8 @@ void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callbac
     return;
   }
   const SessionKey key = SessionKey::of(*id);
-  const Time now = clock_->now();
-  if (const char* why = expiry_reason(*record, now); why != nullptr) {
-    Session gone = s;
-    gone.key_ = key;
-    gone.record_ = *record;
-    metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
-    emit(EventType::expired, gone, why);
-    done(std::move(s));  // commit clears the cookie (cookie_present_)
-    return;
-  }
-  if (std::string why_not = binding_violation(s, *record); !why_not.empty()) {
-    Session gone = s;
-    gone.key_ = key;
-    gone.record_ = *record;
-    metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
-    emit(EventType::anomaly, gone, why_not + " (client-side session: cleared, not revocable)");
-    s.refusal_ = std::move(why_not);
-    done(std::move(s));
-    return;
-  }
-  s.id_ = std::move(id);
-  s.key_ = key;
-  s.record_ = std::move(record).value();
-  s.loaded_ = true;
-  s.stored_ = true;
-  if (opened.key_index > 0) s.set_cookie_ = true;  // re-seal under the newest secret
-  done(std::move(s));
+  accept_loaded(std::move(s), std::move(*id), key, std::move(record).value(), opened.key_index > 0,
+                std::move(done));
 }
 
 void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done) {
@@ -78,13 +49,11 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     return;
   }
 
-  const bool modified = s.is_modified();
-  if (modified) {
-    if (Status limits = check_limits(s); !limits.ok()) {
-      done(std::move(limits));
-      return;
-    }
+  if (Status limits = check_limits(s); !limits.ok()) {
+    done(std::move(limits));
+    return;
   }
+  const bool modified = s.is_modified();
   const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
   const bool rotate = s.stored_ && s.regenerate_;
   if (!s.stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
@@ -110,7 +79,7 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
     if (refresh) {
       record.last_access = now;
-      record.expires_at = earlier(now + options_.idle_timeout, record.absolute_expires_at);
+      record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
     }
   }
   const SessionId& id = new_id ? *new_id : *s.id_;
