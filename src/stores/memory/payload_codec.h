@@ -59,23 +59,33 @@ class PayloadReader {
     out.assign(at, n);
     return true;
   }
-  bool len8(std::size_t& n) {
-    std::uint8_t v = 0;
+  // A big-endian U, stored into `out` as V (the signed forms reinterpret the bits as S first).
+  template <class U, class V, class S = U>
+  bool scalar(nlohmann::json& out) {
+    U v = 0;
+    if (!number(v)) return false;
+    out = static_cast<V>(static_cast<S>(v));
+    return true;
+  }
+  template <class U>
+  bool length(std::size_t& n) {
+    U v = 0;
     if (!number(v)) return false;
     n = v;
     return true;
   }
-  bool len16(std::size_t& n) {
-    std::uint16_t v = 0;
-    if (!number(v)) return false;
-    n = v;
+  template <class U, class F>
+  bool floating(nlohmann::json& out) {
+    U bits = 0;
+    if (!number(bits)) return false;
+    F f = 0;
+    std::memcpy(&f, &bits, sizeof f);
+    out = static_cast<double>(f);
     return true;
   }
-  bool len32(std::size_t& n) {
-    std::uint32_t v = 0;
-    if (!number(v)) return false;
-    n = v;
-    return true;
+  bool text(std::size_t n, nlohmann::json& out) {
+    out = std::string();
+    return string(n, out.get_ref<std::string&>());
   }
 
   bool array(std::size_t n, nlohmann::json& out, int depth) {
@@ -117,104 +127,49 @@ class PayloadReader {
     }
     if (tag >= 0x80 && tag <= 0x8f) return map(tag & 0x0f, out, depth);
     if (tag >= 0x90 && tag <= 0x9f) return array(tag & 0x0f, out, depth);
-    if (tag >= 0xa0 && tag <= 0xbf) {
-      out = std::string();
-      return string(tag & 0x1f, out.get_ref<std::string&>());
-    }
+    if (tag >= 0xa0 && tag <= 0xbf) return text(tag & 0x1f, out);
     switch (tag) {
       case 0xc0:
         out = nullptr;
         return true;
       case 0xc2:
-        out = false;
-        return true;
       case 0xc3:
-        out = true;
+        out = tag == 0xc3;
         return true;
-      case 0xca: {
-        std::uint32_t bits = 0;
-        if (!number(bits)) return false;
-        float f = 0;
-        std::memcpy(&f, &bits, 4);
-        out = static_cast<double>(f);
-        return true;
-      }
-      case 0xcb: {
-        std::uint64_t bits = 0;
-        if (!number(bits)) return false;
-        double d = 0;
-        std::memcpy(&d, &bits, 8);
-        out = d;
-        return true;
-      }
-      case 0xcc: {
-        std::uint8_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::uint64_t>(v);
-        return true;
-      }
-      case 0xcd: {
-        std::uint16_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::uint64_t>(v);
-        return true;
-      }
-      case 0xce: {
-        std::uint32_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::uint64_t>(v);
-        return true;
-      }
-      case 0xcf: {
-        std::uint64_t v = 0;
-        if (!number(v)) return false;
-        out = v;
-        return true;
-      }
-      case 0xd0: {
-        std::uint8_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::int64_t>(static_cast<std::int8_t>(v));
-        return true;
-      }
-      case 0xd1: {
-        std::uint16_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::int64_t>(static_cast<std::int16_t>(v));
-        return true;
-      }
-      case 0xd2: {
-        std::uint32_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::int64_t>(static_cast<std::int32_t>(v));
-        return true;
-      }
-      case 0xd3: {
-        std::uint64_t v = 0;
-        if (!number(v)) return false;
-        out = static_cast<std::int64_t>(v);
-        return true;
-      }
+      case 0xca:
+        return floating<std::uint32_t, float>(out);
+      case 0xcb:
+        return floating<std::uint64_t, double>(out);
+      case 0xcc:
+        return scalar<std::uint8_t, std::uint64_t>(out);
+      case 0xcd:
+        return scalar<std::uint16_t, std::uint64_t>(out);
+      case 0xce:
+        return scalar<std::uint32_t, std::uint64_t>(out);
+      case 0xcf:
+        return scalar<std::uint64_t, std::uint64_t>(out);
+      case 0xd0:
+        return scalar<std::uint8_t, std::int64_t, std::int8_t>(out);
+      case 0xd1:
+        return scalar<std::uint16_t, std::int64_t, std::int16_t>(out);
+      case 0xd2:
+        return scalar<std::uint32_t, std::int64_t, std::int32_t>(out);
+      case 0xd3:
+        return scalar<std::uint64_t, std::int64_t, std::int64_t>(out);
       case 0xd9:
-        if (!len8(n)) return false;
-        out = std::string();
-        return string(n, out.get_ref<std::string&>());
+        return length<std::uint8_t>(n) && text(n, out);
       case 0xda:
-        if (!len16(n)) return false;
-        out = std::string();
-        return string(n, out.get_ref<std::string&>());
+        return length<std::uint16_t>(n) && text(n, out);
       case 0xdb:
-        if (!len32(n)) return false;
-        out = std::string();
-        return string(n, out.get_ref<std::string&>());
+        return length<std::uint32_t>(n) && text(n, out);
       case 0xdc:
-        return len16(n) && array(n, out, depth);
+        return length<std::uint16_t>(n) && array(n, out, depth);
       case 0xdd:
-        return len32(n) && array(n, out, depth);
+        return length<std::uint32_t>(n) && array(n, out, depth);
       case 0xde:
-        return len16(n) && map(n, out, depth);
+        return length<std::uint16_t>(n) && map(n, out, depth);
       case 0xdf:
-        return len32(n) && map(n, out, depth);
+        return length<std::uint32_t>(n) && map(n, out, depth);
       default:  // bin, ext and the unused tag: never written for JSON values
         return false;
     }
