@@ -196,10 +196,9 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
 
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
@@ -241,10 +240,9 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
 
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
@@ -258,10 +256,9 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   auto visits = co_await skb::async_increment(manager_, session, "visits", 1, use_awaitable);
@@ -280,10 +277,9 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
 }
 
 asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   std::string user;
@@ -335,10 +331,9 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
 }
 
 asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
   session.destroy();

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "http_util.h"
@@ -71,8 +72,9 @@ class Router {
   boost::asio::awaitable<Response> post_session_form(Ctx& ctx, std::string_view path) const;
   // The signed-in user's sessions for the HTML page (empty when the store cannot answer).
   boost::asio::awaitable<std::vector<SessionRow>> session_rows(sessionkit::Session& session) const;
-  // The 403 for a session that binding refused; commit clears its cookie.
-  boost::asio::awaitable<Response> refuse_session(Ctx& ctx, sessionkit::Session& session) const;
+  // Loads the request's session; or the response to send instead: 503 when the store cannot
+  // answer, 403 (cookie cleared) when binding refused the session.
+  boost::asio::awaitable<std::variant<sessionkit::Session, Response>> open_session(Ctx& ctx) const;
 
   // Issues (and discards) a CSRF token before commit; see the definition.
   void prime_csrf(sessionkit::Session& session) const;

@@ -43,10 +43,9 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     co_return ctx.error(Status::not_found, "no such session");
   }
 
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (m != bhttp::verb::get) {
     if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   }
@@ -115,10 +114,9 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
 }
 
 boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in to change your password");
@@ -174,10 +172,9 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
 }
 
 boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in first");
@@ -200,14 +197,17 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   co_return res;
 }
 
-boost::asio::awaitable<Response> Router::refuse_session(Ctx& ctx, Session& session) const {
+boost::asio::awaitable<std::variant<Session, Response>> Router::open_session(Ctx& ctx) const {
+  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  if (!loaded) co_return session_error(ctx, loaded.status());
+  if (loaded->refusal().empty()) co_return std::move(*loaded);
+  // Binding refused the session (it is destroyed): 403, and commit clears the cookie.
   Response res = ctx.error(Status::forbidden,
                            "this session is bound to another client and has been ended; "
                            "sign in again");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  // A visitor without a stored session: commit only clears the refused cookie.
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::async_commit(manager_, *loaded, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed);
   co_return res;
 }
@@ -228,10 +228,9 @@ boost::asio::awaitable<std::vector<SessionRow>> Router::session_rows(Session& se
 }
 
 boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string_view path) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
-  if (!loaded) co_return session_error(ctx, loaded.status());
-  Session& session = *loaded;
-  if (!session.refusal().empty()) co_return co_await refuse_session(ctx, session);
+  auto opened = co_await open_session(ctx);
+  if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
+  Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!ctx.form) {
     co_return ctx.error(Status::bad_request, "expected an application/x-www-form-urlencoded body");
