@@ -31,43 +31,36 @@ constexpr std::size_t kMaxUserBytes = 128;
 constexpr std::size_t kMaxPasswordBytes = 1024;
 constexpr std::string_view kStoreUnavailable = "session store unavailable";
 
-json session_json(const Session& s) {
-  const bool live = s.is_stored() && !s.is_destroyed();
-  const bool authenticated = live && !s.user_id().empty();
-  json user = nullptr;
-  if (authenticated) {
+// What the demo shows of a session, for the JSON API and the HTML page alike.
+struct SessionView {
+  bool live = false;  // stored and not being destroyed
+  bool authenticated = false;
+  json user;  // null when not authenticated
+  std::int64_t visits = 0;
+};
+
+SessionView view_of(const Session& s) {
+  SessionView v;
+  v.live = s.is_stored() && !s.is_destroyed();
+  v.authenticated = v.live && !s.user_id().empty();
+  if (v.authenticated) {
     const json* u = s.find("user");
-    user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
+    v.user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
   }
-  json meta = {{"created_at", nullptr}, {"expires_at", nullptr}, {"id_hint", nullptr}};
-  if (live) {
-    meta = {{"created_at", iso8601(s.created_at())},
-            {"expires_at", iso8601(s.expires_at())},
-            {"id_hint", s.id_hint()}};
-  }
-  return {{"authenticated", authenticated},
-          {"user", std::move(user)},
-          {"visits", live ? s.get<std::int64_t>("visits").value_or(0) : 0},
-          {"session", std::move(meta)}};
+  v.visits = v.live ? s.get<std::int64_t>("visits").value_or(0) : 0;
+  return v;
 }
 
 // The body of GET /api/session, the hottest response, written directly: no json tree.
 std::string api_session_body(const Session& s, std::string_view csrf_token) {
-  const bool live = s.is_stored() && !s.is_destroyed();
-  const bool authenticated = live && !s.user_id().empty();
+  const SessionView v = view_of(s);
   std::string out;
   out.reserve(320);
-  out += authenticated ? R"({"authenticated":true,"user":)" : R"({"authenticated":false,"user":)";
-  if (authenticated) {
-    const json* u = s.find("user");
-    const json user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
-    out += user.dump(-1, ' ', false, json::error_handler_t::replace);
-  } else {
-    out += "null";
-  }
+  out += v.authenticated ? R"({"authenticated":true,"user":)" : R"({"authenticated":false,"user":)";
+  out += v.user.dump(-1, ' ', false, json::error_handler_t::replace);  // "null" when anonymous
   out += R"(,"visits":)";
-  out += std::to_string(live ? s.get<std::int64_t>("visits").value_or(0) : 0);
-  if (live) {
+  out += std::to_string(v.visits);
+  if (v.live) {
     out += R"(,"session":{"created_at":")";
     out += iso8601(s.created_at());
     out += R"(","expires_at":")";
@@ -207,16 +200,16 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
   if (!committed) co_return session_error(ctx, committed, &res);
 
-  json view = session_json(session);
+  const SessionView view = view_of(session);
   HomePage page;
-  page.authenticated = view["authenticated"].get<bool>();
-  if (page.authenticated) page.user = view["user"].value("name", session.user_id());
-  page.visits = view["visits"].get<std::int64_t>();
+  page.authenticated = view.authenticated;
+  if (page.authenticated) page.user = view.user.value("name", session.user_id());
+  page.visits = view.visits;
   page.csrf_token = manager_.csrf_token(session);
-  if (!view["session"]["id_hint"].is_null()) {
-    page.id_hint = view["session"]["id_hint"].get<std::string>();
-    page.created_at = view["session"]["created_at"].get<std::string>();
-    page.expires_at = view["session"]["expires_at"].get<std::string>();
+  if (view.live) {
+    page.id_hint = session.id_hint();
+    page.created_at = iso8601(session.created_at());
+    page.expires_at = iso8601(session.expires_at());
   }
   if (auto query = parse_form(target_query(ctx.req.target())); query) {
     auto it = query->find("error");
