@@ -743,58 +743,9 @@ class CookieSessionTest : public ManagerTest {
     options_ = options;
     metrics_ = std::make_shared<Metrics>();
     manager_ = std::make_unique<SessionManager>(
-        std::make_shared<ForwardClientSide>(counting_, cookie_store_.get()),
-        Keyring::parse(secrets).value(), options,
+        counting_, Keyring::parse(secrets).value(), options,
         SessionManager::Dependencies{&clock_, make_null_sink(), metrics_});
   }
-
-  // FaultyStore hides client_side(); this forwards everything and answers it.
-  struct ForwardClientSide final : SessionStore {
-    ForwardClientSide(std::shared_ptr<FaultyStore> inner, const CookieStore* cookie)
-        : inner(std::move(inner)), cookie(cookie) {}
-    std::shared_ptr<FaultyStore> inner;
-    const CookieStore* cookie;
-    std::string_view name() const noexcept override { return "cookie"; }
-    const CookieStore* client_side() const noexcept override { return cookie; }
-    void load(const SessionKey& k, std::optional<TouchSpec> t,
-              Callback<std::optional<SessionRecord>> d) override {
-      inner->load(k, t, std::move(d));
-    }
-    void create(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
-      inner->create(k, r, std::move(d));
-    }
-    void patch(const SessionKey& k, const SessionPatch& p, Callback<void> d) override {
-      inner->patch(k, p, std::move(d));
-    }
-    void increment(const SessionKey& k, const std::string& f, std::int64_t x,
-                   std::optional<TouchSpec> t, Callback<std::int64_t> d) override {
-      inner->increment(k, f, x, t, std::move(d));
-    }
-    void replace(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
-      inner->replace(k, r, std::move(d));
-    }
-    void touch(const SessionKey& k, TouchSpec t, Callback<void> d) override {
-      inner->touch(k, t, std::move(d));
-    }
-    void destroy(const SessionKey& k, Callback<bool> d) override {
-      inner->destroy(k, std::move(d));
-    }
-    void list_user(const std::string& u, Callback<std::vector<StoredSession>> d) override {
-      inner->list_user(u, std::move(d));
-    }
-    void destroy_user(const std::string& u, std::optional<SessionKey> k,
-                      Callback<std::size_t> d) override {
-      inner->destroy_user(u, k, std::move(d));
-    }
-    void count(Callback<std::size_t> d) override { inner->count(std::move(d)); }
-    void scan(const std::string& c, std::size_t l, Callback<ScanPage> d) override {
-      inner->scan(c, l, std::move(d));
-    }
-    void purge_expired(std::size_t l, Callback<std::size_t> d) override {
-      inner->purge_expired(l, std::move(d));
-    }
-    void health(Callback<void> d) override { inner->health(std::move(d)); }
-  };
 
   std::shared_ptr<CookieStore> cookie_store_;
   std::shared_ptr<FaultyStore> counting_;
