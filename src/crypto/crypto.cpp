@@ -4,7 +4,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -27,35 +29,61 @@ void random_bytes(std::span<std::uint8_t> out) {
 
 // base64url without padding, constant time in the data (the values may be secrets: session IDs,
 // CSRF tokens, sealed cookies): no table lookups and no branches on the bytes, only on lengths.
-// libsodium's codec is constant time too but costs ~80 instructions per character; this one
-// does the same arithmetic inline.
+// The character mapping runs on 8 characters at once in a 64-bit word (SWAR: each byte lane is
+// one character), about 3 instructions per character; libsodium's codec is constant time too
+// but costs ~80, and the per-character arithmetic this replaces ~30.
 namespace {
 
-// -1 when a < x < b, else 0 (x, a, b in 0..255; arithmetic right shift of a negative int).
-inline int in_range(int x, int a, int b) {
-  return ((a - x) & (x - b)) >> 8;
+static_assert(std::endian::native == std::endian::little,
+              "the word-at-a-time codec reads the first character from the lowest byte");
+
+constexpr std::uint64_t kLanes = 0x0101010101010101ull;  // 1 in every byte lane
+constexpr std::uint64_t kHigh = 0x8080808080808080ull;   // the high bit of every lane
+
+// 0x80 in each lane whose value (below 128) is at least k (1 <= k <= 128); no lane carries
+// into the next because every sum stays below 256.
+constexpr std::uint64_t at_least(std::uint64_t lanes, unsigned k) {
+  return (lanes + (128 - k) * kLanes) & kHigh;
 }
 
-inline char encode6(unsigned v) {
-  const int x = static_cast<int>(v);
-  int add = 'A';
-  add += in_range(x, 25, 256) & ('a' - 26 - 'A');
-  add += in_range(x, 51, 256) & (('0' - 52) - ('a' - 26));
-  add += in_range(x, 61, 256) & (('-' - 62) - ('0' - 52));
-  add += in_range(x, 62, 256) & (('_' - 63) - ('-' - 62));
-  return static_cast<char>(x + add);
+// 0xFF in each lane flagged 0x80 by at_least.
+constexpr std::uint64_t widen(std::uint64_t flags) {
+  return (flags >> 7) * 0xFF;
 }
 
-// The 6-bit value of a base64url character, or -1.
-inline int decode6(unsigned char c) {
-  const int x = c;
-  int v = -1;
-  v += in_range(x, 'A' - 1, 'Z' + 1) & (x - 'A' + 1);
-  v += in_range(x, 'a' - 1, 'z' + 1) & (x - 'a' + 26 + 1);
-  v += in_range(x, '0' - 1, '9' + 1) & (x - '0' + 52 + 1);
-  v += in_range(x, '-' - 1, '-' + 1) & (62 + 1);
-  v += in_range(x, '_' - 1, '_' + 1) & (63 + 1);
-  return v;
+// Eight 6-bit values (one per lane) to their characters: 'A' + v, then the offsets of the
+// a-z, 0-9, '-' and '_' ranges. Additions and subtractions are split so no lane wraps.
+constexpr std::uint64_t encode8(std::uint64_t v) {
+  const std::uint64_t up = v + 'A' * kLanes + 6 * (at_least(v, 26) >> 7) +  // a-z: +6 from A-Z
+                           49 * (at_least(v, 63) >> 7);                     // '_': +49 from '-'
+  const std::uint64_t down = 75 * (at_least(v, 52) >> 7) +                  // 0-9: -75 from a-z
+                             13 * (at_least(v, 62) >> 7);                   // '-': -13 from 0-9
+  return up - down;
+}
+
+// Eight characters to their 6-bit values, in place. Returns 0x80 in each lane whose character
+// is not in the alphabet (its value is then meaningless).
+constexpr std::uint64_t decode8(std::uint64_t& chars) {
+  const std::uint64_t high = chars & kHigh;  // bytes 0x80-0xFF: never in the alphabet
+  const std::uint64_t x = chars & ~kHigh;
+  const auto in = [x](unsigned first, unsigned last) {
+    return at_least(x, first) & ~at_least(x, last + 1);
+  };
+  const std::uint64_t upper = in('A', 'Z'), lower = in('a', 'z'), digit = in('0', '9'),
+                      dash = in('-', '-'), under = in('_', '_');
+  const auto lanes = [](int offset) { return static_cast<std::uint8_t>(offset) * kLanes; };
+  const std::uint64_t offset = (widen(upper) & lanes(-'A')) | (widen(lower) & lanes(26 - 'a')) |
+                               (widen(digit) & lanes(52 - '0')) | (widen(dash) & lanes(62 - '-')) |
+                               (widen(under) & lanes(63 - '_'));
+  // lane-wise x + offset modulo 256: add the low 7 bits, then fix up the high bit per lane
+  chars = (x + (offset & ~kHigh)) ^ (offset & kHigh);
+  return (~(upper | lower | digit | dash | under) & kHigh) | high;
+}
+
+std::uint64_t load(const void* p, std::size_t n) {
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return w;
 }
 
 }  // namespace
@@ -63,24 +91,33 @@ inline int decode6(unsigned char c) {
 std::string base64url_encode(std::span<const std::uint8_t> bytes) {
   const std::size_t n = bytes.size();
   std::string out((n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1), '\0');
-  char* o = out.data();
+  // First the 6-bit values, then every 8 of them mapped to characters at once.
+  auto* o = reinterpret_cast<std::uint8_t*>(out.data());
   std::size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     const unsigned w = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8) | bytes[i + 2];
-    *o++ = encode6(w >> 18);
-    *o++ = encode6((w >> 12) & 63);
-    *o++ = encode6((w >> 6) & 63);
-    *o++ = encode6(w & 63);
+    *o++ = static_cast<std::uint8_t>(w >> 18);
+    *o++ = static_cast<std::uint8_t>((w >> 12) & 63);
+    *o++ = static_cast<std::uint8_t>((w >> 6) & 63);
+    *o++ = static_cast<std::uint8_t>(w & 63);
   }
   if (n - i == 1) {
-    const unsigned w = unsigned{bytes[i]} << 16;
-    *o++ = encode6(w >> 18);
-    *o++ = encode6((w >> 12) & 63);
+    *o++ = static_cast<std::uint8_t>(bytes[i] >> 2);
+    *o++ = static_cast<std::uint8_t>((bytes[i] & 3) << 4);
   } else if (n - i == 2) {
-    const unsigned w = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8);
-    *o++ = encode6(w >> 18);
-    *o++ = encode6((w >> 12) & 63);
-    *o++ = encode6((w >> 6) & 63);
+    *o++ = static_cast<std::uint8_t>(bytes[i] >> 2);
+    *o++ = static_cast<std::uint8_t>(((bytes[i] & 3) << 4) | (bytes[i + 1] >> 4));
+    *o++ = static_cast<std::uint8_t>((bytes[i + 1] & 15) << 2);
+  }
+  char* p = out.data();
+  std::size_t k = 0;
+  for (; k + 8 <= out.size(); k += 8) {
+    const std::uint64_t w = encode8(load(p + k, 8));
+    std::memcpy(p + k, &w, 8);
+  }
+  if (k < out.size()) {
+    const std::uint64_t w = encode8(load(p + k, out.size() - k));
+    std::memcpy(p + k, &w, out.size() - k);
   }
   return out;
 }
@@ -91,34 +128,43 @@ std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std
   if (rest == 1) return std::nullopt;  // no whole byte in a lone character
   const std::size_t size = (n / 4) * 3 + (rest == 0 ? 0 : rest - 1);
   if (size > out.size()) return std::nullopt;
-  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
-  int bad = 0;  // the OR of every decoded value: negative once any character was invalid
+  std::uint64_t bad = 0;  // 0x80 in a lane once any character there was invalid
   std::uint8_t* o = out.data();
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const int a = decode6(in[i]), b = decode6(in[i + 1]), c = decode6(in[i + 2]),
-              d = decode6(in[i + 3]);
-    bad |= a | b | c | d;
-    const unsigned w = (static_cast<unsigned>(a & 63) << 18) |
-                       (static_cast<unsigned>(b & 63) << 12) |
-                       (static_cast<unsigned>(c & 63) << 6) | static_cast<unsigned>(d & 63);
+  // Whole groups of four characters, eight characters (two groups) per word where possible.
+  auto put = [&o](std::uint64_t v) {  // the 4 values in the low lanes of v → 3 bytes
+    const unsigned w = static_cast<unsigned>(((v & 63) << 18) | (((v >> 8) & 63) << 12) |
+                                             (((v >> 16) & 63) << 6) | ((v >> 24) & 63));
     *o++ = static_cast<std::uint8_t>(w >> 16);
     *o++ = static_cast<std::uint8_t>(w >> 8);
     *o++ = static_cast<std::uint8_t>(w);
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v = load(text.data() + i, 8);
+    bad |= decode8(v);
+    put(v);
+    put(v >> 32);
   }
+  // The last 0-7 characters, padded with 'A' (a valid character with value 0).
+  const std::size_t tail = n - i;
+  std::uint64_t v = 'A' * kLanes;
+  std::memcpy(&v, text.data() + i, tail);
+  bad |= decode8(v);
+  if (tail >= 4) {
+    put(v);
+    v >>= 32;
+  }
+  const auto value = [&v](unsigned lane) { return static_cast<unsigned>((v >> (8 * lane)) & 63); };
+  unsigned trailing = 0;  // the unused low bits of the last character: zero, one spelling per value
   if (rest == 2) {
-    const int a = decode6(in[i]), b = decode6(in[i + 1]);
-    bad |= a | b;
-    bad |= -((b & 15) != 0);  // the unused low bits must be zero: one spelling per value
-    *o++ = static_cast<std::uint8_t>(((a & 63) << 2) | ((b & 63) >> 4));
+    trailing = value(1) & 15;
+    *o++ = static_cast<std::uint8_t>((value(0) << 2) | (value(1) >> 4));
   } else if (rest == 3) {
-    const int a = decode6(in[i]), b = decode6(in[i + 1]), c = decode6(in[i + 2]);
-    bad |= a | b | c;
-    bad |= -((c & 3) != 0);
-    *o++ = static_cast<std::uint8_t>(((a & 63) << 2) | ((b & 63) >> 4));
-    *o++ = static_cast<std::uint8_t>(((b & 15) << 4) | ((c & 63) >> 2));
+    trailing = value(2) & 3;
+    *o++ = static_cast<std::uint8_t>((value(0) << 2) | (value(1) >> 4));
+    *o++ = static_cast<std::uint8_t>(((value(1) & 15) << 4) | (value(2) >> 2));
   }
-  if (bad < 0) return std::nullopt;
+  if ((bad | trailing) != 0) return std::nullopt;
   return size;
 }
 

@@ -7,6 +7,7 @@
 #include "sessionkit/keyring.h"
 
 #include <atomic>
+#include <optional>
 #include <random>
 
 #include <string>
@@ -141,6 +142,58 @@ TEST(Base64Url, AgreesWithLibsodiumOnEveryLengthAndOnRandomText) {
     if (ok) {
       ASSERT_EQ(*mine, len);
       EXPECT_TRUE(std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(len), b.begin()));
+    }
+  }
+}
+
+// A plain table-driven decoder as the reference: every byte value at every position of texts
+// that span a whole 8-character word and a tail must be accepted exactly when it is in the
+// alphabet, and decode to the reference's bytes (the codec maps 8 characters per word).
+TEST(Base64Url, EveryByteAtEveryPositionAgreesWithATableDecoder) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::array<int, 256> table;
+  table.fill(-1);
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    table[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
+  const auto reference = [&](std::string_view text) -> std::optional<std::vector<std::uint8_t>> {
+    std::vector<std::uint8_t> out;
+    unsigned bits = 0, acc = 0;
+    for (char c : text) {
+      const int v = table[static_cast<unsigned char>(c)];
+      if (v < 0) return std::nullopt;
+      acc = (acc << 6) | static_cast<unsigned>(v);
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push_back(static_cast<std::uint8_t>(acc >> bits));
+        acc &= (1u << bits) - 1;
+      }
+    }
+    if (bits >= 6 || acc != 0) return std::nullopt;  // a lone character, or spare bits set
+    return out;
+  };
+  std::mt19937 rng(11);
+  for (std::size_t len : {16u, 19u, 22u, 23u}) {  // rests 0, 3, 2, 3; tails of 0, 3, 6, 7
+    std::string base(len, 'A');
+    for (auto& c : base)
+      c = alphabet[rng() % 64];
+    if (len % 4 == 2)
+      base.back() = alphabet[(table[static_cast<unsigned char>(base.back())] & ~15)];
+    if (len % 4 == 3) base.back() = alphabet[(table[static_cast<unsigned char>(base.back())] & ~3)];
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string text = base;
+        text[pos] = static_cast<char>(b);
+        std::array<std::uint8_t, 32> out{};
+        const auto mine = base64url_decode(text, out);
+        const auto want = reference(text);
+        ASSERT_EQ(mine.has_value(), want.has_value())
+            << "length " << len << " pos " << pos << " byte " << b;
+        if (want) {
+          ASSERT_EQ(*mine, want->size());
+          EXPECT_TRUE(std::equal(want->begin(), want->end(), out.begin()));
+        }
+      }
     }
   }
 }
