@@ -13,6 +13,7 @@
 // Thread safety: a Session belongs to one request; do not share it between threads.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,17 +30,23 @@ class SessionManager;
 
 class Session {
  public:
-  Session() = default;
+  Session();
+  ~Session();
+  Session(const Session& other);
+  Session& operator=(const Session& other);
+  // A moved-from Session may only be assigned to or destroyed.
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
 
   // True when the request brought no valid, live session (none, tampered, unknown or expired).
-  bool is_new() const noexcept { return !loaded_; }
+  bool is_new() const noexcept { return !st_->loaded_; }
   // True when a record for this session exists in the store (loaded, or created this request).
-  bool is_stored() const noexcept { return stored_; }
-  bool is_destroyed() const noexcept { return destroy_; }
-  bool is_regenerating() const noexcept { return regenerate_; }
+  bool is_stored() const noexcept { return st_->stored_; }
+  bool is_destroyed() const noexcept { return st_->destroy_; }
+  bool is_regenerating() const noexcept { return st_->regenerate_; }
 
   // ---- values (top-level keys of a JSON object) ----
-  const nlohmann::json& data() const noexcept { return record_.data; }
+  const nlohmann::json& data() const noexcept { return st_->record_.data; }
   const nlohmann::json* find(std::string_view key) const;
   bool contains(std::string_view key) const { return find(key) != nullptr; }
   // The value converted to T, or nullopt when missing or of another type.
@@ -49,63 +56,69 @@ class Session {
   void erase(std::string_view key);
   // True when set/erase/set_user changed something not yet committed.
   bool is_modified() const noexcept {
-    return !dirty_.empty() || !erased_.empty() || user_dirty_ || auth_dirty_;
+    return !st_->dirty_.empty() || !st_->erased_.empty() || st_->user_dirty_ || st_->auth_dirty_;
   }
 
   // ---- identity ----
-  const std::string& user_id() const noexcept { return record_.user_id; }
+  const std::string& user_id() const noexcept { return st_->record_.user_id; }
   // Binds the session to a user (or unbinds with ""), and records "authenticated now".
   // Call `regenerate()` too when this is a login.
   void set_user(std::string user_id);
   // The user has just proved their identity again (re-entered a password, a second factor):
   // commit records now as the authentication time (see SessionManager::authenticated_within).
-  void reauthenticated() noexcept { auth_dirty_ = true; }
+  void reauthenticated() noexcept { st_->auth_dirty_ = true; }
 
   // ---- lifecycle ----
-  void regenerate() noexcept { regenerate_ = true; }
-  void destroy() noexcept { destroy_ = true; }
+  void regenerate() noexcept { st_->regenerate_ = true; }
+  void destroy() noexcept { st_->destroy_ = true; }
 
   // ---- metadata ----
-  Time created_at() const noexcept { return record_.created_at; }
-  Time last_access() const noexcept { return record_.last_access; }
-  Time expires_at() const noexcept { return record_.expires_at; }
-  std::optional<Time> auth_at() const noexcept { return record_.auth_at; }
-  const SessionRecord& record() const noexcept { return record_; }
+  Time created_at() const noexcept { return st_->record_.created_at; }
+  Time last_access() const noexcept { return st_->record_.last_access; }
+  Time expires_at() const noexcept { return st_->record_.expires_at; }
+  std::optional<Time> auth_at() const noexcept { return st_->record_.auth_at; }
+  const SessionRecord& record() const noexcept { return st_->record_; }
   // Why the request's session was refused ("" when it was not): the session was bound to its
   // client (SessionOptions::bind) and this request came from another User-Agent or address.
   // The record has been destroyed and this session is new; answer 403. Commit clears the cookie.
-  const std::string& refusal() const noexcept { return refusal_; }
+  const std::string& refusal() const noexcept { return st_->refusal_; }
   // A short, non-secret label of the session key ("" when there is no session yet).
-  std::string id_hint() const { return stored_ ? key_.hint() : std::string(); }
+  std::string id_hint() const { return st_->stored_ ? st_->key_.hint() : std::string(); }
 
  private:
   friend class SessionManager;
 
   void mark_dirty(const std::string& key);
 
-  std::optional<SessionId> id_;  // the live ID (loaded, or created/rotated at commit)
-  SessionKey key_;
-  SessionRecord record_;
-  bool loaded_ = false;  // record came from the store at load
-  bool stored_ = false;  // record exists in the store now
-  std::vector<std::string> dirty_;
-  std::vector<std::string> erased_;
-  bool user_dirty_ = false;
-  bool auth_dirty_ = false;
-  bool bound_now_ = false;  // this commit binds a user: the per-user cap is enforced after it
-  bool regenerate_ = false;
-  bool destroy_ = false;
-  bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
-  bool set_cookie_ = false;      // commit must send the session cookie
-  // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
-  // with a stored session never needs it), or new. Mutable: the lazy check is not a change.
-  mutable std::string csrf_seed_;
-  std::string csrf_cookie_;                   // the pre-session cookie's value, unverified
-  mutable bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
-  bool csrf_seed_new_ = false;                // commit must send the pre-session CSRF cookie
-  std::string client_ip_;                     // recorded on a record created during this request
-  std::string user_agent_;
-  std::string refusal_;
+  // Everything a session carries, behind one pointer: a Session passes through several
+  // callbacks and awaitables per request, and moving it is then one pointer, not 20 members.
+  struct State {
+    std::optional<SessionId> id_;  // the live ID (loaded, or created/rotated at commit)
+    SessionKey key_;
+    SessionRecord record_;
+    bool loaded_ = false;  // record came from the store at load
+    bool stored_ = false;  // record exists in the store now
+    std::vector<std::string> dirty_;
+    std::vector<std::string> erased_;
+    bool user_dirty_ = false;
+    bool auth_dirty_ = false;
+    bool bound_now_ = false;  // this commit binds a user: the per-user cap is enforced after it
+    bool regenerate_ = false;
+    bool destroy_ = false;
+    bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
+    bool set_cookie_ = false;      // commit must send the session cookie
+    // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
+    // with a stored session never needs it), or new. Mutable: the lazy check is not a change.
+    mutable std::string csrf_seed_;
+    std::string csrf_cookie_;                   // the pre-session cookie's value, unverified
+    mutable bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
+    bool csrf_seed_new_ = false;                // commit must send the pre-session CSRF cookie
+    std::string client_ip_;                     // recorded on a record created during this request
+    std::string user_agent_;
+    std::string refusal_;
+  };
+
+  std::unique_ptr<State> st_;
 };
 
 template <class T>

@@ -116,9 +116,9 @@ void SessionManager::emit(EventType type, const Session& s, std::string reason,
   Event e;
   e.type = type;
   e.at = clock_->now();
-  e.key_hint = s.key_ == SessionKey() ? std::string() : s.key_.hint();
+  e.key_hint = s.st_->key_ == SessionKey() ? std::string() : s.st_->key_.hint();
   e.old_key_hint = std::move(old_hint);
-  e.user_id = s.record_.user_id;
+  e.user_id = s.st_->record_.user_id;
   e.reason = std::move(reason);
   events_->on_event(e);
 }
@@ -128,35 +128,35 @@ TouchSpec SessionManager::touch_spec(Time now) const {
 }
 
 std::optional<Time> SessionManager::touch_due(const Session& s, Time now) const {
-  if (options_.rolling || now - s.record_.last_access >= options_.touch_interval) return now;
+  if (options_.rolling || now - s.st_->record_.last_access >= options_.touch_interval) return now;
   return std::nullopt;
 }
 
 SessionRecord SessionManager::fresh_record(const Session& s, Time now) const {
-  SessionRecord record = s.record_;
+  SessionRecord record = s.st_->record_;
   record.created_at = now;
   record.last_access = now;
   record.absolute_expires_at = now + options_.absolute_timeout;
   record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
-  if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
-  if (!s.stored_ || record.ip.empty()) {
-    record.ip = s.client_ip_;
-    record.user_agent = s.user_agent_;
+  if (s.st_->user_dirty_ || s.st_->auth_dirty_) record.auth_at = now;
+  if (!s.st_->stored_ || record.ip.empty()) {
+    record.ip = s.st_->client_ip_;
+    record.user_agent = s.st_->user_agent_;
   }
   return record;
 }
 
 void SessionManager::adopt_created(Session& s, SessionId id, SessionKey key, SessionRecord record) {
-  s.id_ = std::move(id);
-  s.key_ = key;
-  s.record_ = std::move(record);
-  s.stored_ = true;
-  s.set_cookie_ = true;
-  s.regenerate_ = false;
-  s.dirty_.clear();
-  s.erased_.clear();
-  s.user_dirty_ = false;
-  s.auth_dirty_ = false;
+  s.st_->id_ = std::move(id);
+  s.st_->key_ = key;
+  s.st_->record_ = std::move(record);
+  s.st_->stored_ = true;
+  s.st_->set_cookie_ = true;
+  s.st_->regenerate_ = false;
+  s.st_->dirty_.clear();
+  s.st_->erased_.clear();
+  s.st_->user_dirty_ = false;
+  s.st_->auth_dirty_ = false;
 }
 
 http::SetCookie SessionManager::cookie_template(std::string name) const {
@@ -173,7 +173,7 @@ http::SetCookie SessionManager::cookie_template(std::string name) const {
 }
 
 void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
-  write_session_cookie(s, keyring_.sign(s.id_->str(), sign_context_), out);
+  write_session_cookie(s, keyring_.sign(s.st_->id_->str(), sign_context_), out);
 }
 
 void SessionManager::write_session_cookie(const Session& s, std::string value,
@@ -181,7 +181,7 @@ void SessionManager::write_session_cookie(const Session& s, std::string value,
   http::SetCookie cookie = cookie_template(cookie_name_);
   cookie.value = std::move(value);
   if (options_.cookie.persistent) {
-    cookie.max_age = seconds_until(s.record_.absolute_expires_at, clock_->now());
+    cookie.max_age = seconds_until(s.st_->record_.absolute_expires_at, clock_->now());
   }
   out.add("Set-Cookie", cookie.serialize());
   out.set("Cache-Control", "no-store");
@@ -196,28 +196,28 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
 }
 
 void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out) const {
-  if (s.stored_ && (s.set_cookie_ || options_.rolling)) write_session_cookie(s, out);
+  if (s.st_->stored_ && (s.st_->set_cookie_ || options_.rolling)) write_session_cookie(s, out);
   write_presession_cookie(s, out);
-  s.set_cookie_ = false;
+  s.st_->set_cookie_ = false;
 }
 
 void SessionManager::write_presession_cookie(Session& s, http::ResponseHeaders& out) const {
   // The pre-session CSRF cookie, for visitors who end the request without a stored session.
-  if (s.csrf_seed_new_ && !s.stored_) {
+  if (s.st_->csrf_seed_new_ && !s.st_->stored_) {
     http::SetCookie c = cookie_template(csrf_cookie_name());
-    c.value = keyring_.sign(s.csrf_seed_, kCsrfPresessionContext);
+    c.value = keyring_.sign(s.st_->csrf_seed_, kCsrfPresessionContext);
     c.http_only = true;
     out.add("Set-Cookie", c.serialize());
-    s.csrf_seed_new_ = false;
+    s.st_->csrf_seed_new_ = false;
   }
 }
 
 void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
-  if (!s.bound_now_ || options_.max_sessions_per_user == 0 || !s.stored_) {
+  if (!s.st_->bound_now_ || options_.max_sessions_per_user == 0 || !s.st_->stored_) {
     write_commit_cookies(s, out);
     return done({});
   }
-  s.bound_now_ = false;
+  s.st_->bound_now_ = false;
   // The cap is part of the login: if it cannot be enforced now, the login fails (503, no
   // cookie) rather than leave the user with more sessions than allowed.
   evict_over_cap(s, [this, &s, &out, done = std::move(done)](Status st) mutable {
@@ -231,8 +231,8 @@ void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callb
 }
 
 void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
-  const std::string user = s.record_.user_id;
-  const SessionKey mine = s.key_;
+  const std::string user = s.st_->record_.user_id;
+  const SessionKey mine = s.st_->key_;
   const std::size_t cap = options_.max_sessions_per_user;
   store_->list_user(
       user, timed<std::vector<StoredSession>>([this, user, mine, cap, done = std::move(done)](
@@ -288,18 +288,18 @@ void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
 }
 
 std::string SessionManager::binding_violation(const Session& s, const SessionRecord& record) const {
-  if (options_.bind.user_agent && s.user_agent_ != record.user_agent) {
+  if (options_.bind.user_agent && s.st_->user_agent_ != record.user_agent) {
     return "binding: the User-Agent differs from the session's";
   }
-  if (options_.bind.ip && s.client_ip_ != record.ip) {
-    return "binding: request from " + s.client_ip_ + ", session created from " + record.ip;
+  if (options_.bind.ip && s.st_->client_ip_ != record.ip) {
+    return "binding: request from " + s.st_->client_ip_ + ", session created from " + record.ip;
   }
   return {};
 }
 
 bool SessionManager::authenticated_within(const Session& s, Duration max_age) const {
-  if (!s.stored_ || s.record_.user_id.empty() || !s.record_.auth_at) return false;
-  return clock_->now() - *s.record_.auth_at <= max_age;
+  if (!s.st_->stored_ || s.st_->record_.user_id.empty() || !s.st_->record_.auth_at) return false;
+  return clock_->now() - *s.st_->record_.auth_at <= max_age;
 }
 
 // ---------------------------------------------------------------- load
@@ -332,16 +332,16 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
             signed_by_old_secret = id && v->key_index > 0;
           }
         }
-      } else if (name == csrf_cookie_name_ && s.csrf_cookie_.empty()) {
-        s.csrf_cookie_ = std::string(value);  // verified only if needed: presession_seed()
+      } else if (name == csrf_cookie_name_ && s.st_->csrf_cookie_.empty()) {
+        s.st_->csrf_cookie_ = std::string(value);  // verified only if needed: presession_seed()
       }
       return true;
     });
   }
-  s.cookie_present_ = session_cookies > 0;
-  s.client_ip_ = std::string(request.peer_address());
+  s.st_->cookie_present_ = session_cookies > 0;
+  s.st_->client_ip_ = std::string(request.peer_address());
   if (auto ua = request.header("User-Agent")) {
-    s.user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
+    s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
   }
   if (session_cookies > 1) {
     metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
@@ -363,7 +363,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
                    [this, s = std::move(s), id = std::move(*id), key, signed_by_old_secret,
                     done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
                      if (!r.ok()) {
-                       s.key_ = key;
+                       s.st_->key_ = key;
                        emit(EventType::store_error, s, "load: " + r.status().to_string());
                        done(r.status());
                        return;
@@ -381,8 +381,8 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
                                    SessionRecord record, bool reissue, Callback<Session> done) {
   if (const char* why = expiry_reason(record, clock_->now()); why != nullptr) {
     Session gone = s;
-    gone.key_ = key;
-    gone.record_ = std::move(record);
+    gone.st_->key_ = key;
+    gone.st_->record_ = std::move(record);
     metrics_->sessions_expired.fetch_add(1, std::memory_order_relaxed);
     emit(EventType::expired, gone, why);
     // Best effort: the store's own expiry removes it later anyway. (A client-side session has
@@ -395,25 +395,25 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
     refuse(std::move(s), key, std::move(record), std::move(why_not), std::move(done));
     return;
   }
-  s.id_ = std::move(id);
-  s.key_ = key;
-  s.record_ = std::move(record);
-  s.loaded_ = true;
-  s.stored_ = true;
+  s.st_->id_ = std::move(id);
+  s.st_->key_ = key;
+  s.st_->record_ = std::move(record);
+  s.st_->loaded_ = true;
+  s.st_->stored_ = true;
   // Signed or sealed by a secret being retired: re-issue under the newest one.
-  if (reissue) s.set_cookie_ = true;
+  if (reissue) s.st_->set_cookie_ = true;
   done(std::move(s));
 }
 
 void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
                             Callback<Session> done) {
   Session gone = s;
-  gone.key_ = key;
-  gone.record_ = std::move(record);
+  gone.st_->key_ = key;
+  gone.st_->record_ = std::move(record);
   metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
   if (sealer_) {  // client-side: nothing to destroy; commit clears the cookie
     emit(EventType::anomaly, gone, why + " (client-side session: cleared, not revocable)");
-    s.refusal_ = std::move(why);
+    s.st_->refusal_ = std::move(why);
     done(std::move(s));
     return;
   }
@@ -432,7 +432,7 @@ void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord reco
                       metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
                       emit(EventType::destroyed, gone, why);
                     }
-                    s.refusal_ = std::move(why);
+                    s.st_->refusal_ = std::move(why);
                     done(std::move(s));
                   }));
 }
@@ -441,11 +441,11 @@ void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord reco
 
 Status SessionManager::check_limits(const Session& s) const {
   if (!s.is_modified()) return {};  // unchanged data was within the limits when written
-  if (s.record_.data.size() > options_.max_keys) {
+  if (s.st_->record_.data.size() > options_.max_keys) {
     return {errc::too_large,
             "session holds more than " + std::to_string(options_.max_keys) + " keys"};
   }
-  std::size_t bytes = stores::dump_payload(s.record_.data).size();
+  std::size_t bytes = stores::dump_payload(s.st_->record_.data).size();
   if (bytes > options_.max_payload_bytes) {
     return {errc::too_large, "session payload of " + std::to_string(bytes) +
                                  " bytes exceeds the limit of " +
@@ -461,26 +461,26 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   }
   const Time now = clock_->now();
 
-  s.bound_now_ = s.user_dirty_ && !s.record_.user_id.empty() && !s.destroy_;
+  s.st_->bound_now_ = s.st_->user_dirty_ && !s.st_->record_.user_id.empty() && !s.st_->destroy_;
   auto finish = [this, &s, &out](Callback<void>& cb, Status st) {
     if (!st.ok()) return cb(std::move(st));
     finish_commit(s, out, std::move(cb));
   };
 
-  if (s.destroy_) {
-    if (!s.stored_) {
-      if (s.cookie_present_) write_clear_cookie(cookie_name_, out);
+  if (s.st_->destroy_) {
+    if (!s.st_->stored_) {
+      if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);
       finish(done, {});
       return;
     }
-    store_->destroy(s.key_, timed<bool>([this, &s, &out, finish,
-                                         done = std::move(done)](Result<bool> r) mutable {
+    store_->destroy(s.st_->key_, timed<bool>([this, &s, &out, finish,
+                                              done = std::move(done)](Result<bool> r) mutable {
                       if (!r.ok()) {
                         emit(EventType::store_error, s, "destroy: " + r.status().to_string());
                         done(r.status());
                         return;
                       }
-                      s.stored_ = false;
+                      s.st_->stored_ = false;
                       metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
                       emit(EventType::destroyed, s, "destroyed by the application");
                       write_clear_cookie(cookie_name_, out);
@@ -494,8 +494,8 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     return;
   }
   const bool modified = s.is_modified();
-  const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
-  const bool rotate = s.stored_ && s.regenerate_;
+  const bool create_new = !s.st_->stored_ && (modified || options_.save_uninitialized);
+  const bool rotate = s.st_->stored_ && s.st_->regenerate_;
   if (create_new || rotate) {
     SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
@@ -508,7 +508,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
                        done(std::move(st));
                        return;
                      }
-                     const SessionKey old_key = s.key_;
+                     const SessionKey old_key = s.st_->key_;
                      adopt_created(s, std::move(id), key, std::move(record));
                      if (!rotate) {
                        metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
@@ -534,8 +534,8 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     return;
   }
 
-  if (!s.stored_) {  // nothing to store: anonymous visitors cost no record
-    if (s.cookie_present_) write_clear_cookie(cookie_name_, out);  // stale or forged cookie
+  if (!s.st_->stored_) {  // nothing to store: anonymous visitors cost no record
+    if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale or forged cookie
     finish(done, {});
     return;
   }
@@ -544,7 +544,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   auto on_written = [this, &s, &out, finish, now](Callback<void>& cb, Status st,
                                                   bool touched) mutable {
     if (st.code() == errc::not_found) {  // destroyed concurrently: never resurrect
-      s.stored_ = false;
+      s.st_->stored_ = false;
       write_clear_cookie(cookie_name_, out);
       cb(Status(errc::not_found, "the session ended while this request ran"));
       return;
@@ -555,46 +555,47 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
       return;
     }
     if (touched) {
-      s.record_.last_access = now;
-      s.record_.expires_at = std::min(now + options_.idle_timeout, s.record_.absolute_expires_at);
+      s.st_->record_.last_access = now;
+      s.st_->record_.expires_at =
+          std::min(now + options_.idle_timeout, s.st_->record_.absolute_expires_at);
     }
-    s.dirty_.clear();
-    s.erased_.clear();
-    s.user_dirty_ = false;
-    s.auth_dirty_ = false;
+    s.st_->dirty_.clear();
+    s.st_->erased_.clear();
+    s.st_->user_dirty_ = false;
+    s.st_->auth_dirty_ = false;
     finish(cb, {});
   };
 
   if (modified) {
     SessionPatch patch;
-    patch.set.reserve(s.dirty_.size());
-    for (const auto& k : s.dirty_)
-      patch.set.emplace_back(k, s.record_.data[k]);
-    patch.erase = s.erased_;
-    if (s.user_dirty_) patch.user_id = s.record_.user_id;
-    if (s.user_dirty_ || s.auth_dirty_) {
+    patch.set.reserve(s.st_->dirty_.size());
+    for (const auto& k : s.st_->dirty_)
+      patch.set.emplace_back(k, s.st_->record_.data[k]);
+    patch.erase = s.st_->erased_;
+    if (s.st_->user_dirty_) patch.user_id = s.st_->record_.user_id;
+    if (s.st_->user_dirty_ || s.st_->auth_dirty_) {
       patch.auth_at = now;
-      s.record_.auth_at = now;
+      s.st_->record_.auth_at = now;
     }
     patch.touch = touch_spec(now);
-    store_->patch(s.key_, patch,
+    store_->patch(s.st_->key_, patch,
                   timed<void>([on_written, done = std::move(done)](Status st) mutable {
                     on_written(done, std::move(st), true);
                   }));
     return;
   }
   if (options_.resave) {
-    SessionRecord record = s.record_;
+    SessionRecord record = s.st_->record_;
     record.last_access = now;
     record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
-    store_->replace(s.key_, record,
+    store_->replace(s.st_->key_, record,
                     timed<void>([on_written, done = std::move(done)](Status st) mutable {
                       on_written(done, std::move(st), true);
                     }));
     return;
   }
   if (touch_at) {
-    store_->touch(s.key_, touch_spec(now),
+    store_->touch(s.st_->key_, touch_spec(now),
                   timed<void>([on_written, done = std::move(done)](Status st) mutable {
                     on_written(done, std::move(st), true);
                   }));
@@ -607,21 +608,21 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
 
 void SessionManager::increment(Session& s, std::string field, std::int64_t delta,
                                Callback<std::int64_t> done) {
-  if (s.destroy_) {
+  if (s.st_->destroy_) {
     done(Status(errc::invalid_argument, "increment on a session marked for destruction"));
     return;
   }
   if (sealer_) {  // client-side: the cookie written at commit carries the new value
-    Result<std::int64_t> next = stores::apply_increment(s.record_.data, field, delta);
+    Result<std::int64_t> next = stores::apply_increment(s.st_->record_.data, field, delta);
     if (next) s.mark_dirty(field);
     done(std::move(next));
     return;
   }
   const Time now = clock_->now();
-  if (!s.stored_) {
+  if (!s.st_->stored_) {
     // First write of a new session: create it with the value in place (atomic by creation).
     // Same rules as the stores' increment (non-integer or overflow: invalid, nothing changed).
-    Result<std::int64_t> next = stores::apply_increment(s.record_.data, field, delta);
+    Result<std::int64_t> next = stores::apply_increment(s.st_->record_.data, field, delta);
     if (!next) {
       done(next.status());
       return;
@@ -648,12 +649,12 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
   }
   std::optional<TouchSpec> touch;
   if (touch_due(s, now)) touch = touch_spec(now);
-  store_->increment(s.key_, field, delta, touch,
+  store_->increment(s.st_->key_, field, delta, touch,
                     timed<std::int64_t>([this, &s, field, touch,
                                          done = std::move(done)](Result<std::int64_t> r) mutable {
                       if (!r.ok()) {
                         if (r.code() == errc::not_found) {
-                          s.stored_ = false;
+                          s.st_->stored_ = false;
                           done(Status(errc::not_found, "the session ended while this request ran"));
                           return;
                         }
@@ -662,12 +663,12 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
                         done(r.status());
                         return;
                       }
-                      s.record_.data[field] = *r;
-                      std::erase(s.dirty_, field);  // the store has it already
+                      s.st_->record_.data[field] = *r;
+                      std::erase(s.st_->dirty_, field);  // the store has it already
                       if (touch) {
-                        s.record_.last_access = touch->last_access;
-                        s.record_.expires_at =
-                            std::min(touch->expires_at, s.record_.absolute_expires_at);
+                        s.st_->record_.last_access = touch->last_access;
+                        s.st_->record_.expires_at =
+                            std::min(touch->expires_at, s.st_->record_.absolute_expires_at);
                       }
                       done(*r);
                     }));
@@ -676,26 +677,28 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
 // ---------------------------------------------------------------- CSRF
 
 const std::string& SessionManager::presession_seed(const Session& s) const {
-  if (!s.csrf_cookie_checked_) {
-    s.csrf_cookie_checked_ = true;
-    if (s.csrf_seed_.empty() && !s.csrf_cookie_.empty()) {
-      if (auto v = keyring_.verify(s.csrf_cookie_, kCsrfPresessionContext)) s.csrf_seed_ = *v;
+  if (!s.st_->csrf_cookie_checked_) {
+    s.st_->csrf_cookie_checked_ = true;
+    if (s.st_->csrf_seed_.empty() && !s.st_->csrf_cookie_.empty()) {
+      if (auto v = keyring_.verify(s.st_->csrf_cookie_, kCsrfPresessionContext))
+        s.st_->csrf_seed_ = *v;
     }
   }
-  return s.csrf_seed_;
+  return s.st_->csrf_seed_;
 }
 
 Keyring::Mac SessionManager::csrf_secret(const Session& s, std::size_t key_index) const {
-  if (s.stored_ && s.id_) return keyring_.mac(key_index, kCsrfSessionContext, s.id_->str());
+  if (s.st_->stored_ && s.st_->id_)
+    return keyring_.mac(key_index, kCsrfSessionContext, s.st_->id_->str());
   return keyring_.mac(key_index, kCsrfPresessionContext, presession_seed(s));
 }
 
 std::string SessionManager::csrf_token(Session& s) {
-  if (!(s.stored_ && s.id_) && presession_seed(s).empty()) {
+  if (!(s.st_->stored_ && s.st_->id_) && presession_seed(s).empty()) {
     std::array<std::uint8_t, kCsrfBytes> seed;
     crypto::random_bytes(seed);
-    s.csrf_seed_ = crypto::base64url_encode(seed);
-    s.csrf_seed_new_ = true;
+    s.st_->csrf_seed_ = crypto::base64url_encode(seed);
+    s.st_->csrf_seed_new_ = true;
   }
   Keyring::Mac secret = csrf_secret(s, 0);
   std::array<std::uint8_t, 2 * kCsrfBytes> token;
@@ -708,7 +711,8 @@ std::string SessionManager::csrf_token(Session& s) {
 bool SessionManager::verify_csrf(const Session& s, std::string_view token) const {
   bool ok = false;
   std::array<std::uint8_t, 2 * kCsrfBytes> raw;
-  if (token.size() == kCsrfTokenChars && ((s.stored_ && s.id_) || !presession_seed(s).empty())) {
+  if (token.size() == kCsrfTokenChars &&
+      ((s.st_->stored_ && s.st_->id_) || !presession_seed(s).empty())) {
     auto n = crypto::base64url_decode(token, raw);
     if (n && *n == raw.size()) {
       std::array<std::uint8_t, kCsrfBytes> given;
@@ -732,7 +736,7 @@ std::optional<std::string_view> SessionManager::csrf_header(const http::RequestV
 void SessionManager::revoke_user_sessions(const std::string& user_id, const Session* keep,
                                           Callback<std::size_t> done) {
   std::optional<SessionKey> keep_key;
-  if (keep != nullptr && keep->stored_) keep_key = keep->key_;
+  if (keep != nullptr && keep->st_->stored_) keep_key = keep->st_->key_;
   store_->destroy_user(
       user_id, keep_key,
       timed<std::size_t>([this, user_id, done = std::move(done)](Result<std::size_t> r) {

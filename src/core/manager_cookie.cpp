@@ -35,15 +35,15 @@ void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callbac
 
 void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done) {
   const Time now = clock_->now();
-  if (s.destroy_) {
-    if (s.stored_) {
-      s.stored_ = false;
+  if (s.st_->destroy_) {
+    if (s.st_->stored_) {
+      s.st_->stored_ = false;
       metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
       emit(EventType::destroyed, s,
            "destroyed by the application (client-side: the cookie is cleared; a copy stays "
            "valid until its deadline)");
     }
-    if (s.cookie_present_ || s.loaded_) write_clear_cookie(cookie_name_, out);
+    if (s.st_->cookie_present_ || s.st_->loaded_) write_clear_cookie(cookie_name_, out);
     write_presession_cookie(s, out);
     done({});
     return;
@@ -54,10 +54,10 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     return;
   }
   const bool modified = s.is_modified();
-  const bool create_new = !s.stored_ && (modified || options_.save_uninitialized);
-  const bool rotate = s.stored_ && s.regenerate_;
-  if (!s.stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
-    if (s.cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
+  const bool create_new = !s.st_->stored_ && (modified || options_.save_uninitialized);
+  const bool rotate = s.st_->stored_ && s.st_->regenerate_;
+  if (!s.st_->stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
+    if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
     write_presession_cookie(s, out);
     done({});
     return;
@@ -71,18 +71,18 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     new_id = SessionId::generate();
   } else {
     const bool refresh = modified || options_.resave || touch_due(s, now).has_value();
-    if (!refresh && !s.set_cookie_ && !options_.rolling) {
+    if (!refresh && !s.st_->set_cookie_ && !options_.rolling) {
       done({});  // unchanged and not due: the client's cookie stays as it is
       return;
     }
-    record = s.record_;
-    if (s.user_dirty_ || s.auth_dirty_) record.auth_at = now;
+    record = s.st_->record_;
+    if (s.st_->user_dirty_ || s.st_->auth_dirty_) record.auth_at = now;
     if (refresh) {
       record.last_access = now;
       record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
     }
   }
-  const SessionId& id = new_id ? *new_id : *s.id_;
+  const SessionId& id = new_id ? *new_id : *s.st_->id_;
   Result<std::string> sealed = sealer_->seal(id.str() + encode_record(record));
   if (!sealed) {
     done(Status(errc::too_large, "the session does not fit in a cookie: " + sealed.message()));
@@ -90,7 +90,7 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
   }
 
   if (new_id) {
-    const SessionKey old_key = s.key_;
+    const SessionKey old_key = s.st_->key_;
     const SessionKey key = SessionKey::of(*new_id);
     adopt_created(s, std::move(*new_id), key, std::move(record));
     if (rotate) {
@@ -103,14 +103,14 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
       emit(EventType::created, s, "new session");
     }
   } else {
-    s.record_ = std::move(record);
-    s.dirty_.clear();
-    s.erased_.clear();
-    s.user_dirty_ = false;
-    s.auth_dirty_ = false;
+    s.st_->record_ = std::move(record);
+    s.st_->dirty_.clear();
+    s.st_->erased_.clear();
+    s.st_->user_dirty_ = false;
+    s.st_->auth_dirty_ = false;
   }
   write_session_cookie(s, std::move(sealed).value(), out);
-  s.set_cookie_ = false;
+  s.st_->set_cookie_ = false;
   done({});
 }
 

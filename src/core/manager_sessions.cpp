@@ -20,14 +20,14 @@ std::string SessionManager::session_handle(const SessionKey& key) const {
 }
 
 std::string SessionManager::session_handle_of(const Session& session) const {
-  return session.is_stored() ? session_handle(session.key_) : std::string();
+  return session.is_stored() ? session_handle(session.st_->key_) : std::string();
 }
 
 void SessionManager::list_sessions(const Session& current,
                                    Callback<std::vector<SessionSummary>> done) {
   const std::string user = current.user_id();
   if (user.empty() || !current.is_stored()) return done(std::vector<SessionSummary>{});
-  const SessionKey mine = current.key_;
+  const SessionKey mine = current.st_->key_;
   store_->list_user(user,
                     timed<std::vector<StoredSession>>(
                         [this, mine, done = std::move(done)](Result<std::vector<StoredSession>> r) {

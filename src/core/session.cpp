@@ -4,32 +4,44 @@
 
 namespace sessionkit {
 
+Session::Session() : st_(std::make_unique<State>()) {}
+Session::~Session() = default;
+Session::Session(const Session& other) : st_(std::make_unique<State>(*other.st_)) {}
+Session& Session::operator=(const Session& other) {
+  if (this != &other) st_ = std::make_unique<State>(*other.st_);
+  return *this;
+}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
 const nlohmann::json* Session::find(std::string_view key) const {
-  auto it = record_.data.find(key);
-  return it == record_.data.end() ? nullptr : &*it;
+  auto it = st_->record_.data.find(key);
+  return it == st_->record_.data.end() ? nullptr : &*it;
 }
 
 void Session::mark_dirty(const std::string& key) {
-  if (std::find(dirty_.begin(), dirty_.end(), key) == dirty_.end()) dirty_.push_back(key);
-  std::erase(erased_, key);
+  if (std::find(st_->dirty_.begin(), st_->dirty_.end(), key) == st_->dirty_.end())
+    st_->dirty_.push_back(key);
+  std::erase(st_->erased_, key);
 }
 
 void Session::set(std::string key, nlohmann::json value) {
   mark_dirty(key);
-  record_.data[std::move(key)] = std::move(value);
+  st_->record_.data[std::move(key)] = std::move(value);
 }
 
 void Session::erase(std::string_view key) {
-  auto it = record_.data.find(key);
+  auto it = st_->record_.data.find(key);
   std::string k(key);
-  std::erase(dirty_, k);
-  if (it != record_.data.end()) record_.data.erase(it);
-  if (std::find(erased_.begin(), erased_.end(), k) == erased_.end()) erased_.push_back(k);
+  std::erase(st_->dirty_, k);
+  if (it != st_->record_.data.end()) st_->record_.data.erase(it);
+  if (std::find(st_->erased_.begin(), st_->erased_.end(), k) == st_->erased_.end())
+    st_->erased_.push_back(k);
 }
 
 void Session::set_user(std::string user_id) {
-  record_.user_id = std::move(user_id);
-  user_dirty_ = true;
+  st_->record_.user_id = std::move(user_id);
+  st_->user_dirty_ = true;
 }
 
 }  // namespace sessionkit
