@@ -197,7 +197,7 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
   prime_csrf(session);
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
 
   const SessionView view = view_of(session);
@@ -241,7 +241,7 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
   res.set(bhttp::field::cache_control, "no-store");
   prime_csrf(session);
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
 
   set_json_body(res, api_session_body(session, manager_.csrf_token(session)));
@@ -254,13 +254,13 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
   Session& session = std::get<Session>(opened);
   if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
 
-  auto visits = co_await skb::async_increment(manager_, session, "visits", 1, use_awaitable);
+  auto visits = co_await skb::co_increment(manager_, session, "visits", 1);
   if (!visits) co_return session_error(ctx, visits.status());
 
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
   if (api) {
     set_json_body(res,
@@ -314,7 +314,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
   if (api) {
     set_json_body(
@@ -333,7 +333,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   // Destroying a session that already ended is still a successful logout.
   if (!committed && committed.code() != sessionkit::errc::not_found) {
     co_return session_error(ctx, committed, &res);

@@ -97,7 +97,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     // The caller's own session: a logout, so that its cookie is cleared too.
     session.destroy();
     skb::BeastResponseHeaders out(res);
-    auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+    auto committed = co_await skb::co_commit(manager_, session, out);
     if (!committed) co_return session_error(ctx, committed, &res);
     set_json_body(res, json{{"revoked", true}, {"current", true}}.dump());
     co_return res;
@@ -147,7 +147,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
   auto revoked = co_await skb::async_call<std::size_t>(
       [this, &session](sessionkit::Callback<std::size_t> done) {
@@ -189,7 +189,7 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
   set_json_body(
       res,
@@ -198,7 +198,7 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
 }
 
 boost::asio::awaitable<std::variant<Session, Response>> Router::open_session(Ctx& ctx) const {
-  auto loaded = co_await skb::async_load(manager_, ctx.view, use_awaitable);
+  auto loaded = co_await skb::co_load(manager_, ctx.view);
   if (!loaded) co_return session_error(ctx, loaded.status());
   if (loaded->refusal().empty()) co_return std::move(*loaded);
   // Binding refused the session (it is destroyed): 403, and commit clears the cookie.
@@ -207,7 +207,7 @@ boost::asio::awaitable<std::variant<Session, Response>> Router::open_session(Ctx
                            "sign in again");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, *loaded, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, *loaded, out);
   if (!committed) co_return session_error(ctx, committed);
   co_return res;
 }
@@ -278,7 +278,7 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
     if (!revoked) co_return session_error(ctx, revoked.status());
   }
   skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::async_commit(manager_, session, out, use_awaitable);
+  auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed && !(session.is_destroyed() && committed.code() == sessionkit::errc::not_found)) {
     co_return session_error(ctx, committed, &res);
   }

@@ -1,6 +1,7 @@
-// Unit tests of the Beast adapter (include/sessionkit/http/beast.h): the views, and the
-// completion rules of the asynchronous wrappers (never inline, always on the handler's
-// executor, work tracked while a foreign thread holds the operation).
+// Unit tests of the Beast adapter (include/sessionkit/http/beast.h): the views, the completion
+// rules of the asynchronous wrappers (never inline, always on the handler's executor, work
+// tracked while a foreign thread holds the operation), and the co_* awaitables (no suspension
+// on inline completion; late and racing completions delivered once, on the strand).
 #include "sessionkit/http/beast.h"
 
 #include <gtest/gtest.h>
@@ -125,6 +126,104 @@ TEST(AsyncSession, LoadIncrementCommitInACoroutine) {
   ioc.run();
   EXPECT_TRUE(cookie.starts_with("sid=")) << cookie;
   EXPECT_EQ(second_visits, 2);
+}
+
+// co_call: an inline completion continues the coroutine without a scheduler trip (no handler
+// is queued); a late one from a foreign thread resumes it on its strand.
+TEST(CoCall, InlineCompletionDoesNotSuspend) {
+  asio::io_context ioc;
+  int got = 0;
+  auto flow = [&]() -> asio::awaitable<void> {
+    auto start = [](Callback<int> done) { done(42); };
+    auto r = co_await skb::co_call<int>(std::move(start));
+    got = r.ok() ? *r : -1;
+  };
+  asio::co_spawn(ioc, flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  // One run_one: the spawn's start. If co_call suspended, the result would need a second
+  // handler (the posted completion) and `got` would still be 0 here.
+  ioc.run_one();
+  EXPECT_EQ(got, 42);
+  ioc.run();
+}
+
+TEST(CoCall, LateCompletionFromAForeignThreadResumesOnTheStrand) {
+  asio::io_context ioc;
+  auto strand = asio::make_strand(ioc);
+  std::thread foreign;
+  std::atomic<bool> on_strand{false};
+  std::string got;
+  auto flow = [&]() -> asio::awaitable<void> {
+    auto start = [&foreign](Callback<std::string> done) {
+      foreign = std::thread([done = std::move(done)] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        done(std::string("late"));
+      });
+    };
+    auto r = co_await skb::co_call<std::string>(std::move(start));
+    on_strand = strand.running_in_this_thread();
+    got = r.ok() ? *r : "error";
+  };
+  asio::co_spawn(strand, flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run();
+  foreign.join();
+  EXPECT_EQ(got, "late");
+  EXPECT_TRUE(on_strand.load());
+}
+
+TEST(CoCall, CompletionRacingTheSuspensionIsNeverLost) {
+  // Completions land at every moment around the coroutine's check; each must arrive once.
+  asio::io_context ioc;
+  constexpr int kRounds = 2000;
+  int delivered = 0;
+  std::vector<std::thread> threads;
+  auto flow = [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < kRounds; ++i) {
+      auto start = [&threads, i](Callback<int> done) {
+        threads.emplace_back([done = std::move(done), i] { done(i); });
+      };
+      auto r = co_await skb::co_call<int>(std::move(start));
+      if (r.ok() && *r == i) ++delivered;
+    }
+  };
+  asio::co_spawn(ioc, flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run();
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(delivered, kRounds);
+}
+
+TEST(CoSession, LoadIncrementCommitWithoutSuspending) {
+  auto store = std::make_shared<sessionkit::MemoryStore>();
+  sessionkit::SessionManager manager(store, sessionkit::Keyring::ephemeral(),
+                                     sessionkit::SessionOptions::development());
+  asio::io_context ioc;
+  std::string cookie;
+  auto flow = [&]() -> asio::awaitable<void> {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/", 11};
+    skb::BeastRequestView view(req, "127.0.0.1");
+    Result<sessionkit::Session> s = co_await skb::co_load(manager, view);
+    EXPECT_TRUE(s.ok() && s->is_new());
+    Result<std::int64_t> n = co_await skb::co_increment(manager, *s, "visits", 5);
+    EXPECT_EQ(n.ok() ? *n : -1, 5);
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+    skb::BeastResponseHeaders out(res);
+    sessionkit::Status st = co_await skb::co_commit(manager, *s, out);
+    EXPECT_TRUE(st.ok());
+    std::string set_cookie(res[bhttp::field::set_cookie]);
+    cookie = set_cookie.substr(0, set_cookie.find(';'));
+  };
+  asio::co_spawn(ioc, flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run_one();  // the whole flow in one handler: the memory store completes inline
+  EXPECT_TRUE(cookie.starts_with("sid=")) << cookie;
+  ioc.run();
 }
 
 }  // namespace
