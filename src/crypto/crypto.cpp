@@ -22,10 +22,7 @@ void init() {
   });
 }
 
-void random_bytes(std::span<std::uint8_t> out) {
-  init();
-  randombytes_buf(out.data(), out.size());
-}
+// random_bytes: src/crypto/random.cpp
 
 // base64url without padding, constant time in the data (the values may be secrets: session IDs,
 // CSRF tokens, sealed cookies): no table lookups and no branches on the bytes, only on lengths.
