@@ -24,8 +24,9 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes);
 // invalid character, trailing garbage, or when the result would not fit.
 std::optional<std::size_t> base64url_decode(std::string_view text, std::span<std::uint8_t> out);
 
-// SHA-256 and HMAC-SHA256 run on OpenSSL (SHA-NI/AVX2 where the CPU has them); everything
-// else here is libsodium.
+// SHA-256 and HMAC-SHA256 run on OpenSSL (SHA-NI/AVX2 where the CPU has them); randomness
+// (random.cpp: a per-thread pool over libsodium's ChaCha20, kernel-seeded) and comparisons are
+// libsodium; base64url is this project's own constant-time codec.
 Digest sha256(std::span<const std::uint8_t> data);
 Digest sha256(std::string_view data);
 Digest hmac_sha256(std::span<const std::uint8_t> key, std::string_view message);
