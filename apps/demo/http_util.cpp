@@ -141,7 +141,7 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string iso8601(sessionkit::Time t) {
+void append_iso8601(std::string& out, sessionkit::Time t) {
   // Calendar arithmetic (std::chrono), no gmtime/strftime: this runs on every session response.
   using namespace std::chrono;
   const auto secs = floor<seconds>(t);
@@ -154,7 +154,8 @@ std::string iso8601(sessionkit::Time t) {
     std::tm tm{};
     gmtime_r(&raw, &tm);
     char wide[64];
-    return std::string(wide, std::strftime(wide, sizeof wide, "%Y-%m-%dT%H:%M:%SZ", &tm));
+    out.append(wide, std::strftime(wide, sizeof wide, "%Y-%m-%dT%H:%M:%SZ", &tm));
+    return;
   }
   char buf[20];  // YYYY-MM-DDTHH:MM:SSZ
   auto two = [&buf](int at, unsigned v) {
@@ -174,7 +175,13 @@ std::string iso8601(sessionkit::Time t) {
   buf[16] = ':';
   two(17, static_cast<unsigned>(hms.seconds().count()));
   buf[19] = 'Z';
-  return std::string(buf, sizeof buf);
+  out.append(buf, sizeof buf);
+}
+
+std::string iso8601(sessionkit::Time t) {
+  std::string out;
+  append_iso8601(out, t);
+  return out;
 }
 
 std::string html_escape(std::string_view in) {

@@ -49,8 +49,9 @@ bool media_type_is(std::string_view content_type, std::string_view type);
 // ASCII case-insensitive equality (header names and values, media types).
 bool iequals(std::string_view a, std::string_view b);
 
-// "2024-01-01T00:00:00Z" (UTC, whole seconds).
+// "2024-01-01T00:00:00Z" (UTC, whole seconds); append_iso8601 writes it onto `out`.
 std::string iso8601(sessionkit::Time t);
+void append_iso8601(std::string& out, sessionkit::Time t);
 
 // HTML-escapes & < > " '.
 std::string html_escape(std::string_view in);

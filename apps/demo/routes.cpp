@@ -35,7 +35,7 @@ constexpr std::string_view kStoreUnavailable = "session store unavailable";
 struct SessionView {
   bool live = false;  // stored and not being destroyed
   bool authenticated = false;
-  json user;  // null when not authenticated
+  const json* user = nullptr;  // the session's "user" object, when authenticated and present
   std::int64_t visits = 0;
 };
 
@@ -45,7 +45,7 @@ SessionView view_of(const Session& s) {
   v.authenticated = v.live && !s.user_id().empty();
   if (v.authenticated) {
     const json* u = s.find("user");
-    v.user = (u != nullptr && u->is_object()) ? *u : json{{"name", s.user_id()}};
+    if (u != nullptr && u->is_object()) v.user = u;
   }
   v.visits = v.live ? s.get<std::int64_t>("visits").value_or(0) : 0;
   return v;
@@ -57,14 +57,20 @@ std::string api_session_body(const Session& s, std::string_view csrf_token) {
   std::string out;
   out.reserve(320);
   out += v.authenticated ? R"({"authenticated":true,"user":)" : R"({"authenticated":false,"user":)";
-  out += v.user.dump(-1, ' ', false, json::error_handler_t::replace);  // "null" when anonymous
+  if (!v.authenticated) {
+    out += "null";
+  } else {
+    const json fallback = v.user != nullptr ? json() : json{{"name", s.user_id()}};
+    out += (v.user != nullptr ? *v.user : fallback)
+               .dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   out += R"(,"visits":)";
   out += std::to_string(v.visits);
   if (v.live) {
     out += R"(,"session":{"created_at":")";
-    out += iso8601(s.created_at());
+    append_iso8601(out, s.created_at());
     out += R"(","expires_at":")";
-    out += iso8601(s.expires_at());
+    append_iso8601(out, s.expires_at());
     out += R"(","id_hint":")";
     out += s.id_hint();  // hex digits
     out += R"("})";
@@ -203,7 +209,10 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   const SessionView view = view_of(session);
   HomePage page;
   page.authenticated = view.authenticated;
-  if (page.authenticated) page.user = view.user.value("name", session.user_id());
+  if (page.authenticated) {
+    page.user =
+        view.user != nullptr ? view.user->value("name", session.user_id()) : session.user_id();
+  }
   page.visits = view.visits;
   page.csrf_token = manager_.csrf_token(session);
   if (view.live) {

@@ -53,7 +53,7 @@ class SessionKey {
   const Bytes& bytes() const noexcept { return bytes_; }
   std::string hex() const;
   // First 8 hex characters: safe to show or log (it is a digest prefix, not the ID).
-  std::string hint() const { return hex().substr(0, 8); }
+  std::string hint() const;
 
   bool operator==(const SessionKey&) const = default;
   auto operator<=>(const SessionKey&) const = default;

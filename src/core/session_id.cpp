@@ -44,4 +44,8 @@ std::string SessionKey::hex() const {
   return crypto::to_hex(bytes_);
 }
 
+std::string SessionKey::hint() const {
+  return crypto::to_hex(std::span(bytes_).first(4));
+}
+
 }  // namespace sessionkit
