@@ -34,6 +34,8 @@
 // `max_sessions_per_user` cannot be enforced (the constructor rejects it).
 //
 // Thread safety: a SessionManager is shared by all request threads; every member is thread-safe.
+// Lifetime: the manager must outlive every operation it started (a store completion calls back
+// into it); stop the request threads, and with them the store calls, before destroying it.
 #pragma once
 
 #include <chrono>
@@ -211,8 +213,10 @@ class SessionManager {
   Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
   // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
   const std::string& presession_seed(const Session& s) const;
-  template <class T>
-  Callback<T> timed(Callback<T> done) const;
+  // `f` wrapped to record the store call's latency and errors (src/core/manager_timed.h): the
+  // one Callback<T> a store call takes, not a Callback wrapped in another.
+  template <class T, class F>
+  Callback<T> timed(F&& f) const;
 
   std::shared_ptr<SessionStore> store_;
   Keyring keyring_;

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "core/manager_timed.h"
 #include "crypto/crypto.h"
 #include "sessionkit/stores/cookie.h"
 #include "stores/payload_ops.h"
@@ -99,17 +100,6 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
 }
 
 // ---------------------------------------------------------------- helpers
-
-template <class T>
-Callback<T> SessionManager::timed(Callback<T> done) const {
-  auto start = std::chrono::steady_clock::now();
-  return [metrics = metrics_, start, done = std::move(done)](Result<T> r) {
-    metrics->store_latency.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (r.is_unavailable()) metrics->store_errors.fetch_add(1, std::memory_order_relaxed);
-    done(std::move(r));
-  };
-}
 
 void SessionManager::emit(EventType type, const Session& s, std::string reason,
                           std::string old_hint) const {
@@ -752,10 +742,5 @@ void SessionManager::revoke_user_sessions(const std::string& user_id, const Sess
         done(std::move(r));
       }));
 }
-
-// Used by manager_sessions.cpp.
-template Callback<std::vector<StoredSession>> SessionManager::timed(
-    Callback<std::vector<StoredSession>>) const;
-template Callback<bool> SessionManager::timed(Callback<bool>) const;
 
 }  // namespace sessionkit

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "sessionkit/manager.h"
+
+#include "core/manager_timed.h"
 #include "stores/payload_ops.h"
 
 namespace sessionkit {

@@ -4,6 +4,8 @@
 #include "crypto/crypto.h"
 #include "sessionkit/manager.h"
 
+#include "core/manager_timed.h"
+
 namespace sessionkit {
 
 namespace {
