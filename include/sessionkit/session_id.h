@@ -1,8 +1,9 @@
 // sessionkit/session_id.h — session identifiers and the keys they are stored under.
 //
-// A `SessionId` is 32 bytes from the operating system's CSPRNG (libsodium randombytes),
-// written as 43 characters of unpadded base64url. It is the bearer secret: it travels only in
-// the (signed) cookie and is never written to a store.
+// A `SessionId` is 32 bytes from a kernel-seeded CSPRNG (crypto::random_bytes: ChaCha20 over
+// libsodium, per thread; docs/architecture.md), written as 43 characters of unpadded base64url.
+// It is the bearer secret: it travels only in the (signed) cookie and is never written to a
+// store.
 //
 // A `SessionKey` is SHA-256(SessionId): the only form in which a store sees an ID. A leaked
 // store dump or a timing side channel on store lookups therefore yields no usable token.

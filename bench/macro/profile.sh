@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Instructions per request, from callgrind: starts the release demo (memory store, --threads 1)
+# under valgrind with instrumentation off, signs in, then for each request kind switches
+# instrumentation on, drives it with wrk for a few seconds, switches it off and divides the
+# instructions counted by the requests wrk completed. Loopback only; stops what it started.
+# Usage: bench/macro/profile.sh [SECONDS]   (default 5)
+# Output: one line per request kind, and callgrind files in $OUT (default /tmp/sessionkit-profile)
+#   for callgrind_annotate.
+# Needs: the release build (scripts/build.sh release), valgrind, wrk and curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+demo=build/release/bin/sessionkit-demo
+[[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
+for tool in valgrind callgrind_control wrk curl; do
+  command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }
+done
+seconds=${1:-5}
+out=${OUT:-/tmp/sessionkit-profile}
+rm -rf "$out"; mkdir -p "$out"
+secret=bench-secret-bench-secret-bench-secret-0123
+valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --instr-atstart=no --callgrind-out-file="$out/callgrind.%p" \
+  "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$secret" --threads 1 \
+  >"$out/demo.out" 2>"$out/demo.err" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 300); do grep -q 'listening on' "$out/demo.out" && break; sleep 0.1; done
+url=$(grep -o 'http://127.0.0.1:[0-9]*' "$out/demo.out" | head -1)
+[[ -n $url ]] || { echo "the demo did not start" >&2; cat "$out/demo.err" >&2; exit 1; }
+jar=$out/jar
+token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
+  -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null 2>&1
+cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
+[[ -n $cookie ]] || { echo "login failed" >&2; exit 1; }
+# the read with its CSRF header, the same cookie for the write
+token=$(curl -s -b "$cookie" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+measure() {  # name, wrk arguments...
+  local name=$1; shift
+  wrk -t1 -c4 -d1s "$@" >/dev/null  # warm-up, not counted
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  local report; report=$(wrk -t1 -c4 -d"${seconds}s" "$@")
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  callgrind_control -d "$name" "$pid" >/dev/null 2>&1
+  local requests; requests=$(awk '/requests in/ {print $1}' <<<"$report")
+  local file; file=$(ls -t "$out"/callgrind.* | grep -v '\.out$' | head -1)
+  local ir; ir=$(awk '/^totals:/ {print $2; exit}' "$file")
+  printf '%-8s %8d requests  %9.1fk instructions per request  (%s)\n' \
+    "$name" "$requests" "$(awk -v i="$ir" -v n="$requests" 'BEGIN {print i / n / 1000}')" "$file"
+}
+measure healthz "$url/healthz"
+measure read -H "Cookie: $cookie" "$url/api/session"
+BENCH_METHOD=POST BENCH_COOKIE=$cookie BENCH_CSRF=$token \
+  measure write -s bench/macro/request.lua "$url/api/increment"
