@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# CPU time of the demo per request: healthz, read (GET /api/session, logged in) and write
+# (POST /api/increment), from /proc/PID/stat (utime, stime) around a wrk run. Each round starts a
+# fresh demo (release build, memory store, --threads 1); the medians over the rounds are printed
+# last, with read/healthz as req/s. Loopback only; stops only the demo it started.
+# Usage: bench/macro/cpu_per_request.sh [--rounds 3] [--duration 5] [--demo PATH]
+#   --demo compares another build of the demo (e.g. a worktree at an older commit).
+# Needs: the release build (scripts/build.sh release), wrk and curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=3 duration=5 demo=build/release/bin/sessionkit-demo
+while (($#)); do
+  case $1 in
+    --rounds) rounds=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --demo) demo=$2; shift 2 ;;
+    *) echo "cpu_per_request.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -x $demo ]] || { echo "no demo at $demo: scripts/build.sh release" >&2; exit 2; }
+for tool in wrk curl; do command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }; done
+tick=$(getconf CLK_TCK)
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+secret=bench-secret-bench-secret-bench-secret-0123
+
+# one_round: prints "kind req/s user_us sys_us" for healthz, read and write
+one_round() {
+  "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$secret" --threads 1 \
+    >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q 'listening on' "$tmp/out" && break; sleep 0.1; done
+  local url; url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/out" | head -1)
+  [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$tmp/err" >&2; exit 1; }
+  local jar=$tmp/jar; rm -f "$jar"
+  local token cookie
+  token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+  curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
+    -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null
+  cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
+  [[ -n $cookie ]] || { echo "login failed" >&2; exit 1; }
+  token=$(curl -s -b "$cookie" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+  measure() {  # kind, wrk arguments...
+    local kind=$1; shift
+    wrk -t2 -c64 -d1s "$@" >/dev/null  # warm-up
+    local before after report
+    read -r -a before < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    report=$(wrk -t2 -c64 -d"${duration}s" "$@")
+    read -r -a after < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    awk -v kind="$kind" -v n="$(awk '/requests in/ {print $1}' <<<"$report")" \
+      -v rps="$(awk '/Requests\/sec/ {print $2}' <<<"$report")" \
+      -v u=$((after[0] - before[0])) -v s=$((after[1] - before[1])) -v tick="$tick" \
+      'BEGIN {printf "%s %.0f %.2f %.2f\n", kind, rps, u * 1e6 / tick / n, s * 1e6 / tick / n}'
+  }
+  measure healthz "$url/healthz"
+  measure read -H "Cookie: $cookie" "$url/api/session"
+  BENCH_METHOD=POST BENCH_COOKIE=$cookie BENCH_CSRF=$token \
+    measure write -s bench/macro/request.lua "$url/api/increment"
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+}
+
+: >"$tmp/all"
+for r in $(seq "$rounds"); do
+  one_round | tee -a "$tmp/all" | awk -v r="$r" '{printf "round %d  %-8s %8s req/s  user %6s µs  sys %6s µs per request\n", r, $1, $2, $3, $4}'
+done
+echo "medians of $rounds rounds ($demo, wrk -t2 -c64 -d${duration}s):"
+for kind in healthz read write; do
+  awk -v k=$kind '$1 == k' "$tmp/all" | sort -k2 -n | awk -v k=$kind '{r[NR]=$2} END {m=r[int((NR+1)/2)]; printf "%s %s\n", k, m}'
+done >"$tmp/rps"
+for kind in healthz read write; do
+  med() { awk -v k=$kind -v c="$1" '$1 == k {print $c}' "$tmp/all" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+  printf '  %-8s %8s req/s  user %6s µs  sys %6s µs per request\n' "$kind" "$(med 2)" "$(med 3)" "$(med 4)"
+done
+awk '{v[$1]=$2} END {printf "  read/healthz %.2f×  write/healthz %.2f× (medians of req/s)\n", v["read"] / v["healthz"], v["write"] / v["healthz"]}' "$tmp/rps"
