@@ -74,6 +74,47 @@ TEST(PayloadCodec, RejectsWhatIsNotOneObject) {
   EXPECT_FALSE(decode_payload(deep).ok()) << "nesting deeper than the limit";
 }
 
+// Keys are read straight into strings: every string form, any order, the last of twins wins.
+TEST(PayloadCodec, MapKeysInEveryStringFormAnyOrderAndTwice) {
+  // {"b": 1, "a": 2} with "b" as fixstr and "a" as str8, written out of order
+  auto two =
+      decode_payload(std::string("\x82\xa1"
+                                 "b"
+                                 "\x01\xd9\x01"
+                                 "a"
+                                 "\x02",
+                                 8));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(*two, (json{{"a", 2}, {"b", 1}}));
+  // a key as str16 and as str32
+  auto wide =
+      decode_payload(std::string("\x82\xda\x00\x01"
+                                 "k"
+                                 "\xc3\xdb\x00\x00\x00\x01"
+                                 "m"
+                                 "\xc0",
+                                 13));
+  ASSERT_TRUE(wide.ok());
+  EXPECT_EQ(*wide, (json{{"k", true}, {"m", nullptr}}));
+  // {"a": 1, "a": {"x": 3}}: the last value wins, whole (not merged)
+  auto twice =
+      decode_payload(std::string("\x82\xa1"
+                                 "a"
+                                 "\x01\xa1"
+                                 "a"
+                                 "\x81\xa1"
+                                 "x"
+                                 "\x03",
+                                 10));
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(*twice, (json{{"a", {{"x", 3}}}}));
+  EXPECT_FALSE(decode_payload(std::string("\x81\xd9\x05"
+                                          "ab",
+                                          5))
+                   .ok())
+      << "key longer than the input";
+}
+
 TEST(PayloadCodec, RandomBytesNeverCrashAndMutationsOfValidInputStayConsistent) {
   std::mt19937 rng(11);
   const std::string valid = encode_payload(tricky()["many"]);

@@ -103,14 +103,33 @@ class PayloadReader {
     if (n > static_cast<std::size_t>(end_ - p_) / 2) return false;  // key + value >= 2 bytes
     out = nlohmann::json::object();
     auto& object = out.get_ref<nlohmann::json::object_t&>();
+    std::string key;
     for (std::size_t i = 0; i < n; ++i) {
-      nlohmann::json k;
-      if (!value(k, depth + 1) || !k.is_string()) return false;
-      nlohmann::json v;
-      if (!value(v, depth + 1)) return false;
-      object[std::move(k.get_ref<std::string&>())] = std::move(v);
+      if (!map_key(key)) return false;
+      // Keys arrive sorted (to_msgpack walks a std::map), so the end is the right hint; a key
+      // seen twice keeps its last value, as object[key] = value would.
+      auto at = object.try_emplace(object.end(), std::move(key));
+      if (!value(at->second, depth + 1)) return false;
     }
     return true;
+  }
+  // A map key: a string, read straight into `key` (not through a json string of its own).
+  bool map_key(std::string& key) {
+    if (p_ == end_) return false;
+    const auto tag = static_cast<unsigned char>(*p_++);
+    std::size_t n = 0;
+    if (tag >= 0xa0 && tag <= 0xbf) {
+      n = tag & 0x1f;
+    } else if (tag == 0xd9) {
+      if (!length<std::uint8_t>(n)) return false;
+    } else if (tag == 0xda) {
+      if (!length<std::uint16_t>(n)) return false;
+    } else if (tag == 0xdb) {
+      if (!length<std::uint32_t>(n)) return false;
+    } else {
+      return false;  // JSON object keys are strings
+    }
+    return string(n, key);
   }
 
   bool value(nlohmann::json& out, int depth) {
