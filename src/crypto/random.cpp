@@ -59,6 +59,7 @@ class PoolPage {
     if (pool_ == nullptr) return;
     sodium_memzero(pool_, sizeof(Pool));
     munmap(pool_, sizeof(Pool));
+    pool_ = nullptr;  // a call from a later thread-exit destructor goes to the kernel
   }
   PoolPage(const PoolPage&) = delete;
   PoolPage& operator=(const PoolPage&) = delete;
