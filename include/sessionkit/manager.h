@@ -192,6 +192,14 @@ class SessionManager {
   const char* expiry_reason(const SessionRecord& record, Time now) const;
   // errc::too_large when the session's changed payload breaks max_keys / max_payload_bytes.
   Status check_limits(const Session& s) const;
+  // What commit does with a session that is not being destroyed, by the save rules (the same
+  // for stored and client-side sessions); errc::too_large from check_limits first.
+  struct CommitPlan {
+    bool modified;    // values, user or authentication changed
+    bool create_new;  // no record yet, and one is to be made
+    bool rotate;      // a stored record gets a new ID
+  };
+  Result<CommitPlan> plan_commit(const Session& s) const;
   // Client-side sessions (manager_cookie.cpp).
   void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
   void commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done);

@@ -89,6 +89,8 @@ class Session {
   friend class SessionManager;
 
   void mark_dirty(const std::string& key);
+  // Commit wrote every change: nothing is pending any more.
+  void changes_saved() noexcept;
 
   // Everything a session carries, behind one pointer: a Session passes through several
   // callbacks and awaitables per request, and moving it is then one pointer, not 20 members.
@@ -108,12 +110,13 @@ class Session {
     bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
     bool set_cookie_ = false;      // commit must send the session cookie
     // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
-    // with a stored session never needs it), or new. Mutable: the lazy check is not a change.
-    mutable std::string csrf_seed_;
-    std::string csrf_cookie_;                   // the pre-session cookie's value, unverified
-    mutable bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
-    bool csrf_seed_new_ = false;                // commit must send the pre-session CSRF cookie
-    std::string client_ip_;                     // recorded on a record created during this request
+    // with a stored session never needs it), or new. (The const
+    // SessionManager::presession_seed fills it lazily: State is behind a pointer.)
+    std::string csrf_seed_;
+    std::string csrf_cookie_;           // the pre-session cookie's value, unverified
+    bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
+    bool csrf_seed_new_ = false;        // commit must send the pre-session CSRF cookie
+    std::string client_ip_;             // recorded on a record created during this request
     std::string user_agent_;
     std::string refusal_;
   };

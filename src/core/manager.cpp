@@ -143,10 +143,7 @@ void SessionManager::adopt_created(Session& s, SessionId id, SessionKey key, Ses
   s.st_->stored_ = true;
   s.st_->set_cookie_ = true;
   s.st_->regenerate_ = false;
-  s.st_->dirty_.clear();
-  s.st_->erased_.clear();
-  s.st_->user_dirty_ = false;
-  s.st_->auth_dirty_ = false;
+  s.changes_saved();
 }
 
 http::SetCookie SessionManager::cookie_template(std::string name) const {
@@ -444,6 +441,13 @@ Status SessionManager::check_limits(const Session& s) const {
   return {};
 }
 
+Result<SessionManager::CommitPlan> SessionManager::plan_commit(const Session& s) const {
+  if (Status limits = check_limits(s); !limits.ok()) return limits;
+  const bool modified = s.is_modified();
+  return CommitPlan{modified, !s.st_->stored_ && (modified || options_.save_uninitialized),
+                    s.st_->stored_ && s.st_->regenerate_};
+}
+
 void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
   if (sealer_) {
     commit_sealed(s, out, std::move(done));
@@ -479,14 +483,13 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     return;
   }
 
-  if (Status limits = check_limits(s); !limits.ok()) {
-    done(std::move(limits));
+  auto plan = plan_commit(s);
+  if (!plan) {
+    done(plan.status());
     return;
   }
-  const bool modified = s.is_modified();
-  const bool create_new = !s.st_->stored_ && (modified || options_.save_uninitialized);
-  const bool rotate = s.st_->stored_ && s.st_->regenerate_;
-  if (create_new || rotate) {
+  const bool modified = plan->modified, rotate = plan->rotate;
+  if (plan->create_new || rotate) {
     SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
@@ -549,10 +552,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
       s.st_->record_.expires_at =
           std::min(now + options_.idle_timeout, s.st_->record_.absolute_expires_at);
     }
-    s.st_->dirty_.clear();
-    s.st_->erased_.clear();
-    s.st_->user_dirty_ = false;
-    s.st_->auth_dirty_ = false;
+    s.changes_saved();
     finish(cb, {});
   };
 

@@ -51,13 +51,12 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     return;
   }
 
-  if (Status limits = check_limits(s); !limits.ok()) {
-    done(std::move(limits));
+  auto plan = plan_commit(s);
+  if (!plan) {
+    done(plan.status());
     return;
   }
-  const bool modified = s.is_modified();
-  const bool create_new = !s.st_->stored_ && (modified || options_.save_uninitialized);
-  const bool rotate = s.st_->stored_ && s.st_->regenerate_;
+  const bool modified = plan->modified, create_new = plan->create_new, rotate = plan->rotate;
   if (!s.st_->stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
     if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
     write_presession_cookie(s, out);
@@ -106,10 +105,7 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     }
   } else {
     s.st_->record_ = std::move(record);
-    s.st_->dirty_.clear();
-    s.st_->erased_.clear();
-    s.st_->user_dirty_ = false;
-    s.st_->auth_dirty_ = false;
+    s.changes_saved();
   }
   write_session_cookie(s, std::move(sealed).value(), out);
   s.st_->set_cookie_ = false;

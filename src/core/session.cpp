@@ -25,6 +25,13 @@ void Session::mark_dirty(const std::string& key) {
   std::erase(st_->erased_, key);
 }
 
+void Session::changes_saved() noexcept {
+  st_->dirty_.clear();
+  st_->erased_.clear();
+  st_->user_dirty_ = false;
+  st_->auth_dirty_ = false;
+}
+
 void Session::set(std::string key, nlohmann::json value) {
   mark_dirty(key);
   st_->record_.data[std::move(key)] = std::move(value);
