@@ -118,18 +118,20 @@ class PayloadReader {
     if (p_ == end_) return false;
     const auto tag = static_cast<unsigned char>(*p_++);
     std::size_t n = 0;
-    if (tag >= 0xa0 && tag <= 0xbf) {
+    return is_string(tag) && string_length(tag, n) && string(n, key);  // JSON keys are strings
+  }
+  // fixstr, str8, str16, str32
+  static bool is_string(unsigned char tag) {
+    return (tag >= 0xa0 && tag <= 0xbf) || (tag >= 0xd9 && tag <= 0xdb);
+  }
+  bool string_length(unsigned char tag, std::size_t& n) {  // for an is_string tag
+    if (tag <= 0xbf) {
       n = tag & 0x1f;
-    } else if (tag == 0xd9) {
-      if (!length<std::uint8_t>(n)) return false;
-    } else if (tag == 0xda) {
-      if (!length<std::uint16_t>(n)) return false;
-    } else if (tag == 0xdb) {
-      if (!length<std::uint32_t>(n)) return false;
-    } else {
-      return false;  // JSON object keys are strings
+      return true;
     }
-    return string(n, key);
+    if (tag == 0xd9) return length<std::uint8_t>(n);
+    if (tag == 0xda) return length<std::uint16_t>(n);
+    return length<std::uint32_t>(n);
   }
 
   bool value(nlohmann::json& out, int depth) {
@@ -146,7 +148,7 @@ class PayloadReader {
     }
     if (tag >= 0x80 && tag <= 0x8f) return map(tag & 0x0f, out, depth);
     if (tag >= 0x90 && tag <= 0x9f) return array(tag & 0x0f, out, depth);
-    if (tag >= 0xa0 && tag <= 0xbf) return text(tag & 0x1f, out);
+    if (is_string(tag)) return string_length(tag, n) && text(n, out);
     switch (tag) {
       case 0xc0:
         out = nullptr;
@@ -175,12 +177,6 @@ class PayloadReader {
         return scalar<std::uint32_t, std::int64_t, std::int32_t>(out);
       case 0xd3:
         return scalar<std::uint64_t, std::int64_t, std::int64_t>(out);
-      case 0xd9:
-        return length<std::uint8_t>(n) && text(n, out);
-      case 0xda:
-        return length<std::uint16_t>(n) && text(n, out);
-      case 0xdb:
-        return length<std::uint32_t>(n) && text(n, out);
       case 0xdc:
         return length<std::uint16_t>(n) && array(n, out, depth);
       case 0xdd:
