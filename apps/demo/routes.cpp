@@ -59,10 +59,10 @@ std::string api_session_body(const Session& s, std::string_view csrf_token) {
   out += v.authenticated ? R"({"authenticated":true,"user":)" : R"({"authenticated":false,"user":)";
   if (!v.authenticated) {
     out += "null";
+  } else if (v.user != nullptr) {
+    out += v.user->dump(-1, ' ', false, json::error_handler_t::replace);
   } else {
-    const json fallback = v.user != nullptr ? json() : json{{"name", s.user_id()}};
-    out += (v.user != nullptr ? *v.user : fallback)
-               .dump(-1, ' ', false, json::error_handler_t::replace);
+    out += json{{"name", s.user_id()}}.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   out += R"(,"visits":)";
   out += std::to_string(v.visits);

@@ -1,6 +1,6 @@
 #include "crypto/crypto.h"
 
-// SHA256_CTX: see HmacKey below.
+// SHA256_CTX: see sha256() below.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <sodium.h>
