@@ -19,6 +19,7 @@ while (($#)); do
 done
 [[ -x $demo ]] || { echo "no demo at $demo: scripts/build.sh release" >&2; exit 2; }
 for tool in wrk curl; do command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }; done
+source bench/macro/demo_session.sh
 tick=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
 pid=
@@ -34,17 +35,9 @@ one_round() {
   "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$secret" --threads 1 \
     >"$tmp/out" 2>"$tmp/err" &
   pid=$!
-  for _ in $(seq 100); do grep -q 'listening on' "$tmp/out" && break; sleep 0.1; done
-  local url; url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/out" | head -1)
+  local url; url=$(demo_url "$tmp/out")
   [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$tmp/err" >&2; exit 1; }
-  local jar=$tmp/jar; rm -f "$jar"
-  local token cookie
-  token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
-  curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
-    -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null
-  cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
-  [[ -n $cookie ]] || { echo "login failed" >&2; exit 1; }
-  token=$(curl -s -b "$cookie" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+  demo_sign_in "$url" "$tmp/jar" || exit 1  # sets cookie and token
   measure() {  # kind, wrk arguments...
     local kind=$1; shift
     wrk -t2 -c64 -d1s "$@" >/dev/null  # warm-up

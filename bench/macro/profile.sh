@@ -14,6 +14,7 @@ demo=build/release/bin/sessionkit-demo
 for tool in valgrind callgrind_control wrk curl; do
   command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }
 done
+source bench/macro/demo_session.sh
 seconds=${1:-5}
 out=${OUT:-/tmp/sessionkit-profile}
 rm -rf "$out"; mkdir -p "$out"
@@ -23,17 +24,9 @@ valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --instr-atstart=no --callgrind-out
   >"$out/demo.out" 2>"$out/demo.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 300); do grep -q 'listening on' "$out/demo.out" && break; sleep 0.1; done
-url=$(grep -o 'http://127.0.0.1:[0-9]*' "$out/demo.out" | head -1)
+url=$(demo_url "$out/demo.out")
 [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$out/demo.err" >&2; exit 1; }
-jar=$out/jar
-token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
-curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
-  -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null 2>&1
-cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
-[[ -n $cookie ]] || { echo "login failed" >&2; exit 1; }
-# the read with its CSRF header, the same cookie for the write
-token=$(curl -s -b "$cookie" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
+demo_sign_in "$url" "$out/jar"  # sets cookie and token (for the write's CSRF header)
 measure() {  # name, wrk arguments...
   local name=$1; shift
   wrk -t1 -c4 -d1s "$@" >/dev/null  # warm-up, not counted

@@ -13,6 +13,7 @@ demo=build/release/bin/sessionkit-demo
 [[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 source bench/macro/servers.sh
+source bench/macro/demo_session.sh
 tmp=$(mktemp -d)
 pid=
 cleanup() {
@@ -36,17 +37,8 @@ for store in "${stores[@]}"; do
   "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$secret" --threads "$threads" \
     >"$tmp/demo.out" 2>"$tmp/demo.err" &
   pid=$!
-  for _ in $(seq 100); do grep -q 'listening on' "$tmp/demo.out" && break; sleep 0.1; done
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/demo.out" | head -1)
-  jar=$tmp/jar
-  rm -f "$jar"
-  token=$(curl -s -c "$jar" -b "$jar" "$url/api/session" | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
-  curl -s -c "$jar" -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $token" \
-    -d '{"username":"alice","password":"wonderland"}' "$url/api/login" >/dev/null
-  cookie=$(awk '$6 == "sid" {print "sid=" $7}' "$jar")
-  [[ -n $cookie ]] || { echo "login failed against $store" >&2; exit 1; }
-  curl -s -b "$cookie" "$url/api/session" | grep -q '"authenticated":true' ||
-    { echo "cookie not accepted against $store" >&2; exit 1; }
+  url=$(demo_url "$tmp/demo.out")
+  demo_sign_in "$url" "$tmp/jar" || exit 1  # sets cookie
   echo "== store $store, demo --threads $threads: GET /api/session with a logged-in cookie"
   wrk -t2 -c64 -d3s -H "Cookie: $cookie" "$url/api/session" >/dev/null  # warm-up
   wrk -t2 -c64 -d10s --latency -H "Cookie: $cookie" "$url/api/session"
