@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sessionkit needs, and only those that are missing.
-# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--test] [--bench] [--fuzz]
+# Idempotent; needs root (or sudo).
+# Usage: scripts/install-deps.sh [--test] [--bench] [--fuzz] [--profile]
 #   --test   also the packages the test suite needs.
 #   --bench  also the packages the benchmarks need.
 #   --fuzz   also clang-14 and its libFuzzer runtime (scripts/fuzz.sh).
+#   --profile  also valgrind, perf and python3 (bench/macro/profile.sh and breakdown.sh).
 set -euo pipefail
 
 packages=(
@@ -16,6 +18,7 @@ for arg in "$@"; do
     --test) packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --bench) packages+=(libbenchmark-dev wrk curl) ;;
+    --profile) packages+=(valgrind linux-perf python3 wrk curl) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -6,13 +6,14 @@
 # Usage: bench/macro/profile.sh [SECONDS]   (default 5)
 # Output: one line per request kind, and callgrind files in $OUT (default /tmp/sessionkit-profile)
 #   for callgrind_annotate.
-# Needs: the release build (scripts/build.sh release), valgrind, wrk and curl.
+# Needs: the release build (scripts/build.sh release), valgrind, wrk and curl
+#   (scripts/install-deps.sh --profile).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 demo=build/release/bin/sessionkit-demo
 [[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
 for tool in valgrind callgrind_control wrk curl; do
-  command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }
+  command -v $tool >/dev/null || { echo "$tool is missing (scripts/install-deps.sh --profile)" >&2; exit 2; }
 done
 source bench/macro/demo_session.sh
 seconds=${1:-5}
