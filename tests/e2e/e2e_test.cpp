@@ -111,6 +111,43 @@ TEST_F(DemoE2E, HealthzDoesNoSessionWork) {
   EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
 }
 
+// The bytes on the wire: responses to pipelined requests follow each other exactly, each with a
+// Content-Length that matches its body, and a HEAD response carries the length but no body.
+TEST_F(DemoE2E, PipelinedResponsesAndHeadOnTheWire) {
+  const std::string host = "Host: 127.0.0.1\r\n";
+  const std::string wire =
+      HttpClient(demo_->port())
+          .raw_until_close("HEAD /healthz HTTP/1.1\r\n" + host + "\r\n" +
+                           "GET /api/session HTTP/1.1\r\n" + host + "\r\n" +
+                           "GET /healthz HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+  // Split the stream into responses by their Content-Length.
+  std::vector<std::pair<std::string, std::string>> responses;  // header, body
+  std::size_t at = 0;
+  while (at < wire.size()) {
+    const std::size_t end = wire.find("\r\n\r\n", at);
+    ASSERT_NE(end, std::string::npos) << "an incomplete header at byte " << at << ":\n" << wire;
+    std::string header = wire.substr(at, end + 4 - at);
+    ASSERT_TRUE(header.starts_with("HTTP/1.1 200 OK\r\n")) << header;
+    const std::size_t cl = header.find("Content-Length: ");
+    ASSERT_NE(cl, std::string::npos) << header;
+    const std::size_t length = std::stoul(header.substr(cl + 16));
+    const bool head = responses.empty();  // the first answers the HEAD request
+    const std::size_t body_size = head ? 0 : length;
+    ASSERT_LE(end + 4 + body_size, wire.size()) << "a short body:\n" << wire;
+    responses.emplace_back(std::move(header), wire.substr(end + 4, body_size));
+    if (head) {
+      EXPECT_EQ(length, 3U) << "HEAD announces the length GET would send";
+    }
+    at = end + 4 + body_size;
+  }
+  ASSERT_EQ(responses.size(), 3U) << wire;
+  EXPECT_TRUE(responses[0].second.empty());
+  EXPECT_EQ(json::parse(responses[1].second)["authenticated"], false);
+  EXPECT_NE(responses[1].first.find("Cache-Control: no-store\r\n"), std::string::npos);
+  EXPECT_EQ(responses[2].second, "ok\n");
+  EXPECT_NE(responses[2].first.find("Connection: close\r\n"), std::string::npos);
+}
+
 TEST_F(DemoE2E, ReadyzAndMetrics) {
   HttpClient c = client();
   Response ready = c.get("/readyz");

@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -186,6 +187,21 @@ Response HttpClient::raw(const std::string& bytes) {
   connect();
   write_raw(bytes);
   return read_response();
+}
+
+std::string HttpClient::raw_until_close(const std::string& bytes) {
+  connect();
+  write_raw(bytes);
+  std::string received;
+  error_code result = asio::error::would_block;
+  stream_->expires_after(timeout_);
+  asio::async_read(*stream_, asio::dynamic_buffer(received),
+                   [&result](error_code ec, std::size_t) { result = ec; });
+  ioc_.restart();
+  ioc_.run();
+  close();
+  if (result != asio::error::eof) throw boost::system::system_error(result, "read until close");
+  return received;
 }
 
 std::string form_encode(std::string_view value) {

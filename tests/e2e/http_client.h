@@ -70,6 +70,9 @@ class HttpClient {
 
   // Writes raw bytes on a fresh connection and reads one response.
   Response raw(const std::string& bytes);
+  // Writes raw bytes on a fresh connection and returns every byte the server sends until it
+  // closes the connection (the bytes should end with a request that asks it to).
+  std::string raw_until_close(const std::string& bytes);
 
   // Set-Cookie lines of the last response.
   const std::vector<SetCookieLine>& last_set_cookies() const { return last_set_cookies_; }
