@@ -96,7 +96,11 @@ struct SessionOptions {
     bool ip = false;
   } bind;
   // At most this many sessions per user (0: no cap). When a commit binds a user and the user
-  // then has more, the oldest others are destroyed (an `destroyed` event each).
+  // then has more, the newest this many are kept, by creation time and then by key, and the
+  // rest are destroyed (a `destroyed` event each). The order is the same on every app server,
+  // so logins that race end no more sessions than the cap demands. If a newer login of the
+  // same user took the last slot meanwhile, the committing session is ended as well and commit
+  // fails with errc::conflict (no cookie is set).
   std::size_t max_sessions_per_user = 0;
 
   // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 
@@ -208,6 +209,11 @@ void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callb
   // The cap is part of the login: if it cannot be enforced now, the login fails (503, no
   // cookie) rather than leave the user with more sessions than allowed.
   evict_over_cap(s, [this, &s, &out, done = std::move(done)](Status st) mutable {
+    if (st.code() == errc::conflict) {
+      // A newer login of the same user took the last slot: this session has been ended.
+      s.st_->stored_ = false;
+      return done(std::move(st));
+    }
     if (!st.ok()) {
       emit(EventType::store_error, s, "session cap: " + st.to_string());
       return done(std::move(st));
@@ -220,21 +226,30 @@ void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callb
 void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
   const std::string user = s.st_->record_.user_id;
   const SessionKey mine = s.st_->key_;
+  const Time mine_created = s.st_->record_.created_at;
   const std::size_t cap = options_.max_sessions_per_user;
   store_->list_user(
-      user, timed<std::vector<StoredSession>>([this, user, mine, cap, done = std::move(done)](
+      user, timed<std::vector<StoredSession>>([this, user, mine, mine_created, cap,
+                                               done = std::move(done)](
                                                   Result<std::vector<StoredSession>> r) mutable {
         if (!r) return done(r.status());
-        std::vector<StoredSession> others;
-        for (auto& stored : *r) {
-          if (!(stored.key == mine)) others.push_back(std::move(stored));
+        // The user's sessions, newest first, by creation time and then by key: the same order
+        // for every request and every app server. Two logins that race therefore agree on which
+        // sessions stay, and together end no more than the cap demands (each keeping itself
+        // first, they could end each other). The current session is ranked like the others.
+        std::vector<std::pair<Time, SessionKey>> ranked;
+        ranked.reserve(r->size() + 1);
+        bool mine_listed = false;
+        for (const auto& stored : *r) {
+          mine_listed = mine_listed || stored.key == mine;
+          ranked.emplace_back(stored.record.created_at, stored.key);
         }
-        if (others.size() + 1 <= cap) return done({});
-        // Newest first; the current session counts as one of the `cap` kept.
-        std::sort(others.begin(), others.end(), [](const StoredSession& a, const StoredSession& b) {
-          return a.record.created_at > b.record.created_at;
-        });
-        others.erase(others.begin(), others.begin() + static_cast<std::ptrdiff_t>(cap - 1));
+        if (!mine_listed) ranked.emplace_back(mine_created, mine);
+        if (ranked.size() <= cap) return done({});
+        std::sort(ranked.begin(), ranked.end(), std::greater<>());
+        ranked.erase(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(cap));
+        const bool mine_evicted = std::any_of(ranked.begin(), ranked.end(),
+                                              [&](const auto& v) { return v.second == mine; });
         struct Pending {
           std::mutex mutex;
           std::size_t left;
@@ -242,12 +257,12 @@ void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
           Callback<void> done;
         };
         auto pending = std::make_shared<Pending>();
-        pending->left = others.size();
+        pending->left = ranked.size();
         pending->done = std::move(done);
-        for (const auto& victim : others) {
+        for (const auto& [created, victim] : ranked) {
           store_->destroy(
-              victim.key,
-              timed<bool>([this, user, cap, pending, hint = victim.key.hint()](Result<bool> d) {
+              victim, timed<bool>([this, user, cap, pending, mine_evicted,
+                                   hint = victim.hint()](Result<bool> d) {
                 if (d.ok() && *d) {
                   metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
                   Event e;
@@ -268,7 +283,13 @@ void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
                     error = pending->error;
                   }
                 }
-                if (finished) finished(std::move(error));
+                if (!finished) return;
+                if (error.ok() && mine_evicted) {
+                  error =
+                      Status(errc::conflict, "a newer login of this user took the last of its " +
+                                                 std::to_string(cap) + " session slots");
+                }
+                finished(std::move(error));
               }));
         }
       }));

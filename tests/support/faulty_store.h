@@ -1,9 +1,13 @@
 // Test support: a SessionStore decorator that can be told to fail every call with
-// errc::unavailable (a store that went away), and counts the calls it forwards.
+// errc::unavailable (a store that went away), counts the calls it forwards, and can hold
+// list_user calls back until released (to interleave two requests deterministically).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "sessionkit/store.h"
 
@@ -16,6 +20,21 @@ class FaultyStore final : public SessionStore {
   void set_failing(bool failing) { failing_ = failing; }
   // Fail only destroy and list_user calls (the paths behind binding refusal and the cap).
   void set_failing_destroy(bool failing) { failing_destroy_ = failing; }
+  // While holding, list_user calls wait; release_list_user() forwards the held ones in order.
+  void hold_list_user(bool hold) { holding_list_ = hold; }
+  std::size_t held_list_user() {
+    std::lock_guard lock(held_mutex_);
+    return held_.size();
+  }
+  void release_list_user() {
+    std::vector<std::function<void()>> held;
+    {
+      std::lock_guard lock(held_mutex_);
+      held.swap(held_);
+    }
+    for (auto& call : held)
+      call();
+  }
   std::size_t calls() const { return calls_; }
   std::size_t writes() const { return writes_; }
 
@@ -61,6 +80,12 @@ class FaultyStore final : public SessionStore {
   }
   void list_user(const std::string& u, Callback<std::vector<StoredSession>> d) override {
     if (fail(d) || fail_destroy(d)) return;
+    if (holding_list_) {
+      std::lock_guard lock(held_mutex_);
+      held_.push_back(
+          [this, u, d = std::move(d)]() mutable { inner_->list_user(u, std::move(d)); });
+      return;
+    }
     inner_->list_user(u, std::move(d));
   }
   void destroy_user(const std::string& u, std::optional<SessionKey> keep,
@@ -105,6 +130,9 @@ class FaultyStore final : public SessionStore {
   std::shared_ptr<SessionStore> inner_;
   std::atomic<bool> failing_{false};
   std::atomic<bool> failing_destroy_{false};
+  std::atomic<bool> holding_list_{false};
+  std::mutex held_mutex_;
+  std::vector<std::function<void()>> held_;
   std::atomic<std::size_t> calls_{0};
   std::atomic<std::size_t> writes_{0};
 };

@@ -729,6 +729,49 @@ TEST_F(ManagerTest, SessionCapThatCannotBeEnforcedFailsTheLogin) {
   EXPECT_FALSE(load_ok(cookie).is_new());
 }
 
+// Two logins of one user race with a cap of 1: both records are stored before either looks
+// at the user's sessions. Each used to keep itself and end the other, which left the user with
+// no session and both logins "successful". Both now rank the sessions the same way: the newer
+// login stays, and the older one is ended and told so (conflict, no cookie).
+TEST_F(ManagerTest, RacingLoginsUnderTheCapKeepExactlyTheNewest) {
+  SessionOptions o = SessionOptions::development();
+  o.max_sessions_per_user = 1;
+  rebuild(o);
+  store_->hold_list_user(true);
+  Session older = load_ok("");
+  older.set_user("bob");
+  FakeResponse older_res;
+  std::optional<Status> older_done;
+  manager_->commit(older, older_res, [&](Status st) { older_done.emplace(std::move(st)); });
+  clock_.advance(1s);
+  Session newer = load_ok("");
+  newer.set_user("bob");
+  FakeResponse newer_res;
+  std::optional<Status> newer_done;
+  manager_->commit(newer, newer_res, [&](Status st) { newer_done.emplace(std::move(st)); });
+  ASSERT_EQ(store_->held_list_user(), 2u) << "both records stored, neither cap check done";
+  EXPECT_FALSE(older_done || newer_done);
+
+  store_->hold_list_user(false);
+  store_->release_list_user();
+  ASSERT_TRUE(older_done && newer_done);
+  EXPECT_EQ(newer_done->code(), errc::ok) << newer_done->to_string();
+  EXPECT_EQ(older_done->code(), errc::conflict) << older_done->to_string();
+  EXPECT_TRUE(older_res.all("Set-Cookie").empty()) << "an ended login gets no cookie";
+  EXPECT_FALSE(older.is_stored());
+
+  const std::string cookie =
+      newer_res.set_cookie_pair(manager_->options().cookie.full_name()).value_or("");
+  ASSERT_FALSE(cookie.empty());
+  EXPECT_EQ(load_ok(cookie).user_id(), "bob");
+  std::optional<Result<std::vector<StoredSession>>> listed;
+  memory_->list_user("bob",
+                     [&](Result<std::vector<StoredSession>> r) { listed.emplace(std::move(r)); });
+  ASSERT_TRUE(listed && listed->ok());
+  EXPECT_EQ((*listed)->size(), 1u) << "exactly the cap";
+  EXPECT_EQ(metrics_->sessions_destroyed, 1u);
+}
+
 // ---- client-side sessions (CookieStore) ----
 
 class CookieSessionTest : public ManagerTest {
