@@ -17,9 +17,8 @@ while (($#)); do
     *) echo "cpu_per_request.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[[ -x $demo ]] || { echo "no demo at $demo: scripts/build.sh release" >&2; exit 2; }
-for tool in wrk curl; do command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 2; }; done
 source bench/macro/demo_session.sh
+demo_require "$demo" "scripts/install-deps.sh --bench" wrk curl
 tick=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
 pid=
@@ -28,15 +27,10 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-secret=bench-secret-bench-secret-bench-secret-0123
 
 # one_round: prints "kind req/s user_us sys_us" for healthz, read and write
 one_round() {
-  "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$secret" --threads 1 \
-    >"$tmp/out" 2>"$tmp/err" &
-  pid=$!
-  local url; url=$(demo_url "$tmp/out")
-  [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$tmp/err" >&2; exit 1; }
+  demo_start "$demo" "$tmp"  # sets pid and url
   demo_sign_in "$url" "$tmp/jar" || exit 1  # sets cookie and token
   measure() {  # kind, wrk arguments...
     local kind=$1; shift

@@ -1,6 +1,31 @@
 # Sourced by the bench/macro scripts that drive sessionkit-demo alone (compare.sh has its own
 # login, which also serves the peer).
 
+demo_secret=bench-secret-bench-secret-bench-secret-0123
+
+# Exits 2 unless DEMO is an executable and every TOOL is on PATH; HINT says how to get them.
+demo_require() { # DEMO HINT TOOL...
+  local demo=$1 hint=$2 tool
+  shift 2
+  [[ -x $demo ]] || { echo "no demo at $demo: scripts/build.sh release" >&2; exit 2; }
+  for tool; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing ($hint)" >&2; exit 2; }
+  done
+}
+
+# Starts DEMO (memory store, --threads 1, logs in DIR/demo.out and DIR/demo.err), run by an
+# optional WRAPPER command (e.g. valgrind and its options). Sets `pid` (set the caller's EXIT
+# trap on it first) and `url`; exits 1 when the demo does not start.
+demo_start() { # DEMO DIR [WRAPPER...]
+  local demo=$1 dir=$2
+  shift 2
+  "$@" "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$demo_secret" --threads 1 \
+    >"$dir/demo.out" 2>"$dir/demo.err" &
+  pid=$!
+  url=$(demo_url "$dir/demo.out")
+  [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$dir/demo.err" >&2; exit 1; }
+}
+
 # Waits until the demo that writes its log to FILE says where it listens; prints its base URL.
 demo_url() { # FILE
   for _ in $(seq 300); do grep -q 'listening on' "$1" && break; sleep 0.1; done

@@ -10,23 +10,16 @@
 #   (scripts/install-deps.sh --profile).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-demo=build/release/bin/sessionkit-demo
-[[ -x $demo ]] || { echo "build the release preset first: scripts/build.sh release" >&2; exit 2; }
-for tool in valgrind callgrind_control wrk curl; do
-  command -v $tool >/dev/null || { echo "$tool is missing (scripts/install-deps.sh --profile)" >&2; exit 2; }
-done
 source bench/macro/demo_session.sh
+demo_require build/release/bin/sessionkit-demo "scripts/install-deps.sh --profile" \
+  valgrind callgrind_control wrk curl
 seconds=${1:-5}
 out=${OUT:-/tmp/sessionkit-profile}
 rm -rf "$out"; mkdir -p "$out"
-secret=bench-secret-bench-secret-bench-secret-0123
-valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --instr-atstart=no --callgrind-out-file="$out/callgrind.%p" \
-  "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$secret" --threads 1 \
-  >"$out/demo.out" 2>"$out/demo.err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-url=$(demo_url "$out/demo.out")
-[[ -n $url ]] || { echo "the demo did not start" >&2; cat "$out/demo.err" >&2; exit 1; }
+pid=
+trap '[[ -n $pid ]] && kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+demo_start build/release/bin/sessionkit-demo "$out" \
+  valgrind --tool=callgrind ${CALLGRIND_OPTS:-} --instr-atstart=no --callgrind-out-file="$out/callgrind.%p"
 demo_sign_in "$url" "$out/jar"  # sets cookie and token (for the write's CSRF header)
 measure() {  # name, wrk arguments...
   local name=$1; shift

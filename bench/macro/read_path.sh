@@ -29,12 +29,11 @@ if ((${#stores[@]} == 0)); then
   command -v redis-server >/dev/null && stores+=(redis)
   [[ -n $pg_bin ]] && stores+=(postgres)
 fi
-secret=bench-secret-bench-secret-bench-secret-0123
 threads=${THREADS:-$(nproc)}
 for store in "${stores[@]}"; do
   if [[ $store == redis ]]; then start_redis "$tmp"; store=$redis_url; fi
   if [[ $store == postgres ]]; then start_postgres "$tmp"; store=$pg_url; fi
-  "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$secret" --threads "$threads" \
+  "$demo" --listen 127.0.0.1:0 --store "$store" --secret "$demo_secret" --threads "$threads" \
     >"$tmp/demo.out" 2>"$tmp/demo.err" &
   pid=$!
   url=$(demo_url "$tmp/demo.out")
