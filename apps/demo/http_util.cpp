@@ -1,5 +1,7 @@
 #include "http_util.h"
 
+#include <sodium.h>
+
 #include <boost/beast/http/field.hpp>
 #include <cctype>
 #include <chrono>
@@ -128,6 +130,11 @@ bool media_type_is(std::string_view content_type, std::string_view type) {
   while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
     media.remove_prefix(1);
   return iequals(media, type);
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -48,6 +48,8 @@ bool media_type_is(std::string_view content_type, std::string_view type);
 
 // ASCII case-insensitive equality (header names and values, media types).
 bool iequals(std::string_view a, std::string_view b);
+// Equal contents, compared in time independent of where they differ (secrets, tokens).
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 // "2024-01-01T00:00:00Z" (UTC, whole seconds); append_iso8601 writes it onto `out`.
 std::string iso8601(sessionkit::Time t);

@@ -366,6 +366,15 @@ asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
 }
 
 asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
+  if (!options_.metrics_token.empty()) {
+    auto auth = ctx.view.header("Authorization");
+    const std::string expected = "Bearer " + options_.metrics_token;
+    if (!auth || !constant_time_equal(*auth, expected)) {
+      Response res = ctx.error(Status::unauthorized, "metrics need a bearer token");
+      res.set(bhttp::field::www_authenticate, "Bearer realm=\"metrics\"");
+      co_return res;
+    }
+  }
   // Where count() walks every record (Redis: SCAN), reuse a recent figure instead of paying
   // that on every scrape. Other stores count cheaply and answer fresh figures.
   const bool expensive = manager_.store().count_is_expensive();

@@ -36,6 +36,9 @@ struct RouterOptions {
   // Sensitive actions (ending other sessions) need an authentication at most this old; older
   // ones answer 401 until POST /api/reauth succeeds.
   std::chrono::seconds reauth_after{600};
+  // When not empty, GET /metrics answers 401 unless the request carries
+  // `Authorization: Bearer <metrics_token>` (compared in constant time).
+  std::string metrics_token;
 };
 
 class Router {

@@ -1,0 +1,2 @@
+// placeholder: filled by issue 21 work
+#include <gtest/gtest.h>
