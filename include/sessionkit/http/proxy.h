@@ -7,6 +7,24 @@
 // proxy: that is the client. Entries further left were written by the client and are ignored.
 // X-Forwarded-Proto is taken from its rightmost value (set by the nearest proxy).
 //
+// Several field lines. RFC 9110 §5.3: several lines of one field name are ONE comma-separated
+// list, in order. Proxies such as HAProxy (`option forwardfor`) append their own line at the end
+// instead of extending the client's, so reading only the first line would believe a client who
+// sends `X-Forwarded-For: <someone else's address>` himself. Pass every line (the `span`
+// overload); the lines are read as one list.
+//
+// Entries. `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]` and `[2001:db8::1]:443`
+// (RFC 7239 node syntax without "unknown"/obfuscated identifiers). The resolved address is the
+// IP alone, in canonical text form (`inet_ntop`: no brackets, no port, lower-case IPv6), so that
+// it compares equal to the peer address a server reports. Empty list elements are skipped.
+//
+// Malformed entries. If the entry at the client position (the first entry, from the right, that
+// is not a trusted proxy; or the last one left of only trusted proxies) is not an address, the
+// client is UNKNOWN: `Client::malformed` is set, `address` is "" and the caller must answer
+// 400 (never fall back to the proxy's address: every client behind that proxy would share it).
+// Malformed entries LEFT of the client position were written by the client and are ignored, as
+// is everything else there.
+//
 // IP binding, session listings and rate limits all depend on this address; with no trusted
 // proxies configured (the default) the headers are ignored entirely.
 //
@@ -16,6 +34,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,16 +57,26 @@ class TrustedProxies {
   bool contains(std::string_view address) const;
 
   struct Client {
-    std::string address;  // the client as far as trusted proxies vouch for it
-    bool tls = false;     // the client reached the first proxy (or us) over TLS
+    std::string address;     // the client as far as trusted proxies vouch for it ("" if malformed)
+    bool tls = false;        // the client reached the first proxy (or us) over TLS
+    bool malformed = false;  // X-Forwarded-For had a non-address at the client position: 400
   };
-  // `peer` and `peer_tls` describe the TCP connection; the two headers are the request's
-  // X-Forwarded-For and X-Forwarded-Proto (nullopt when absent).
+  // `peer` and `peer_tls` describe the TCP connection. `forwarded_for` and `forwarded_proto` are
+  // ALL field lines of the request's X-Forwarded-For and X-Forwarded-Proto, in the order they
+  // arrived (empty when absent). Without trusted proxies, or from an untrusted peer, the lines are
+  // not looked at: the client is the peer.
+  Client resolve(std::string_view peer, bool peer_tls,
+                 std::span<const std::string_view> forwarded_for,
+                 std::span<const std::string_view> forwarded_proto) const;
+  // The same with at most one line of each (nullopt when absent). Kept for callers that only have
+  // the first line; prefer the `span` overload, which sees the lines proxies append.
   Client resolve(std::string_view peer, bool peer_tls,
                  std::optional<std::string_view> forwarded_for,
                  std::optional<std::string_view> forwarded_proto) const;
 
  private:
+  bool contains_ip(const std::array<std::uint8_t, 16>& ip) const;
+
   struct Block {
     std::array<std::uint8_t, 16> bytes{};  // IPv4 as IPv4-mapped IPv6
     int prefix = 128;                      // bits, in the 128-bit form
