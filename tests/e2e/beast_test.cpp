@@ -39,6 +39,61 @@ TEST(BeastRequestView, ReadsTheBeastHeader) {
   EXPECT_TRUE(view.is_tls());
 }
 
+// Issue 21: several Cookie lines are one cookie list ("; "-joined, RFC 9113 §8.2.3), so a second
+// session cookie on a line of its own is seen (duplicate detection) instead of hidden.
+TEST(BeastRequestView, SeveralCookieLinesAreJoined) {
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", 11};
+  req.insert(bhttp::field::cookie, "a=1");
+  req.insert(bhttp::field::user_agent, "ua");
+  req.insert(bhttp::field::cookie, "sid=2; b=3");
+  skb::BeastRequestView view(req, "203.0.113.7");
+  EXPECT_EQ(view.header("Cookie"), std::optional<std::string_view>("a=1; sid=2; b=3"));
+  EXPECT_EQ(view.header("cookie"), std::optional<std::string_view>("a=1; sid=2; b=3"));
+  EXPECT_EQ(view.header("Cookie")->data(), view.header("COOKIE")->data()) << "joined once";
+  bhttp::request<bhttp::string_body> one{bhttp::verb::get, "/", 11};
+  one.set(bhttp::field::cookie, "sid=1");
+  skb::BeastRequestView single(one, "203.0.113.7");
+  EXPECT_EQ(single.header("Cookie")->data(), one[bhttp::field::cookie].data()) << "no copy";
+  bhttp::request<bhttp::string_body> none{bhttp::verb::get, "/", 11};
+  EXPECT_FALSE(skb::BeastRequestView(none).header("Cookie").has_value());
+}
+
+TEST(BeastRequestView, ASessionCookieOnASecondCookieLineIsSeen) {
+  auto store = std::make_shared<sessionkit::MemoryStore>();
+  sessionkit::SessionManager manager(store, sessionkit::Keyring::ephemeral(),
+                                     sessionkit::SessionOptions::development());
+  // A real session, its cookie on the SECOND line; a forged one on the first.
+  std::string cookie;
+  {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", 11};
+    skb::BeastRequestView view(req, "127.0.0.1");
+    manager.load(view, [&](Result<sessionkit::Session> s) {
+      ASSERT_TRUE(s.ok());
+      s->set("k", "v");
+      bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+      skb::BeastResponseHeaders out(res);
+      manager.commit(*s, out, [](sessionkit::Status st) { EXPECT_TRUE(st.ok()); });
+      std::string set_cookie(res[bhttp::field::set_cookie]);
+      cookie = set_cookie.substr(0, set_cookie.find(';'));
+    });
+  }
+  ASSERT_TRUE(cookie.starts_with("sid=")) << cookie;
+  const auto anomalies_before = manager.metrics().anomalies.load();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", 11};
+  req.insert(bhttp::field::cookie, "sid=forged.value");
+  req.insert(bhttp::field::cookie, cookie);
+  skb::BeastRequestView view(req, "127.0.0.1");
+  bool loaded = false;
+  manager.load(view, [&](Result<sessionkit::Session> s) {
+    ASSERT_TRUE(s.ok());
+    EXPECT_FALSE(s->is_new()) << "the valid cookie on the second line is read";
+    loaded = true;
+  });
+  EXPECT_TRUE(loaded);
+  EXPECT_EQ(manager.metrics().anomalies.load(), anomalies_before + 1)
+      << "two session cookies: an anomaly";
+}
+
 TEST(BeastResponseHeaders, AddsAndSets) {
   bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
   skb::BeastResponseHeaders out(res);
@@ -49,6 +104,98 @@ TEST(BeastResponseHeaders, AddsAndSets) {
   EXPECT_EQ(res.count(bhttp::field::set_cookie), 2U);
   EXPECT_EQ(res[bhttp::field::cache_control], "no-store");
   EXPECT_EQ(res.count(bhttp::field::cache_control), 1U);
+}
+
+// resolve_client hands every X-Forwarded-For / -Proto line to TrustedProxies::resolve.
+TEST(ResolveClient, EveryForwardingLineCounts) {
+  auto proxies = sessionkit::http::TrustedProxies::parse("10.0.0.0/8");
+  ASSERT_TRUE(proxies.ok());
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", 11};
+  req.insert("X-Forwarded-For", "192.0.2.44");    // the thief's own line
+  req.insert("X-Forwarded-Proto", "https");       // the thief's own line
+  req.insert("X-Forwarded-For", "198.51.100.7");  // appended by the proxy (HAProxy)
+  req.insert("X-Forwarded-Proto", "http");        // appended by the proxy
+  auto c = skb::resolve_client(*proxies, req, "10.0.0.1", false);
+  EXPECT_EQ(c.address, "198.51.100.7");
+  EXPECT_FALSE(c.tls);
+  EXPECT_FALSE(c.malformed);
+  // More lines than the on-stack array holds.
+  bhttp::request<bhttp::string_body> many{bhttp::verb::get, "/", 11};
+  many.insert("X-Forwarded-For", "192.0.2.44");
+  for (int i = 0; i < 10; ++i)
+    many.insert("X-Forwarded-For", "10.0.0." + std::to_string(i + 2));
+  EXPECT_EQ(skb::resolve_client(*proxies, many, "10.0.0.1", false).address, "192.0.2.44");
+  many.insert("X-Forwarded-For", "garbage");
+  EXPECT_TRUE(skb::resolve_client(*proxies, many, "10.0.0.1", false).malformed);
+  // No proxies: the peer, whatever the headers say.
+  sessionkit::http::TrustedProxies none;
+  EXPECT_EQ(skb::resolve_client(none, req, "10.0.0.1", true).address, "10.0.0.1");
+  EXPECT_TRUE(skb::resolve_client(none, req, "10.0.0.1", true).tls);
+}
+
+// framing_error: what RFC 9112 §6.3 / §3.2 answer with 400 and Beast 1.81 lets through.
+std::optional<std::string_view> framing_of(std::string_view raw) {
+  static std::optional<bhttp::request_parser<bhttp::string_body>> parser;  // keeps the text alive
+  parser.emplace();
+  parser->eager(false);
+  boost::beast::error_code ec;
+  parser->put(asio::buffer(raw.data(), raw.size()), ec);
+  EXPECT_FALSE(ec) << ec.message() << " in " << raw;
+  EXPECT_TRUE(parser->is_header_done()) << raw;
+  return skb::framing_error(*parser);
+}
+
+TEST(FramingError, SoundRequestsPass) {
+  EXPECT_EQ(framing_of("GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n"), std::nullopt);
+  EXPECT_EQ(framing_of("GET / HTTP/1.0\r\n\r\n"), std::nullopt) << "HTTP/1.0 needs no Host";
+  EXPECT_EQ(framing_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n"), std::nullopt);
+  EXPECT_EQ(framing_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            std::nullopt);
+  EXPECT_EQ(framing_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"),
+            std::nullopt);
+  EXPECT_EQ(framing_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"),
+            std::nullopt)
+      << "two lines are one list";
+  EXPECT_EQ(framing_of("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"), std::nullopt);
+  EXPECT_EQ(framing_of("GET / HTTP/1.1\r\nHost:\r\n\r\n"), std::nullopt) << "empty is allowed";
+}
+
+TEST(FramingError, BadTransferEncodingsAreRejected) {
+  for (const char* raw : {
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n",
+           "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n",
+       }) {
+    EXPECT_NE(framing_of(raw), std::nullopt) << raw;
+  }
+}
+
+TEST(FramingError, HostMustBeThereOnceAndValid) {
+  EXPECT_EQ(framing_of("GET / HTTP/1.1\r\n\r\n"), "missing Host header");
+  EXPECT_EQ(framing_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            "more than one Host header");
+  EXPECT_EQ(framing_of("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"),
+            "more than one Host header");
+  for (const char* raw :
+       {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"}) {
+    EXPECT_EQ(framing_of(raw), "invalid Host header") << raw;
+  }
+}
+
+// What Beast itself rejects already (so the check need not): disagreeing Content-Lengths.
+TEST(FramingError, BeastRejectsDisagreeingContentLengths) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  const std::string_view raw =
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
+  boost::beast::error_code ec;
+  parser.put(asio::buffer(raw.data(), raw.size()), ec);
+  EXPECT_EQ(ec, bhttp::error::multiple_content_length);
 }
 
 TEST(AsyncCall, InlineCompletionIsNeverInvokedFromTheInitiation) {

@@ -6,6 +6,25 @@
 // http::ResponseHeaders over a Beast response header. Both BORROW the message: it must outlive
 // the view and every manager call the view is passed to. Use the aliases `BeastRequestView` and
 // `BeastResponseHeaders` for the default `boost::beast::http::fields`.
+// `header(name)` answers the first field line of `name`, except for `Cookie`: several Cookie lines
+// are joined with "; " (as RFC 9113 §8.2.3 does for HTTP/2), so that the cookie parser, and its
+// duplicate-cookie detection, sees every cookie. The joined text is built on first use and owned
+// by the view: a string_view obtained from it is valid while the view lives and is not moved.
+//
+// Forwarding headers. `resolve_client(proxies, header, peer, peer_tls)` passes EVERY field line
+// of X-Forwarded-For and X-Forwarded-Proto to `TrustedProxies::resolve` (sessionkit/http/proxy.h);
+// answer 400 when the result is `malformed`.
+//
+// Request framing. `framing_error(parser)` (or `framing_error(header)`) checks a parsed request
+// header for what RFC 9112 demands a 400 and a closed connection for, and Beast 1.81 lets
+// through: Transfer-Encoding whose final coding is not `chunked` (Beast reads no body and runs
+// the body's bytes as the next request), `chunked` more than once, any Transfer-Encoding on
+// HTTP/1.0 (Beast decodes it), Transfer-Encoding with Content-Length, HTTP/1.1 without Host, more
+// than one Host line, a Host value with characters no URI authority has. (Several Content-Length
+// lines or values that disagree, and Content-Length before a chunked Transfer-Encoding, are already
+// parse errors in Beast: `multiple_content_length`, `bad_transfer_encoding`.) Call it after
+// `async_read_header` and before reading the body or answering `Expect: 100-continue`; on an error,
+// answer 400 with `Connection: close` and close the connection without parsing anything further.
 //
 // Asynchronous operations. `async_load`, `async_commit`, `async_increment` and the generic
 // `async_call` turn the manager's (and stores') callback API into Asio asynchronous operations
@@ -45,6 +64,7 @@
 // far as SessionManager is (fully).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -52,16 +72,22 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "sessionkit/http/proxy.h"
 #include "sessionkit/http/request.h"
 #include "sessionkit/manager.h"
 #include "sessionkit/result.h"
@@ -85,6 +111,7 @@ class BasicRequestView final : public http::RequestView {
   std::string_view method() const override { return header_->method_string(); }
   std::string_view target() const override { return header_->target(); }
   std::optional<std::string_view> header(std::string_view name) const override {
+    if (name.size() == 6 && boost::beast::iequals(name, "Cookie")) return cookie();
     auto it = header_->find(name);
     if (it == header_->end()) return std::nullopt;
     return std::string_view(it->value());
@@ -95,9 +122,26 @@ class BasicRequestView final : public http::RequestView {
   const header_type& beast_header() const noexcept { return *header_; }
 
  private:
+  // Every Cookie line, joined with "; " when there are several.
+  std::optional<std::string_view> cookie() const {
+    auto [first, last] = header_->equal_range(boost::beast::http::field::cookie);
+    if (first == last) return std::nullopt;
+    if (std::next(first) == last) return std::string_view(first->value());
+    if (!joined_cookie_) {
+      std::string joined;
+      for (auto it = first; it != last; ++it) {
+        if (!joined.empty()) joined += "; ";
+        joined.append(it->value().data(), it->value().size());
+      }
+      joined_cookie_ = std::move(joined);
+    }
+    return std::string_view(*joined_cookie_);
+  }
+
   const header_type* header_;
   std::string peer_;
   bool tls_;
+  mutable std::optional<std::string> joined_cookie_;  // built once, on first use
 };
 
 template <class Fields = boost::beast::http::fields>
@@ -117,6 +161,102 @@ class BasicResponseHeaders final : public http::ResponseHeaders {
 
 using BeastRequestView = BasicRequestView<>;
 using BeastResponseHeaders = BasicResponseHeaders<>;
+
+// ---- forwarding headers ----
+
+// `proxies.resolve` over every X-Forwarded-For and X-Forwarded-Proto line of `header`, in order.
+// Without trusted proxies the header is not looked at. No allocation for up to 8 lines of each.
+template <class Fields>
+http::TrustedProxies::Client resolve_client(const http::TrustedProxies& proxies,
+                                            const boost::beast::http::header<true, Fields>& header,
+                                            std::string_view peer, bool peer_tls) {
+  if (proxies.empty()) return {std::string(peer), peer_tls};
+  struct Lines {
+    std::array<std::string_view, 8> small{};
+    std::vector<std::string_view> more;
+    std::size_t n = 0;
+    std::span<const std::string_view> collect(const boost::beast::http::header<true, Fields>& h,
+                                              std::string_view name) {
+      auto [first, last] = h.equal_range(name);
+      for (auto it = first; it != last; ++it) {
+        const std::string_view line(it->value().data(), it->value().size());
+        if (n < small.size()) {
+          small[n++] = line;
+          continue;
+        }
+        if (more.empty()) more.assign(small.begin(), small.end());
+        more.push_back(line);
+      }
+      if (more.empty()) return {small.data(), n};
+      return more;
+    }
+  } forwarded_for, forwarded_proto;
+  return proxies.resolve(peer, peer_tls, forwarded_for.collect(header, "X-Forwarded-For"),
+                         forwarded_proto.collect(header, "X-Forwarded-Proto"));
+}
+
+// ---- request framing ----
+
+// Why a parsed request header must be answered with 400 and a closed connection (see the top of
+// this file), or nullopt when its framing is sound. The message is a static string.
+template <class Fields>
+std::optional<std::string_view> framing_error(
+    const boost::beast::http::header<true, Fields>& header) {
+  namespace bhttp = boost::beast::http;
+  auto [te_first, te_last] = header.equal_range(bhttp::field::transfer_encoding);
+  if (te_first != te_last) {
+    if (header.version() < 11) return "Transfer-Encoding on HTTP/1.0";
+    if (header.find(bhttp::field::content_length) != header.end())
+      return "Transfer-Encoding together with Content-Length";
+    // The codings of every line, as one list: `chunked` must be the final one, and only once.
+    std::size_t codings = 0, chunked_at = 0, chunked_count = 0;
+    for (auto it = te_first; it != te_last; ++it) {
+      std::string_view rest(it->value().data(), it->value().size());
+      while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view coding = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+          coding.remove_prefix(1);
+        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+          coding.remove_suffix(1);
+        if (coding.empty()) continue;
+        ++codings;
+        if (boost::beast::iequals(coding, "chunked")) {
+          ++chunked_count;
+          chunked_at = codings;
+        }
+      }
+    }
+    if (chunked_count != 1 || chunked_at != codings)
+      return "Transfer-Encoding must end in chunked, once";
+  }
+  auto [host_first, host_last] = header.equal_range(bhttp::field::host);
+  if (host_first == host_last) {
+    if (header.version() >= 11) return "missing Host header";
+  } else {
+    if (std::next(host_first) != host_last) return "more than one Host header";
+    // uri-host [ ":" port ]: unreserved, pct-encoded, sub-delims, ":" and the IP-literal brackets.
+    for (const char c : std::string_view(host_first->value().data(), host_first->value().size())) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
+      if (!ok) return "invalid Host header";
+    }
+  }
+  return std::nullopt;
+}
+
+// `framing_error(parser.get())`, and whether Beast agrees that a Transfer-Encoding is chunked.
+template <class Body, class Allocator>
+std::optional<std::string_view> framing_error(
+    const boost::beast::http::parser<true, Body, Allocator>& parser) {
+  if (auto error = framing_error(parser.get().base())) return error;
+  if (!parser.chunked() &&
+      parser.get().find(boost::beast::http::field::transfer_encoding) != parser.get().end()) {
+    return "Transfer-Encoding not understood";
+  }
+  return std::nullopt;
+}
 
 // ---- asynchronous operations ----
 
