@@ -1,5 +1,8 @@
-// MemoryStore beyond the shared contract: the cap's eviction rule, bounded expiry work,
+// MemoryStore beyond the shared contract: the cap's eviction order, bounded expiry work,
 // sharding and copy semantics.
+#include <map>
+#include <optional>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -16,10 +19,22 @@ class MemoryStoreTest : public ::testing::Test {
     store_ = std::make_unique<MemoryStore>(options);
     db_ = std::make_unique<BlockingStore>(*store_);
   }
-  SessionKey add(Duration idle, Duration absolute = 8h) {
+  SessionKey add(Duration idle, Duration absolute = 8h, std::string user = {}) {
     const SessionKey key = new_key();
-    EXPECT_OK(db_->create(key, make_record(clock_.now(), {}, idle, absolute)));
+    EXPECT_OK(db_->create(key, make_record(clock_.now(), std::move(user), idle, absolute)));
     return key;
+  }
+  SessionKey add_user(std::string user, Duration idle) { return add(idle, 8h, std::move(user)); }
+  // A use of the session as the manager writes it: last access = now, deadline = now + idle.
+  void use(const SessionKey& key, Duration idle) {
+    EXPECT_OK(db_->touch(key, {clock_.now(), clock_.now() + idle}));
+  }
+  // A patch that (un)binds a user, with the touch every manager patch carries.
+  void bind(const SessionKey& key, std::string user, Duration idle = 30min) {
+    SessionPatch p;
+    p.user_id = std::move(user);
+    p.touch = TouchSpec{clock_.now(), clock_.now() + idle};
+    EXPECT_OK(db_->patch(key, p));
   }
   bool exists(const SessionKey& key) {
     auto r = db_->load(key);
@@ -37,28 +52,196 @@ class MemoryStoreTest : public ::testing::Test {
   std::unique_ptr<BlockingStore> db_;
 };
 
-TEST_F(MemoryStoreTest, CapEvictsTheSessionClosestToExpiry) {
+// Issue 21: an anonymous flood must not push out the sessions of users who logged in, even
+// when theirs are closer to expiry than the flood's.
+TEST_F(MemoryStoreTest, AnAnonymousFloodNeverEvictsAnAuthenticatedSession) {
+  open({.max_sessions = 20});
+  std::vector<SessionKey> users;
+  for (int i = 0; i < 5; ++i) {
+    users.push_back(add_user("user" + std::to_string(i), 30min));
+    clock_.advance(1s);
+  }
+  clock_.advance(10min);
+  std::vector<SessionKey> flood;
+  for (int i = 0; i < 200; ++i) {
+    flood.push_back(add(30min));  // each one expires later than every user's session
+    clock_.advance(1s);
+  }
+  EXPECT_EQ(stored(), 20u);
+  for (const auto& k : users)
+    EXPECT_TRUE(exists(k));
+  // The 15 anonymous records written last stay; all the earlier ones went, oldest first.
+  for (std::size_t i = 0; i < flood.size(); ++i)
+    EXPECT_EQ(exists(flood[i]), i >= flood.size() - 15) << i;
+}
+
+TEST_F(MemoryStoreTest, CapEvictsTheLeastRecentlyUsedAnonymousSessionFirst) {
   open({.max_sessions = 3});
-  const SessionKey a = add(10min), b = add(5min), c = add(20min);
-  const SessionKey d = add(15min);  // full: b (5 min left) goes
+  const SessionKey a1 = add(10min);
+  clock_.advance(1s);
+  const SessionKey a2 = add(1h);
+  clock_.advance(1s);
+  const SessionKey a3 = add(20min);
+  clock_.advance(1s);
+  use(a1, 10min);  // a1 is now the closest to expiry but the most recently used
+  clock_.advance(1s);
+  const SessionKey a4 = add(1h);  // full: a2, the least recently used, goes
   EXPECT_EQ(stored(), 3u);
-  EXPECT_FALSE(exists(b));
-  EXPECT_TRUE(exists(a));
+  EXPECT_FALSE(exists(a2));
+  EXPECT_TRUE(exists(a1));
+  EXPECT_TRUE(exists(a3));
+  EXPECT_TRUE(exists(a4));
+  clock_.advance(1s);
+  ASSERT_OK(db_->load(a3, TouchSpec{clock_.now(), clock_.now() + 20min}));  // a touching load
+  clock_.advance(1s);
+  const SessionKey a5 = add(1h);  // a1 (used before a4 and a3) goes
+  EXPECT_FALSE(exists(a1));
+  EXPECT_TRUE(exists(a3));
+  EXPECT_TRUE(exists(a4));
+  EXPECT_TRUE(exists(a5));
+  EXPECT_EQ(stored(), 3u);
+}
+
+TEST_F(MemoryStoreTest, CapEvictsTheLeastRecentlyUsedAuthenticatedSessionWhenNoAnonymousOneIsLeft) {
+  open({.max_sessions = 3});
+  const SessionKey ann = add_user("ann", 10min);
+  clock_.advance(1s);
+  const SessionKey bob = add_user("bob", 1h);
+  clock_.advance(1s);
+  const SessionKey cid = add_user("cid", 20min);
+  clock_.advance(1s);
+  use(ann, 10min);
+  clock_.advance(1s);
+  // Only authenticated records: the least recently used one (bob) goes, and the record being
+  // created is never the victim.
+  const SessionKey anon = add(1h);
+  EXPECT_EQ(stored(), 3u);
+  EXPECT_FALSE(exists(bob));
+  EXPECT_TRUE(exists(ann));
+  EXPECT_TRUE(exists(cid));
+  EXPECT_TRUE(exists(anon));
+  clock_.advance(1s);
+  // An anonymous record is there again: it goes before any authenticated one, however recent.
+  const SessionKey next = add(1h);
+  EXPECT_FALSE(exists(anon));
+  EXPECT_TRUE(exists(ann));
+  EXPECT_TRUE(exists(cid));
+  EXPECT_TRUE(exists(next));
+  clock_.advance(1s);
+  const SessionKey dee = add_user("dee", 1h);  // an authenticated create: the anonymous one goes
+  EXPECT_FALSE(exists(next));
+  EXPECT_TRUE(exists(dee));
+  EXPECT_EQ(stored(), 3u);
+}
+
+TEST_F(MemoryStoreTest, CapEvictsExpiredRecordsBeforeAnythingElse) {
+  open({.max_sessions = 3});
+  const SessionKey lru = add(1h);  // the least recently used anonymous record
+  clock_.advance(1s);
+  const SessionKey user = add_user("dan", 1min);
+  clock_.advance(1s);
+  const SessionKey other = add(1h);
+  clock_.advance(2min);  // dan's session expired (not yet purged)
+  const SessionKey fresh = add(1h);
+  EXPECT_EQ(stored(), 3u);  // dan's record was removed, not merely hidden
+  EXPECT_TRUE(exists(lru));
+  EXPECT_TRUE(exists(other));
+  EXPECT_TRUE(exists(fresh));
+  EXPECT_FALSE(exists(user));
+}
+
+TEST_F(MemoryStoreTest, BindingAndUnbindingAUserMovesARecordBetweenClasses) {
+  open({.max_sessions = 3});
+  const SessionKey amy = add(30min);
+  clock_.advance(1s);
+  const SessionKey anon = add(1h);
+  clock_.advance(1s);
+  const SessionKey eve = add_user("eve", 30min);
+  clock_.advance(1s);
+  bind(amy, "amy");  // login without rotation: amy's record is authenticated now
+  clock_.advance(1s);
+  const SessionKey c = add(1h);  // the one anonymous record goes, not eve (closest to expiry)
+  EXPECT_FALSE(exists(anon));
+  EXPECT_TRUE(exists(amy));
+  EXPECT_TRUE(exists(eve));
   EXPECT_TRUE(exists(c));
+  clock_.advance(1s);
+  bind(eve, "");  // logout without destroy: eve's record is anonymous again
+  clock_.advance(1s);
+  const SessionKey d = add(1h);  // anonymous, least recently used first: c
+  EXPECT_FALSE(exists(c));
+  EXPECT_TRUE(exists(eve));
+  clock_.advance(1s);
+  const SessionKey e = add(1h);  // then eve, though amy was used before her
+  EXPECT_FALSE(exists(eve));
+  EXPECT_TRUE(exists(amy));
   EXPECT_TRUE(exists(d));
-  // The new record is never the victim, even when it is the soonest to expire.
-  const SessionKey e = add(1min);
   EXPECT_TRUE(exists(e));
-  EXPECT_FALSE(exists(a));
   EXPECT_EQ(stored(), 3u);
-  // An absolute deadline counts as well as an idle one: {c: 20 min, d: 15 min, e: 1 min}.
-  const SessionKey f = add(1h, 2min);  // evicts e
-  EXPECT_FALSE(exists(e));
-  const SessionKey g = add(1h);  // evicts f (absolute in 2 min), not d (15 min)
-  EXPECT_FALSE(exists(f));
-  EXPECT_TRUE(exists(d));
-  EXPECT_TRUE(exists(c));
-  EXPECT_TRUE(exists(g));
+}
+
+// Random creates, uses, (un)binds and destroys over 4 shards, each at a distinct time, against a
+// model of the rule: the victim is the anonymous record used longest ago, else the
+// authenticated one used longest ago.
+TEST_F(MemoryStoreTest, EvictionFollowsTheModelUnderRandomTraffic) {
+  constexpr std::size_t kCap = 20;
+  open({.shards = 4, .max_sessions = kCap});
+  struct Model {
+    bool user;
+    Time access;
+  };
+  std::map<SessionKey, Model> model;
+  std::mt19937 rng(21);
+  auto pick = [&] {
+    auto it = model.begin();
+    std::advance(it, std::uniform_int_distribution<std::size_t>(0, model.size() - 1)(rng));
+    return it;
+  };
+  for (int step = 0; step < 3000; ++step) {
+    clock_.advance(1ms);
+    const int op = std::uniform_int_distribution<int>(0, 9)(rng);
+    if (op < 4 || model.empty()) {
+      const bool user = op % 2 == 1;
+      std::optional<SessionKey> victim;
+      if (model.size() == kCap) {
+        auto oldest = [&](bool authenticated) {
+          std::optional<SessionKey> best;
+          for (const auto& [k, m] : model) {
+            if (m.user == authenticated && (!best || m.access < model.at(*best).access)) best = k;
+          }
+          return best;
+        };
+        victim = oldest(false);
+        if (!victim) victim = oldest(true);
+      }
+      const SessionKey key = user ? add_user("u" + std::to_string(step), 1h) : add(1h);
+      if (victim) {
+        ASSERT_FALSE(exists(*victim)) << step;
+        model.erase(*victim);
+      }
+      model[key] = {user, clock_.now()};
+      ASSERT_EQ(stored(), model.size()) << step;
+    } else if (op < 6) {
+      auto it = pick();
+      use(it->first, 1h);
+      it->second.access = clock_.now();
+    } else if (op < 7) {
+      auto it = pick();
+      ASSERT_OK(db_->load(it->first, TouchSpec{clock_.now(), clock_.now() + 1h}));
+      it->second.access = clock_.now();
+    } else if (op < 9) {
+      auto it = pick();
+      it->second.user = !it->second.user;
+      bind(it->first, it->second.user ? "v" + std::to_string(step) : "", 1h);
+      it->second.access = clock_.now();
+    } else {
+      auto it = pick();
+      ASSERT_OK(db_->destroy(it->first));
+      model.erase(it);
+    }
+  }
+  for (const auto& [k, m] : model)
+    EXPECT_TRUE(exists(k));
 }
 
 TEST_F(MemoryStoreTest, CapEvictsExpiredRecordsFirst) {

@@ -17,10 +17,19 @@
 // write also removes a few (at most 2) expired records of its shard on the side.
 //
 // Cap and eviction rule: with `max_sessions > 0`, a `create` that would make the store hold more
-// than `max_sessions` records first evicts the record with the earliest deadline
-// min(expires_at, absolute_expires_at) in the whole store — expired records first, then those
-// closest to expiry — as often as needed, then stores the new record and succeeds. The record
-// being created is never the one evicted. The cap holds exactly under concurrent creates.
+// than `max_sessions` records first evicts one record, as often as needed, then stores the new
+// record and succeeds. The victim is, in this order: (1) an expired record, earliest deadline
+// first; (2) else an anonymous record (empty user_id), least recently used first; (3) only when
+// no anonymous record is left, an authenticated record, least recently used first. A flood of
+// anonymous creates therefore never evicts a signed-in session while an anonymous one remains;
+// nearness to expiry plays no part. "Least recently used" is least recently written: a record
+// becomes the most recently used of its class when it is created, when its last_access is
+// written (touch; load, patch or increment with a touch; replace) and when a patch or replace
+// binds or unbinds a user (moving it between the classes). The manager writes last_access
+// lazily, once per touch interval. Within a shard the order is exact; across shards each
+// shard's candidate is compared by last_access. The record being created is never the one
+// evicted; a create that conflicts evicts nothing. The cap holds exactly under concurrent
+// creates. Cost: O(shards) to choose plus O(log n) to remove, per eviction.
 //
 // Scan: sessions in ascending key order (bytewise); the cursor is the hex of the last key
 // returned. A page costs O(records in the shards it visits), so prefer large pages.
@@ -36,6 +45,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -80,8 +90,8 @@ class MemoryStore final : public SessionStore {
 
   Shard& shard_for(const SessionKey& key) const noexcept;
   std::size_t shard_index(const SessionKey& key) const noexcept;
-  void reserve_slot();  // cap bookkeeping: may evict
-  bool evict_one();
+  void reserve_slot(std::int64_t now);  // cap bookkeeping: may evict
+  bool evict_one(std::int64_t now);
 
   const Clock* clock_;
   std::size_t max_sessions_;

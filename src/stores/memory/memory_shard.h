@@ -1,11 +1,12 @@
 // Internal to the memory store: the compact entry layout and one shard (records, user index,
-// deadline heap). Not installed.
+// deadline heap, eviction lists). Not installed.
 //
 // Thread safety: every Shard member except `mutex` needs `mutex` held.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <compare>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -34,7 +35,7 @@ struct UserList {
 using UserMap = std::unordered_map<std::string, UserList>;
 using UserNode = UserMap::value_type;
 
-// One record, compact: 64 bytes plus one allocation for the variable-length fields. The user id
+// One record, compact: 80 bytes plus one allocation for the variable-length fields. The user id
 // is not stored here but is the key of the shard's user index node this entry points to.
 struct Entry {
   std::int64_t created = 0;
@@ -46,13 +47,23 @@ struct Entry {
   std::unique_ptr<char[]> blob;  // [u32 ip length][u32 ua length][ip][ua][payload MessagePack]
   std::uint32_t blob_size = 0;
   std::uint32_t heap_pos = 0;  // index of this entry in its shard's deadline heap
+  Node* lru_prev = nullptr;    // neighbours in its shard's eviction list of its class
+  Node* lru_next = nullptr;
 
+  bool authenticated() const noexcept { return user != nullptr; }
   std::int64_t deadline() const noexcept { return stores::deadline_ms(expires, absolute); }
   bool expired(std::int64_t now) const noexcept { return now >= deadline(); }
 };
-static_assert(sizeof(Entry) == 64);
+static_assert(sizeof(Entry) == 80);
 using Map = std::unordered_map<SessionKey, Entry, SessionKeyHash>;
 static_assert(std::is_same_v<Map::value_type, Node>);
+
+// Where a shard's next eviction victim stands; the store evicts the smallest rank of all shards.
+struct EvictionRank {
+  int tier;         // 0 expired, 1 anonymous, 2 authenticated
+  std::int64_t at;  // tier 0: the deadline; else the last access of the least recently used
+  auto operator<=>(const EvictionRank&) const = default;
+};
 
 struct Packed {
   std::unique_ptr<char[]> bytes;
@@ -92,7 +103,8 @@ inline Fields unpack(const Entry& e) noexcept {
 
 }  // namespace memory_detail
 
-// One shard: records, the user index and the deadline heap. Every member needs `mutex` held.
+// One shard: records, the user index, the deadline heap and two eviction lists (anonymous and
+// authenticated records, each least recently used first). Every member needs `mutex` held.
 class MemoryStore::Shard {
   using Entry = memory_detail::Entry;
   using Map = memory_detail::Map;
@@ -139,22 +151,35 @@ class MemoryStore::Shard {
     heap_.push_back({node->second.deadline(), node});
     node->second.heap_pos = static_cast<std::uint32_t>(heap_.size() - 1);
     sift_up(heap_.size() - 1);
+    lru_link(node);
   }
 
   void erase(Node* node) noexcept {
     heap_remove(node->second.heap_pos);
+    lru_unlink(node);  // before the user goes: the user picks the list
     remove_from_user(node);
     map_.erase(map_.find(node->first));
     total_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  // Binds `node` to `user` ("" unbinds). Changes nothing if it throws.
+  // Binds `node` to `user` ("" unbinds); a change of user puts the record last (most recently
+  // used) in the eviction list of its new class. Changes nothing if it throws.
   void rebind(Node* node, const std::string& user) {
     const UserNode* old = node->second.user;
     if (old ? old->first == user : user.empty()) return;
     UserNode* fresh = user.empty() ? nullptr : add_to_user(node, user);
+    lru_unlink(node);
     remove_from_user(node);
     node->second.user = fresh;
+    lru_link(node);
+  }
+
+  // Marks `node` most recently used in its eviction list: O(1).
+  void mark_used(Node* node) noexcept {
+    LruList& list = lru_of(node->second);
+    if (list.tail == node) return;
+    lru_unlink(node);
+    lru_link(node);
   }
 
   void set_deadlines(Node* node, std::int64_t expires, std::int64_t absolute) noexcept {
@@ -168,6 +193,7 @@ class MemoryStore::Shard {
   void apply_touch(Node* node, const TouchSpec& touch) noexcept {
     Entry& e = node->second;
     e.access = to_millis(touch.last_access);
+    mark_used(node);
     set_deadlines(node, to_millis(stores::touched_deadline(touch, from_millis(e.absolute))),
                   e.absolute);
   }
@@ -182,14 +208,27 @@ class MemoryStore::Shard {
     return removed;
   }
 
-  std::optional<std::int64_t> earliest() const noexcept {
-    if (heap_.empty()) return std::nullopt;
-    return heap_.front().deadline;
+  // This shard's next eviction victim, in the store's order: an expired record (earliest
+  // deadline), else the least recently used anonymous record, else the least recently used
+  // authenticated one. O(1); `evict` removes it in O(log n).
+  Node* victim(std::int64_t now) const noexcept {
+    if (heap_.empty()) return nullptr;
+    if (heap_.front().deadline <= now) return heap_.front().node;
+    return lru_[0].head ? lru_[0].head : lru_[1].head;
   }
 
-  bool pop_earliest() noexcept {
-    if (heap_.empty()) return false;
-    erase(heap_.front().node);
+  std::optional<memory_detail::EvictionRank> victim_rank(std::int64_t now) const noexcept {
+    const Node* v = victim(now);
+    if (!v) return std::nullopt;
+    const Entry& e = v->second;
+    if (e.expired(now)) return memory_detail::EvictionRank{0, e.deadline()};
+    return memory_detail::EvictionRank{e.authenticated() ? 2 : 1, e.access};
+  }
+
+  bool evict(std::int64_t now) noexcept {
+    Node* v = victim(now);
+    if (!v) return false;
+    erase(v);
     return true;
   }
 
@@ -209,6 +248,32 @@ class MemoryStore::Shard {
     std::int64_t deadline;
     Node* node;
   };
+
+  // An intrusive doubly linked list through Entry::lru_prev/lru_next, in the order the records
+  // were last created, touched, replaced or moved here by a change of user: head = least
+  // recently used.
+  struct LruList {
+    Node* head = nullptr;
+    Node* tail = nullptr;
+  };
+
+  LruList& lru_of(const Entry& e) noexcept { return lru_[e.authenticated() ? 1 : 0]; }
+
+  void lru_link(Node* node) noexcept {  // at the tail of its class's list
+    LruList& list = lru_of(node->second);
+    node->second.lru_prev = list.tail;
+    node->second.lru_next = nullptr;
+    (list.tail ? list.tail->second.lru_next : list.head) = node;
+    list.tail = node;
+  }
+
+  void lru_unlink(Node* node) noexcept {
+    LruList& list = lru_of(node->second);
+    Entry& e = node->second;
+    (e.lru_prev ? e.lru_prev->second.lru_next : list.head) = e.lru_next;
+    (e.lru_next ? e.lru_next->second.lru_prev : list.tail) = e.lru_prev;
+    e.lru_prev = e.lru_next = nullptr;
+  }
 
   UserNode* add_to_user(Node* node, const std::string& user) {
     auto [it, inserted] = users_.try_emplace(user);
@@ -284,6 +349,7 @@ class MemoryStore::Shard {
   Map map_;
   UserMap users_;
   std::vector<HeapItem> heap_;  // min-heap of deadlines, indexed by Entry::heap_pos
+  LruList lru_[2];              // eviction lists: [0] anonymous, [1] authenticated records
   std::atomic<std::size_t>& total_;
 };
 

@@ -150,7 +150,7 @@ void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Cal
         std::lock_guard lock(shard.mutex);
         if (shard.find_live(key, now)) return taken();
       }
-      reserve_slot();  // may evict; never under a shard lock
+      reserve_slot(now);  // may evict; never under a shard lock
     }
     struct Slot {  // releases the reserved slot unless the record was stored
       std::atomic<std::size_t>& size;
@@ -236,6 +236,7 @@ void MemoryStore::replace(const SessionKey& key, const SessionRecord& record, Ca
     Node* node = shard.find_live(key, now);
     if (!node) return {errc::not_found, "no such session"};
     shard.rebind(node, record.user_id);
+    shard.mark_used(node);
     Entry& e = node->second;
     e.created = fresh.created;
     e.access = fresh.access;
@@ -404,14 +405,14 @@ void MemoryStore::health(Callback<void> done) {
   if (done) done(Status::success());
 }
 
-void MemoryStore::reserve_slot() {
+void MemoryStore::reserve_slot(std::int64_t now) {
   std::size_t current = size_.load(std::memory_order_relaxed);
   for (;;) {
     if (current < max_sessions_) {
       if (size_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed)) return;
       continue;
     }
-    if (!evict_one()) {  // every counted slot is a create in flight: nothing to evict
+    if (!evict_one(now)) {  // every counted slot is a create in flight: nothing to evict
       size_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -419,21 +420,23 @@ void MemoryStore::reserve_slot() {
   }
 }
 
-bool MemoryStore::evict_one() {
+// Each shard offers its next victim in O(1); the smallest rank of all goes (O(shards) to choose,
+// O(log n) to remove). The chosen shard is locked again and evicts its victim of that moment.
+bool MemoryStore::evict_one(std::int64_t now) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    std::optional<std::int64_t> best;
+    std::optional<EvictionRank> best;
     std::size_t best_shard = 0;
     for (std::size_t i = 0; i < shards_.size(); ++i) {
       std::lock_guard lock(shards_[i]->mutex);
-      auto d = shards_[i]->earliest();
-      if (d && (!best || *d < *best)) {
-        best = d;
+      auto rank = shards_[i]->victim_rank(now);
+      if (rank && (!best || *rank < *best)) {
+        best = rank;
         best_shard = i;
       }
     }
     if (!best) return false;
     std::lock_guard lock(shards_[best_shard]->mutex);
-    if (shards_[best_shard]->pop_earliest()) return true;
+    if (shards_[best_shard]->evict(now)) return true;
   }
   return false;
 }
