@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sessionkit needs, and only those that are missing.
 # Idempotent; needs root (or sudo).
-# Usage: scripts/install-deps.sh [--test] [--bench] [--fuzz] [--profile]
-#   --test   also the packages the test suite needs.
+# Usage: scripts/install-deps.sh [--test] [--browser] [--bench] [--fuzz] [--profile]
+#   --test   also the packages the test suite needs (implies --browser: the suite includes
+#            the browser tests, label browser).
+#   --browser  also chromium, nodejs and npm (tests/browser: Playwright drives Debian's Chromium).
+#            nodejs / npm are skipped when a node / npm command is already there (NodeSource's
+#            nodejs bundles npm and conflicts with Debian's npm package).
 #   --bench  also the packages the benchmarks need.
 #   --fuzz   also clang-14 and its libFuzzer runtime (scripts/fuzz.sh).
 #   --profile  also valgrind, perf and python3 (bench/macro/profile.sh and breakdown.sh).
@@ -13,15 +17,24 @@ packages=(
   libboost1.81-dev libssl-dev libsodium-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libhiredis-dev libpq-dev
 )
+browser=0
 for arg in "$@"; do
   case $arg in
-    --test) packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql) ;;
+    --test)
+      packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql)
+      browser=1 ;;
+    --browser) browser=1 ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --bench) packages+=(libbenchmark-dev wrk curl) ;;
     --profile) packages+=(valgrind linux-perf python3 wrk curl) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
+if ((browser)); then
+  packages+=(chromium openssl)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
