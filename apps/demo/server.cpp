@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -75,11 +77,42 @@ error_code serialize_header(Response& res, std::string& out) {
   return ec;
 }
 
+// Accept failures that mean "no descriptor or memory for a new connection right now".
+bool out_of_resources(const error_code& ec) {
+  return ec == asio::error::no_descriptors ||                                 // EMFILE
+         ec == boost::system::errc::too_many_files_open_in_system ||          // ENFILE
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;  // ENOBUFS, ENOMEM
+}
+
+// RLIMIT_NOFILE's soft limit minus `reserve`, at least 1.
+std::size_t descriptor_budget(std::size_t reserve) {
+  rlimit limit{};
+  std::size_t soft = 1U << 20;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    soft = static_cast<std::size_t>(limit.rlim_cur);
+  return soft > reserve + 1 ? soft - reserve : 1;
+}
+
 std::string url_host(const asio::ip::address& a) {
   return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
 }
 
 }  // namespace
+
+// Counts one accepted connection from accept to close (it is destroyed with the connection's
+// coroutine frame, after the socket).
+class Server::Slot {
+ public:
+  explicit Slot(Server* server) : server_(server) {}
+  Slot(Slot&& other) noexcept : server_(std::exchange(other.server_, nullptr)) {}
+  Slot& operator=(Slot&&) = delete;
+  ~Slot() {
+    if (server_ != nullptr) server_->release_slot();
+  }
+
+ private:
+  Server* server_;
+};
 
 struct Server::Connection {
   beast::tcp_stream* stream = nullptr;  // null once the coroutine has finished with it
@@ -92,6 +125,7 @@ Server::Server(Router& router, ServerOptions options)
       options_(std::move(options)),
       ioc_(static_cast<int>(std::max(1U, options_.threads))),
       acceptor_(asio::make_strand(ioc_)),
+      accept_resume_(acceptor_.get_executor()),
       signals_(ioc_, SIGINT, SIGTERM),
       janitor_timer_(asio::make_strand(ioc_)) {}
 
@@ -119,6 +153,12 @@ void Server::start() {
   if (acceptor_.bind(endpoint, ec)) fail("bind");
   if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) fail("listen");
   bound_port_ = acceptor_.local_endpoint().port();
+  const std::size_t budget = descriptor_budget(options_.fd_reserve);
+  connection_limit_ = options_.max_connections > 0 ? options_.max_connections : budget;
+  if (connection_limit_ > budget) {
+    spdlog::warn("max_connections {} exceeds the descriptor limit minus {} reserved ({})",
+                 connection_limit_, options_.fd_reserve, budget);
+  }
 
   asio::co_spawn(acceptor_.get_executor(), accept_loop(),
                  [](std::exception_ptr e) { log_exception("accept loop", e); });
@@ -126,8 +166,8 @@ void Server::start() {
                  [](std::exception_ptr e) { log_exception("janitor", e); });
   wait_for_signal();
 
-  spdlog::info("listening on http://{}:{} with {} threads", url_host(address), bound_port_,
-               options_.threads);
+  spdlog::info("listening on http://{}:{} with {} threads, at most {} connections",
+               url_host(address), bound_port_, options_.threads, connection_limit_);
   std::cout << "sessionkit-demo listening on http://" << url_host(address) << ':' << bound_port_
             << std::endl;  // endl flushes: tests and scripts wait for this line
 }
@@ -184,6 +224,15 @@ void Server::withdraw(const std::shared_ptr<Connection>& conn) {
   connections_.erase(conn);
 }
 
+void Server::release_slot() {
+  open_connections_.fetch_sub(1);
+  // The accept loop sets accept_paused_ before it re-checks the count and waits, on its strand;
+  // the cancel is posted to that strand, so it reaches the wait even if it is not yet pending.
+  if (accept_paused_.load() && !stopping_.load()) {
+    asio::post(acceptor_.get_executor(), [this] { accept_resume_.cancel(); });
+  }
+}
+
 std::size_t Server::active_connections() {
   std::lock_guard lock(mutex_);
   return connections_.size();
@@ -198,6 +247,7 @@ asio::awaitable<void> Server::shutdown_sequence() {
   asio::post(acceptor_.get_executor(), [this] {
     error_code ignored;
     acceptor_.close(ignored);
+    accept_resume_.cancel();
   });
   asio::post(janitor_timer_.get_executor(), [this] { janitor_timer_.cancel(); });
   for (auto& conn : snapshot) {
@@ -223,25 +273,60 @@ asio::awaitable<void> Server::shutdown_sequence() {
 }
 
 asio::awaitable<void> Server::accept_loop() {
+  bool at_limit = false;     // logged once per episode
+  std::size_t failures = 0;  // consecutive accept failures for lack of resources
+  std::chrono::milliseconds backoff{10};
   for (;;) {
+    if (open_connections_.load() >= connection_limit_) {
+      if (!at_limit) {
+        at_limit = true;
+        spdlog::warn("connection limit reached ({} open): not accepting until one closes",
+                     connection_limit_);
+      }
+      accept_paused_.store(true);
+      if (open_connections_.load() >= connection_limit_) {  // re-check after announcing the wait
+        // A closing connection cancels the wait; the timeout is only a safety net.
+        accept_resume_.expires_after(std::chrono::seconds(1));
+        co_await accept_resume_.async_wait(use_tuple);
+      }
+      accept_paused_.store(false);
+      if (!acceptor_.is_open() || stopping_.load()) co_return;
+      continue;
+    }
+    if (at_limit) {
+      at_limit = false;
+      spdlog::info("connection limit cleared: accepting again ({} open)", open_connections_.load());
+    }
     tcp::socket socket(asio::make_strand(ioc_));
     auto [ec] = co_await acceptor_.async_accept(socket, use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
-      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-        asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+      if (out_of_resources(ec)) {
+        if (failures++ == 0) {
+          spdlog::warn("accept failed: {} ({} connections open); backing off until it works again",
+                       ec.message(), open_connections_.load());
+        }
+        asio::steady_timer pause(acceptor_.get_executor(), backoff);
         co_await pause.async_wait(use_tuple);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(1));
+        continue;
       }
+      spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
+    if (failures > 0) {
+      spdlog::info("accepting again after {} failed attempt(s)", failures);
+      failures = 0;
+      backoff = std::chrono::milliseconds(10);
+    }
+    open_connections_.fetch_add(1);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve(std::move(socket)),
+    asio::co_spawn(executor, serve(std::move(socket), Slot(this)),
                    [](std::exception_ptr e) { log_exception("connection", e); });
   }
 }
 
-asio::awaitable<void> Server::serve(tcp::socket socket) {
+asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot slot) {
   auto conn = std::make_shared<Connection>();
   conn->executor = socket.get_executor();
   beast::tcp_stream stream(std::move(socket));
@@ -275,8 +360,56 @@ asio::awaitable<void> Server::serve(tcp::socket socket) {
 
     conn->reading = true;
     if (stopping_.load()) break;
+    // The header, parsed as it arrives (what http::async_read_header does, with two deadlines):
+    // the idle timeout until the request's first byte, then header_timeout for the whole header.
+    error_code ec;
+    std::size_t n = 0;
+    bool header_deadline = false;
     stream.expires_after(options_.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    for (;;) {
+      if (buffer.size() > 0) {
+        if (!header_deadline) {
+          stream.expires_after(options_.header_timeout);
+          header_deadline = true;
+        }
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec != bhttp::error::need_more) break;  // the header is complete, or malformed
+        ec = {};
+      }
+      const std::size_t room = beast::read_size(buffer, 65536);
+      if (room == 0) {
+        ec = bhttp::error::buffer_overflow;
+        break;
+      }
+      auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(room), use_tuple);
+      buffer.commit(rn);
+      if (rec == asio::error::eof) {
+        if (parser.got_some()) {
+          parser.put_eof(ec);  // partial_message
+        } else {
+          ec = bhttp::error::end_of_stream;
+        }
+        break;
+      }
+      if (rec) {
+        ec = rec;
+        break;
+      }
+    }
+    // Framing that RFC 9112 answers with 400 and a closed connection: nothing after this header
+    // is parsed (a body that is not one would otherwise run as the next request).
+    std::optional<std::string_view> framing;
+    if (!ec) framing = sessionkit::beast::framing_error(parser);
+    if (framing) {
+      conn->reading = false;
+      Response error = json_error(Status::bad_request, *framing, 11, false);
+      stream.expires_after(options_.idle_timeout);
+      co_await bhttp::async_write(stream, error, use_tuple);
+      lingering_close = true;
+      break;
+    }
+    if (!ec && !parser.is_done()) stream.expires_after(options_.idle_timeout);
     if (!ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
       auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);

@@ -3,9 +3,28 @@
 //
 // Per connection: each connection runs on its own strand; a request parser is created for every
 // message with an 8 KiB header limit (431) and a 64 KiB body limit (413); malformed input gets
-// a 400; after any of these the connection is closed (lingering: the unread rest of the request
-// is drained briefly so the client can read the error). Keep-alive with an idle timeout;
-// `Expect: 100-continue` is honoured.
+// a 400, and so does a header whose framing RFC 9112 forbids (sessionkit::beast::framing_error:
+// Transfer-Encoding not ending in chunked, on HTTP/1.0 or with Content-Length; no Host on
+// HTTP/1.1, several Host lines), answered before any body is read and without parsing another
+// byte; after any of these the connection is closed (lingering: the unread rest is discarded
+// unparsed for at most 2 s so that the close does not reset the connection before the client
+// has read the error). Keep-alive with an idle timeout; `Expect: 100-continue` is honoured.
+//
+// Timeouts: waiting for a request's first byte (a new or kept-alive connection) and every body
+// read or response write: `idle_timeout`. From a request's first byte to the end of its header:
+// `header_timeout`, a deadline for the whole header, so a client trickling a header byte by byte
+// cannot hold a connection for longer.
+//
+// Connection limit: at most `max_connections` connections at once (default: the RLIMIT_NOFILE
+// soft limit minus `fd_reserve` descriptors kept for store connections, SQLite files and logs).
+// At the limit the server stops accepting until a connection closes; new clients wait in the
+// kernel's listen backlog rather than being accepted and turned away: a 503 would need a
+// descriptor and a write per attempt (under a flood, a busy loop of accept-write-close that
+// competes with the connections being served), while waiting clients are served as soon as
+// capacity frees and a full backlog pushes back on the TCP level. One line is logged when the
+// limit is reached and one when it clears. Accept failures for lack of descriptors or memory
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM: e.g. the store's own descriptors) back off from 10 ms up to
+// 1 s and are logged once per episode.
 //
 // Shutdown (SIGINT/SIGTERM, or `stop()`): stop accepting, cancel idle connections, let in-flight
 // requests finish and close their connections, wait at most `shutdown_grace`, then stop the
@@ -35,7 +54,11 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (the bound port is printed)
   unsigned threads = 1;
-  std::chrono::seconds idle_timeout{30};      // keep-alive idle and per-read/write timeout
+  std::chrono::seconds idle_timeout{30};    // keep-alive idle and per-read/write timeout
+  std::chrono::seconds header_timeout{10};  // from a request's first byte to its header's end
+  // Connections served at once; 0: RLIMIT_NOFILE's soft limit minus `fd_reserve` (at least 1).
+  std::size_t max_connections = 0;
+  std::size_t fd_reserve = 64;  // descriptors kept for the store, files, logs (with 0 above)
   std::chrono::seconds shutdown_grace{5};     // how long in-flight requests may take
   std::chrono::seconds janitor_interval{30};  // purge_expired period
   std::size_t janitor_batch = 1000;           // per purge_expired call; a run drains all
@@ -59,12 +82,16 @@ class Server {
   void stop();
 
   std::uint16_t bound_port() const noexcept { return bound_port_; }
+  // The connection limit in force (resolved by `start`).
+  std::size_t connection_limit() const noexcept { return connection_limit_; }
 
  private:
   struct Connection;
+  class Slot;  // one counted connection; releasing it may resume accepting
 
   boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, Slot slot);
+  void release_slot();
   boost::asio::awaitable<void> janitor();
   boost::asio::awaitable<void> shutdown_sequence();
   void wait_for_signal();
@@ -79,9 +106,13 @@ class Server {
   std::mutex mutex_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_connections_{0};  // accepted and not yet closed
+  std::atomic<bool> accept_paused_{false};        // the accept loop waits on accept_resume_
+  std::size_t connection_limit_ = 0;
 
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_resume_;  // on the acceptor's strand; cancelled to resume
   boost::asio::signal_set signals_;
   boost::asio::steady_timer janitor_timer_;
   std::uint16_t bound_port_ = 0;
