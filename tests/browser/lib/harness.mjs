@@ -102,10 +102,19 @@ export function browserTest(name, body, { timeout = TEST_TIMEOUT } = {}) {
             console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
           });
         });
+        // Chromium logs "Failed to load resource: the server responded with a status of 4xx"
+        // for a top-level document too: the status of a page the test navigated to is checked
+        // by the test itself (a 401 page asking for the password is fine), so only such
+        // messages about subresources (a missing favicon, say) count as errors.
+        const documents = new Set();
+        context.on('response', (r) => {
+          if (r.request().isNavigationRequest() && !r.frame().parentFrame()) documents.add(r.url());
+        });
         context.on('console', (msg) => {
           if (msg.type() !== 'error') return;
           const page = msg.page();
           const text = msg.text();
+          if (text.startsWith('Failed to load resource: the server responded with a status of') && documents.has(msg.location().url)) return;
           if (tolerated.some((t) => t.page === page && t.pattern.test(text))) return;
           problems.push(`${label} console error on ${page?.url() ?? '?'}: ${text}`);
         });
@@ -244,9 +253,12 @@ export function expectHtmlPage(result, what) {
   }
 }
 
-/** Same as expectHtmlPage but with any status (a refusal page may be 403 HTML). */
+/**
+ * Like expectHtmlPage, but the status may be a 4xx too: a refusal or a "confirm your password"
+ * page may say so in its status, as long as it is a page and not raw JSON.
+ */
 export function expectHtml(result, what) {
-  if (!result.contentType.startsWith('text/html')) {
+  if (!result.contentType.startsWith('text/html') || result.status >= 500) {
     const snippet = result.body.replace(/\s+/g, ' ').trim().slice(0, 240);
     assert.fail(
       `${what}: expected an HTML page, got ${result.status} ${result.contentType || '(no type)'} [${result.chain}]: ${snippet}`,
