@@ -1,6 +1,7 @@
 // SqliteStore beyond the shared contract: restart, several stores on one file, what is at rest
-// in the file, schema versioning, open errors, and failures answered as errors.
+// in the file, its permissions, schema versioning, open errors, and failures answered as errors.
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <iterator>
@@ -209,6 +210,48 @@ TEST_F(SqliteStoreTest, ACorruptPayloadIsAnErrorNotAMiss) {
   EXPECT_EQ(db.patch(key, p).code(), errc::corrupt);
   EXPECT_OK(db.destroy(key));
   EXPECT_OK(db.health());
+}
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+// The rows hold user ids, addresses and user agents: a new file and its -wal and -shm files
+// are owner-only even under the usual umask 022.
+TEST_F(SqliteStoreTest, ANewFileIsOwnerOnly) {
+  const mode_t old_umask = ::umask(022);
+  auto store = open();
+  ::umask(old_umask);
+  BlockingStore db(*store);
+  ASSERT_OK(db.create(new_key(), make_record(clock_.now(), "alice")));
+  EXPECT_EQ(mode_of(path()), 0600u);
+  EXPECT_EQ(mode_of(path() + "-wal"), 0600u);
+  EXPECT_EQ(mode_of(path() + "-shm"), 0600u);
+}
+
+// An operator's choice stays: an existing file keeps its mode; `file_mode` widens a new one.
+TEST_F(SqliteStoreTest, AnExistingFileKeepsItsModeAndFileModeIsAnOption) {
+  const mode_t old_umask = ::umask(022);
+  std::ofstream(path()).close();
+  ::chmod(path().c_str(), 0640);
+  auto store = open();
+  const std::string other = (dir_.path() / "group.db").string();
+  SqliteStoreOptions group;
+  group.path = other;
+  group.file_mode = 0640;
+  auto shared = SqliteStore::open(group);
+  ::umask(old_umask);
+  ASSERT_OK(shared);
+  EXPECT_EQ(mode_of(path()), 0640u);
+  EXPECT_EQ(mode_of(other), 0640u);
+  for (unsigned bad : {0U, 0400U, 01600U}) {
+    SqliteStoreOptions o;
+    o.path = (dir_.path() / "bad.db").string();
+    o.file_mode = bad;
+    EXPECT_EQ(SqliteStore::open(o).code(), errc::invalid_argument) << bad;
+  }
 }
 
 }  // namespace

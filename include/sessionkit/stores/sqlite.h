@@ -34,6 +34,11 @@
 // Ownership: `open` returns a shared owner; the store closes its connections when the last owner
 // lets go (no operation may be running then). `options.clock` is borrowed and must outlive the
 // store. Creating the file's parent directory is the caller's job.
+//
+// File mode: the rows hold user ids, client addresses and user agents, so a new database file
+// is created with `file_mode` (default 0600, owner-only; the umask can only narrow it), and
+// SQLite gives its -wal and -shm files the database file's mode. An existing file keeps the
+// mode it has.
 #pragma once
 
 #include <chrono>
@@ -51,6 +56,7 @@ struct SqliteStoreOptions {
   bool synchronous_full = true;  // PRAGMA synchronous=FULL (acknowledged = durable) vs NORMAL
   std::chrono::milliseconds busy_timeout{5000};  // lock wait, and pool checkout wait
   const Clock* clock = nullptr;                  // nullptr = system_clock()
+  unsigned file_mode = 0600;  // permission bits of a new database file (not applied to old ones)
 };
 
 class SqliteStore final : public SessionStore {

@@ -1,6 +1,10 @@
 #include "stores/sqlite/sqlite_connection.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -84,8 +88,23 @@ Result<std::int64_t> pragma_int(sqlite3* db, const char* sql) {
   return sqlite3_column_int64(raw, 0);
 }
 
+// Creates the database file with `mode` when it does not exist yet (SQLite would use 0644
+// minus the umask); an empty file is an empty database. An existing file is left alone.
+Status create_file(const SqliteStoreOptions& o) {
+  const int fd = ::open(o.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        static_cast<mode_t>(o.file_mode));
+  if (fd >= 0) {
+    ::close(fd);
+    return {};
+  }
+  if (errno == EEXIST) return {};
+  return {errc::unavailable,
+          "sqlite: '" + o.path + "': cannot create the file: " + std::strerror(errno)};
+}
+
 Result<std::unique_ptr<Connection>> open_connection(const SqliteStoreOptions& o) {
   using R = std::unique_ptr<Connection>;
+  if (auto created = create_file(o); !created) return created;
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(o.path.c_str(), &raw,

@@ -64,6 +64,10 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
     return Result<R>(errc::invalid_argument, "sqlite: a file path is required");
   }
   if (options.pool_size == 0) return Result<R>(errc::invalid_argument, "sqlite: pool_size is 0");
+  if ((options.file_mode & ~0777U) != 0 || (options.file_mode & 0600U) != 0600U) {
+    return Result<R>(errc::invalid_argument,
+                     "sqlite: file_mode must be permission bits (at most 0777) including 0600");
+  }
   if (options.busy_timeout.count() < 0) {
     return Result<R>(errc::invalid_argument, "sqlite: negative busy_timeout");
   }
