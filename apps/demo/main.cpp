@@ -3,14 +3,23 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <variant>
 
 #include "routes.h"
 #include "server.h"
@@ -29,6 +38,8 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string store = "sqlite://./data/sessions.db";
   std::string secret;
+  std::string secret_file;
+  std::string metrics_token_file;
   std::string cookie_name = "sid";
   std::string mode = "development";
   long idle_timeout = 1800;
@@ -76,6 +87,81 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
+// The contents of a secret file (--secret-file, --metrics-token-file), without its trailing
+// newline ("\n" or "\r\n"). Empty, unreadable, not a regular file: an error message naming
+// `what` and the path (never the contents). A file that group or others may read works, with a
+// warning.
+std::variant<std::string, std::string> read_secret_file(const std::string& what,
+                                                        const std::string& path) {
+  using V = std::variant<std::string, std::string>;
+  auto error = [&](const std::string& why) {
+    return V(std::in_place_index<1>, what + " '" + path + "': " + why);
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return error(std::string("cannot read it: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return error("not a regular file");
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return error(std::string("cannot read it: ") + std::strerror(e));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > 64 * 1024) {
+      ::close(fd);
+      return error("larger than 64 KiB");
+    }
+  }
+  ::close(fd);
+  if (text.ends_with('\n')) text.pop_back();
+  if (text.ends_with('\r')) text.pop_back();
+  if (text.empty()) return error("the file is empty");
+  if ((st.st_mode & 077) != 0) {
+    spdlog::warn("{} '{}' can be read or written by group or others (mode {:o}); chmod 600 it",
+                 what, path, st.st_mode & 0777);
+  }
+  return V(std::in_place_index<0>, std::move(text));
+}
+
+// Whether the command line itself names `flag` ("--flag VALUE" or "--flag=VALUE"), as opposed to
+// its environment variable.
+bool on_command_line(int argc, char** argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == flag ||
+        (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Overwrites the value of `flag` in argv with 'x's, so that /proc/PID/cmdline no longer shows it
+// once the flags are parsed (it was visible until then).
+void hide_from_command_line(int argc, char** argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    char* value = nullptr;
+    if (arg == flag && i + 1 < argc) {
+      value = argv[++i];
+    } else if (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=') {
+      value = argv[i] + flag.size() + 1;
+    }
+    if (value != nullptr) std::memset(value, 'x', std::strlen(value));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,15 +173,28 @@ int main(int argc, char** argv) {
   app.add_option("--listen", cfg.listen, "Address to listen on, HOST:PORT (port 0: any)")
       ->envname("SESSION_LISTEN");
   app.add_option("--store", cfg.store,
-                 "Session store URL: memory://, sqlite://PATH (parent directory is created), "
+                 "Session store URL: memory://, sqlite://PATH (missing directories are created "
+                 "0700, a new file 0600), "
                  "redis://[user:pass@]host:port[/db], rediss://… (TLS), "
                  "redis+cluster://host:port[,host:port…], "
-                 "postgresql://user:pass@host:port/db[?sslmode=…]")
+                 "postgresql://user:pass@host:port/db[?sslmode=…]. Passwords are shown as *** in "
+                 "logs and errors")
       ->envname("SESSION_STORE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "
-                 "least 32 bytes; development without one: a random per-process secret)")
+                 "least 32 bytes; development without one: a random per-process secret). On the "
+                 "command line other local users can see it: prefer --secret-file or the "
+                 "environment variable")
       ->envname("SESSION_SECRET");
+  app.add_option("--secret-file", cfg.secret_file,
+                 "Read the secrets (as for --secret) from this file; one trailing newline is "
+                 "ignored. Keep it owner-only (chmod 600): a warning otherwise")
+      ->envname("SESSION_SECRET_FILE");
+  app.add_option("--metrics-token-file", cfg.metrics_token_file,
+                 "Protect GET /metrics: read a bearer token from this file (one trailing newline "
+                 "ignored); scrapers then send 'Authorization: Bearer <token>'. Without it "
+                 "/metrics is public")
+      ->envname("SESSION_METRICS_TOKEN_FILE");
   app.add_option("--cookie-name", cfg.cookie_name, "Session cookie name (without prefix)")
       ->envname("SESSION_COOKIE_NAME");
   app.add_option("--mode", cfg.mode,
@@ -139,12 +238,14 @@ int main(int argc, char** argv) {
                  "Seconds between sweeps that delete expired sessions (each sweep drains all)")
       ->envname("SESSION_JANITOR_INTERVAL")
       ->check(CLI::Range(1L, 24L * 3600));
+  const bool secret_on_command_line = on_command_line(argc, argv, "--secret");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+  hide_from_command_line(argc, argv, "--secret");
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("sessionkit-demo"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
@@ -166,22 +267,57 @@ int main(int argc, char** argv) {
   }
 
   // ---- secrets ----
+  if (!cfg.secret.empty() && !cfg.secret_file.empty()) {
+    return usage_error(
+        "give the secret either with --secret / SESSION_SECRET or with --secret-file / "
+        "SESSION_SECRET_FILE, not both");
+  }
+  if (secret_on_command_line) {
+    spdlog::warn(
+        "--secret on the command line can be seen by other local users (ps, /proc/PID/cmdline) "
+        "until start-up ends; use --secret-file or SESSION_SECRET");
+  }
+  if (!cfg.secret_file.empty()) {
+    auto read = read_secret_file("--secret-file", cfg.secret_file);
+    if (read.index() == 1) return usage_error(std::get<1>(read));
+    cfg.secret = std::move(std::get<0>(read));
+  }
+  std::string metrics_token;
+  if (!cfg.metrics_token_file.empty()) {
+    auto read = read_secret_file("--metrics-token-file", cfg.metrics_token_file);
+    if (read.index() == 1) return usage_error(std::get<1>(read));
+    metrics_token = std::move(std::get<0>(read));
+    for (char ch : metrics_token) {
+      if (ch <= ' ' || ch > '~') {
+        return usage_error("--metrics-token-file '" + cfg.metrics_token_file +
+                           "': the token must be printable ASCII without spaces");
+      }
+    }
+  } else if (production) {
+    spdlog::warn("/metrics is public; protect it with --metrics-token-file");
+  }
   std::optional<sessionkit::Keyring> keyring;
   if (cfg.secret.empty()) {
     if (production) {
       return usage_error(
-          "production mode needs a secret: set --secret or SESSION_SECRET (at least " +
+          "production mode needs a secret: set --secret-file, SESSION_SECRET_FILE or "
+          "SESSION_SECRET (at least " +
           std::to_string(sessionkit::Keyring::kMinSecretBytes) +
           " bytes, e.g. from "
           "`head -c 32 /dev/urandom | base64`)");
     }
     keyring = sessionkit::Keyring::ephemeral();
     spdlog::warn(
-        "no --secret / SESSION_SECRET: using a random secret for this process only; "
+        "no --secret-file / SESSION_SECRET_FILE / SESSION_SECRET: using a random secret for "
+        "this process only; "
         "sessions will not survive a restart");
   } else {
     auto parsed = sessionkit::Keyring::parse(cfg.secret);
-    if (!parsed) return usage_error("--secret / SESSION_SECRET: " + parsed.message());
+    if (!parsed) {
+      return usage_error(
+          std::string(cfg.secret_file.empty() ? "--secret / SESSION_SECRET" : "--secret-file") +
+          ": " + parsed.message());
+    }
     if (production && parsed->shortest_secret() < sessionkit::Keyring::kMinSecretBytes) {
       return usage_error("production mode: every secret must be at least " +
                          std::to_string(sessionkit::Keyring::kMinSecretBytes) + " bytes");
@@ -214,8 +350,9 @@ int main(int argc, char** argv) {
   // ---- store ----
   auto store = demo::open_store(cfg.store);
   if (!store) {
+    // open_store's messages never hold the URL's secrets; redact() shows it without them.
     if (store.code() == sessionkit::errc::invalid_argument) {
-      return usage_error("--store: " + store.message());
+      return usage_error("--store '" + demo::redact(cfg.store) + "': " + store.message());
     }
     std::cerr << "sessionkit-demo: cannot open store '" << demo::redact(cfg.store)
               << "': " << store.message() << "\n";
@@ -232,12 +369,13 @@ int main(int argc, char** argv) {
     demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
     sessionkit::SessionManager manager(*store, std::move(*keyring), options);
     boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
-    demo::Router router(
-        manager, users, hash_pool.get_executor(),
-        demo::RouterOptions{.secure_cookies = options.cookie.secure,
-                            .proxies = *proxies,
-                            .hsts = std::chrono::seconds(cfg.hsts),
-                            .reauth_after = std::chrono::seconds(cfg.reauth_after)});
+    demo::RouterOptions router_options;
+    router_options.secure_cookies = options.cookie.secure;
+    router_options.proxies = *proxies;
+    router_options.hsts = std::chrono::seconds(cfg.hsts);
+    router_options.reauth_after = std::chrono::seconds(cfg.reauth_after);
+    router_options.metrics_token = std::move(metrics_token);
+    demo::Router router(manager, users, hash_pool.get_executor(), std::move(router_options));
 
     demo::ServerOptions server_options;
     server_options.host = listen.first;

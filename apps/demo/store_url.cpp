@@ -1,10 +1,17 @@
 #include "store_url.h"
 
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
-
-#include <charconv>
+#include <vector>
 
 #include "sessionkit/stores/cookie.h"
 #include "sessionkit/stores/memory.h"
@@ -30,9 +37,183 @@ constexpr std::string_view kSchemes =
     ", postgresql://"
 #endif
     ;
-}  // namespace
 
-sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url) {
+// ---- secrets in URLs and conninfo strings ----
+
+// Percent-decodes what decodes and keeps any malformed escape as it is.
+std::string percent_decode_lenient(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int v = 0;
+    if (s[i] == '%' && i + 2 < s.size()) {
+      auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (ec == std::errc() && end == s.data() + i + 3) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// A parameter whose value is a secret: password, sslpassword, pass, pwd, secret, token, ...
+bool is_secret_name(std::string_view raw) {
+  std::string name = percent_decode_lenient(raw);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view word : {"pass", "pwd", "secret", "token"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+struct Span {
+  std::size_t begin;
+  std::size_t end;
+};
+
+// Secret values in a libpq keyword/value string: `host=x password='a b' sslpassword=c`. After a
+// secret, a word without '=' is hidden too (the rest of an unquoted password with a space).
+std::vector<Span> keyword_value_secrets(std::string_view t) {
+  std::vector<Span> spans;
+  bool after_secret = false;
+  std::size_t i = 0;
+  while (i < t.size()) {
+    while (i < t.size() && is_space(t[i]))
+      ++i;
+    if (i >= t.size()) break;
+    const std::size_t key_begin = i;
+    while (i < t.size() && !is_space(t[i]) && t[i] != '=')
+      ++i;
+    const std::string_view key = t.substr(key_begin, i - key_begin);
+    std::size_t j = i;
+    while (j < t.size() && is_space(t[j]))
+      ++j;
+    if (j >= t.size() || t[j] != '=') {
+      if (after_secret) spans.push_back({key_begin, i});
+      continue;
+    }
+    i = j + 1;
+    while (i < t.size() && is_space(t[i]))
+      ++i;
+    const std::size_t value_begin = i;
+    const bool quoted = i < t.size() && t[i] == '\'';
+    if (quoted) ++i;
+    while (i < t.size() && (quoted ? t[i] != '\'' : !is_space(t[i]))) {
+      i += t[i] == '\\' ? 2 : 1;
+    }
+    i = std::min(i + (quoted ? 1 : 0), t.size());
+    after_secret = is_secret_name(key);
+    if (after_secret) spans.push_back({value_begin, i});
+  }
+  return spans;
+}
+
+// The end of a query value starting at `i`: the next '&' (a secret's value runs on to the next
+// '&' that starts a `name=` parameter, so that a password with an '&' stays hidden whole).
+std::size_t query_value_end(std::string_view t, std::size_t i, bool secret) {
+  for (std::size_t amp = t.find('&', i); amp != std::string_view::npos;
+       amp = t.find('&', amp + 1)) {
+    if (!secret) return amp;
+    std::size_t k = amp + 1;
+    while (k < t.size() && (std::isalnum(static_cast<unsigned char>(t[k])) || t[k] == '_' ||
+                            t[k] == '-' || t[k] == '.' || t[k] == '%')) {
+      ++k;
+    }
+    if (k > amp + 1 && k < t.size() && t[k] == '=') return amp;
+  }
+  return t.size();
+}
+
+// Where the secrets of a store URL (or conninfo string) are.
+std::vector<Span> secret_spans(std::string_view t) {
+  const std::size_t sep = t.find("://");
+  if (sep == std::string_view::npos) return keyword_value_secrets(t);
+  std::vector<Span> spans;
+  const std::size_t body = sep + 3;
+  std::size_t query_from = body;
+  // The userinfo ends at the LAST '@': a password with an unencoded '/', '?', '#' or '@' is
+  // still hidden whole (at the price of hiding too much when a query value holds an '@').
+  if (const std::size_t at = t.rfind('@'); at != std::string_view::npos && at >= body) {
+    const std::size_t colon = t.find(':', body);
+    if (colon < at) spans.push_back({colon + 1, at});
+    query_from = at + 1;
+  }
+  const std::size_t q = t.find('?', query_from);
+  for (std::size_t i = q == std::string_view::npos ? t.size() : q + 1; i < t.size();) {
+    const std::size_t name_end = t.find_first_of("=&", i);
+    if (name_end == std::string_view::npos) break;
+    if (t[name_end] == '&') {
+      i = name_end + 1;
+      continue;
+    }
+    const bool secret = is_secret_name(t.substr(i, name_end - i));
+    const std::size_t value_end = query_value_end(t, name_end + 1, secret);
+    if (secret) spans.push_back({name_end + 1, value_end});
+    i = value_end + 1;
+  }
+  return spans;
+}
+
+// The spellings of one secret that a message could contain: as written, unquoted and
+// unescaped, percent-decoded, and its pieces between URL and conninfo delimiters.
+void add_secret_forms(std::string_view raw, std::vector<std::string>& out) {
+  std::string plain(raw);
+  if (plain.size() >= 2 && plain.front() == '\'' && plain.back() == '\'') {
+    plain = plain.substr(1, plain.size() - 2);
+  }
+  std::string unescaped;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    if (plain[i] == '\\' && i + 1 < plain.size()) ++i;
+    unescaped.push_back(plain[i]);
+  }
+  for (const std::string& whole :
+       {std::string(raw), plain, unescaped, percent_decode_lenient(plain)}) {
+    if (whole.size() >= 3) out.push_back(whole);
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= whole.size(); ++i) {
+      if (i == whole.size() || std::strchr("/?#@:&= \t'\\%", whole[i]) != nullptr) {
+        if (i - start >= 4) out.push_back(whole.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+  }
+}
+
+// Creates the missing directories of `dir`, each owner-only (0700); existing ones are left
+// as they are.
+sessionkit::Status create_private_directories(const std::filesystem::path& dir) {
+  std::filesystem::path partial;
+  for (const auto& part : dir) {
+    partial /= part;
+    if (part.empty() || part == "/" || part == "." || part == "..") continue;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return {errc::unavailable,
+              "cannot create directory '" + partial.string() + "': " + std::strerror(errno)};
+    }
+  }
+  return {};
+}
+
+// Warns when an existing database file can be read or written by group or others: it holds
+// user ids, client addresses and user agents.
+void warn_if_shared(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  spdlog::warn(
+      "the SQLite file '{}' is accessible to group or others (mode {:o}); it holds user ids, "
+      "client addresses and user agents: chmod 600 it (and its -wal and -shm files)",
+      path, st.st_mode & 0777);
+}
+
+sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store_unscrubbed(
+    std::string_view url) {
   std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
     return {errc::invalid_argument,
@@ -73,17 +254,13 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::st
     }
     std::filesystem::path path{std::string(rest)};
     if (path.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec) {
-        return {errc::unavailable,
-                "cannot create directory '" + path.parent_path().string() + "': " + ec.message()};
-      }
+      if (auto made = create_private_directories(path.parent_path()); !made) return made;
     }
     sessionkit::SqliteStoreOptions options;
     options.path = path.string();
     auto store = sessionkit::SqliteStore::open(std::move(options));
     if (!store) return store.status();
+    warn_if_shared(path.string());
     return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
   }
 
@@ -112,15 +289,40 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::st
                                       "://' (supported: " + std::string(kSchemes) + ")"};
 }
 
+}  // namespace
+
+sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url) {
+  auto store = open_store_unscrubbed(url);
+  if (!store) return {store.code(), scrub(store.message(), url)};
+  return store;
+}
+
 std::string redact(std::string_view url) {
-  std::size_t sep = url.find("://");
-  if (sep == std::string_view::npos) return std::string(url);
-  std::size_t end = url.find_first_of("/?", sep + 3);
-  std::size_t at = url.substr(0, end).rfind('@');
-  if (at == std::string_view::npos || at < sep) return std::string(url);
-  std::size_t colon = url.find(':', sep + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+  std::string out;
+  std::size_t from = 0;
+  for (const Span& s : secret_spans(url)) {
+    out.append(url.substr(from, s.begin - from));
+    out.append("***");
+    from = s.end;
+  }
+  out.append(url.substr(from));
+  return out;
+}
+
+std::string scrub(std::string_view message, std::string_view url) {
+  std::vector<std::string> secrets;
+  for (const Span& s : secret_spans(url))
+    add_secret_forms(url.substr(s.begin, s.end - s.begin), secrets);
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::string out(message);
+  for (const std::string& secret : secrets) {
+    for (std::size_t at = out.find(secret); at != std::string::npos;
+         at = out.find(secret, at + 3)) {
+      out.replace(at, secret.size(), "***");
+    }
+  }
+  return out;
 }
 
 }  // namespace demo

@@ -12,6 +12,10 @@
 //
 // Errors (never throws): errc::invalid_argument for an unknown scheme or a malformed URL,
 // errc::unavailable when the store cannot be opened (directory or file not accessible, ...).
+// Error messages never contain the URL's secrets (they pass through `scrub`).
+//
+// Files: directories created for sqlite://PATH are owner-only (0700); the database file is
+// created 0600 by the store. Existing directories and files keep their modes.
 #pragma once
 
 #include <memory>
@@ -25,7 +29,17 @@ namespace demo {
 
 sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url);
 
-// The URL with any password replaced by "***", for logs and error messages.
+// The URL with every secret replaced by "***", for logs and error messages: the password of
+// the userinfo (up to the last '@', so a password with an unencoded '/', '?', '#', '@' or ':'
+// is hidden whole), and the value of every query parameter whose (percent-decoded) name
+// contains "pass", "secret" or "token" (password=, sslpassword=). Text without "://" is read
+// as a libpq keyword/value string (`host=x password='y z'`) and its secret values are hidden
+// the same way. Errs on the side of hiding too much.
 std::string redact(std::string_view url);
+
+// `message` with every secret of `url` (as `redact` finds them: raw, percent-decoded, and
+// their pieces between '/', '?', '#', '@', ':', '&', '=' and spaces, of 4 characters or more)
+// replaced by "***". For messages of libraries that may echo parts of the URL.
+std::string scrub(std::string_view message, std::string_view url);
 
 }  // namespace demo

@@ -2,8 +2,10 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <set>
 #include <utility>
 
 #include "stores/payload_ops.h"
@@ -154,6 +156,74 @@ std::string one_line(const char* text) {
   return s.empty() ? "unknown error" : s;
 }
 
+// libpq's conninfo parse errors quote pieces of the input (the whole URI, a percent-encoded
+// token, a query word), which can be pieces of a password: every quoted text that is not a
+// connection keyword is shown as "***".
+std::string hide_quoted_input(const std::string& message) {
+  std::set<std::string, std::less<>> keywords;
+  if (PQconninfoOption* defaults = PQconndefaults()) {
+    for (PQconninfoOption* o = defaults; o->keyword != nullptr; ++o)
+      keywords.insert(o->keyword);
+    PQconninfoFree(defaults);
+  }
+  std::string out;
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t open = message.find('"', from);
+    const std::size_t close =
+        open == std::string::npos ? std::string::npos : message.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string_view quoted(message.data() + open + 1, close - open - 1);
+    out.append(message, from, open + 1 - from);
+    out.append(keywords.contains(quoted) ? std::string(quoted) : std::string("***"));
+    out.push_back('"');
+    from = close + 1;
+  }
+  out.append(message, from);
+  return out;
+}
+
+// libpq's URI parser ends the credentials at the first '@' or '/' and the host list at '/' or
+// '?', so a password with an unencoded '/' or '@' becomes part of the host, port, database or
+// query, and later messages ("could not translate host name", "invalid integer value ... for
+// connection option \"port\"") would echo a piece of it. Such URIs are refused, without echoing
+// anything. The one '@' expected ends the credentials; a query value may hold an '@' when the
+// ports are numbers (a password piece in the port is the telltale).
+Status check_uri_credentials(std::string_view conninfo) {
+  std::size_t body = 0;
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (conninfo.starts_with(scheme)) body = scheme.size();
+  }
+  if (body == 0) return {};
+  const Status refused{
+      errc::invalid_argument,
+      "postgres: the URI has an '@' after the host (a user name or password with an unencoded "
+      "'/' or '@'?): percent-encode them (%2F, %40)"};
+  const std::string_view rest = conninfo.substr(body);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  const std::size_t first_at = authority.find('@');
+  const std::size_t after_credentials = first_at == std::string_view::npos ? 0 : first_at + 1;
+  const std::size_t query = rest.find('?', after_credentials);
+  const std::string_view host_and_path = rest.substr(
+      after_credentials, query == std::string_view::npos ? query : query - after_credentials);
+  if (host_and_path.find('@') != std::string_view::npos) return refused;
+  if (first_at != std::string_view::npos || rest.find('@') == std::string_view::npos) return {};
+  // No credentials but an '@' in the query: every port must be a number.
+  std::string_view hosts = authority.substr(0, authority.find('?'));
+  while (!hosts.empty()) {
+    std::string_view host = hosts.substr(0, hosts.find(','));
+    hosts = host.size() < hosts.size() ? hosts.substr(host.size() + 1) : std::string_view();
+    if (host.starts_with('[')) host = host.substr(std::min(host.size(), host.find(']')));
+    const std::size_t colon = host.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view port = host.substr(colon + 1);
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return refused;
+    }
+  }
+  return {};
+}
+
 void ignore_notice(void*, const char*) {}
 
 // Waits until `fd` is ready for `events` or `deadline` passes: the ready events (POLLIN is added
@@ -210,17 +280,24 @@ Result<Settings> make_settings(PostgresStoreOptions o) {
   if (o.statement_timeout.count() > std::int64_t{INT32_MAX}) {
     return bad("postgres: statement_timeout too large");
   }
+  Settings s;
   if (!o.conninfo.empty()) {
+    if (auto checked = check_uri_credentials(o.conninfo); !checked) return checked;
     char* error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(o.conninfo.c_str(), &error);
     if (!parsed) {
-      std::string m = "postgres: malformed conninfo: " + one_line(error);
+      std::string m = "postgres: malformed conninfo: " + hide_quoted_input(one_line(error));
       PQfreemem(error);
       return bad(m);
     }
+    for (PQconninfoOption* p = parsed; p->keyword != nullptr; ++p) {
+      const std::string_view k = p->keyword;
+      if ((k == "password" || k == "sslpassword") && p->val != nullptr && *p->val != '\0') {
+        s.secrets.emplace_back(p->val);
+      }
+    }
     PQconninfoFree(parsed);
   }
-  Settings s;
   for (std::size_t i = 0; i < kSql.size(); ++i)
     s.sql[i] = with_table(kSql[i], o.table);
   s.schema_v1 = with_table(kSchemaV1, o.table);
@@ -265,6 +342,16 @@ Params::View Params::view() const {
   return v;
 }
 
+std::string Settings::hide_secrets(std::string message) const {
+  for (const std::string& secret : secrets) {
+    for (std::size_t at = message.find(secret); at != std::string::npos;
+         at = message.find(secret, at + 3)) {
+      message.replace(at, secret.size(), "***");
+    }
+  }
+  return message;
+}
+
 Result<std::unique_ptr<Connection>> Connection::connect(const Settings& s) {
   using R = std::unique_ptr<Connection>;
   const auto& o = s.options;
@@ -279,7 +366,8 @@ Result<std::unique_ptr<Connection>> Connection::connect(const Settings& s) {
       PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
   while (st != PGRES_POLLING_OK) {
     if (st == PGRES_POLLING_FAILED) {
-      return Result<R>(errc::unavailable, "postgres: connect: " + one_line(PQerrorMessage(c)));
+      return Result<R>(errc::unavailable,
+                       "postgres: connect: " + s.hide_secrets(one_line(PQerrorMessage(c))));
     }
     const int ready =
         wait_socket(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
@@ -288,13 +376,15 @@ Result<std::unique_ptr<Connection>> Connection::connect(const Settings& s) {
                                               std::to_string(o.connect_timeout.count()) + " ms");
     }
     if (ready < 0) {
-      return Result<R>(errc::unavailable, "postgres: connect: " + one_line(PQerrorMessage(c)));
+      return Result<R>(errc::unavailable,
+                       "postgres: connect: " + s.hide_secrets(one_line(PQerrorMessage(c))));
     }
     st = PQconnectPoll(c);
   }
   PQsetNoticeProcessor(c, ignore_notice, nullptr);
   if (PQsetnonblocking(c, 1) != 0) {
-    return Result<R>(errc::unavailable, "postgres: connect: " + one_line(PQerrorMessage(c)));
+    return Result<R>(errc::unavailable,
+                     "postgres: connect: " + s.hide_secrets(one_line(PQerrorMessage(c))));
   }
   if (PQserverVersion(c) < 110000) {
     return Result<R>(errc::unavailable, "postgres: connect: PostgreSQL 11 or later is required");

@@ -48,6 +48,10 @@ struct Settings {
   std::array<std::string, static_cast<std::size_t>(Q::kCount)> sql;
   std::string schema_v1;    // DDL of schema version 1 (tables, indexes, version row)
   std::string meta_select;  // reads the schema version
+  // The conninfo's password and sslpassword values, hidden from connection error messages.
+  std::vector<std::string> secrets;
+  // `message` with every secret replaced by "***".
+  std::string hide_secrets(std::string message) const;
 };
 
 // Checks the options and builds the SQL; `invalid_argument` for bad options.

@@ -84,6 +84,15 @@ Result<RedisStoreOptions> RedisStoreOptions::from_url(std::string_view url) {
     return bad("unknown scheme '" + std::string(scheme) + "'");
   }
 
+  // The host part ends at the first '/' or '?'. An '@' after it means credentials with an
+  // unencoded '/' or '?' (a query value with an '@' must use %40): refused, and without
+  // echoing any part of the URL, which would show a piece of the password.
+  if (auto end = rest.find_first_of("/?");
+      end != std::string_view::npos && rest.find('@', end) != std::string_view::npos) {
+    return bad(
+        "'@' after the host: percent-encode '/', '?' and '@' in the user name and password "
+        "(%2F, %3F, %40) and in query values");
+  }
   std::string_view query;
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
