@@ -221,7 +221,7 @@ struct ManagerFixture {
     store = std::make_shared<sk::MemoryStore>(sk::MemoryStoreOptions{.clock = &clock});
     manager = std::make_unique<sk::SessionManager>(
         store, must(sk::Keyring::from_secrets({kSecretA})), sk::SessionOptions::development(),
-        sk::SessionManager::Dependencies{&clock, sk::make_null_sink(), nullptr});
+        sk::SessionManager::Dependencies{&clock, sk::make_null_sink(), nullptr, nullptr});
     sk::Session s = load(FakeRequest());
     s.set_user("alice");
     s.regenerate();
@@ -261,8 +261,9 @@ void BM_CsrfToken(benchmark::State& state) {
   ManagerFixture& f = ManagerFixture::get();
   sk::Session s = f.load(FakeRequest(f.cookie));
   if (!s.is_stored()) throw std::runtime_error("session not loaded");
+  FakeResponse res;
   for (auto _ : state) {
-    std::string token = f.manager->csrf_token(s);
+    std::string token = f.manager->csrf_token(s, res);
     benchmark::DoNotOptimize(token);
   }
 }
@@ -271,7 +272,8 @@ BENCHMARK(BM_CsrfToken);
 void BM_VerifyCsrf(benchmark::State& state) {
   ManagerFixture& f = ManagerFixture::get();
   sk::Session s = f.load(FakeRequest(f.cookie));
-  const std::string token = f.manager->csrf_token(s);
+  FakeResponse res;
+  const std::string token = f.manager->csrf_token(s, res);
   if (!f.manager->verify_csrf(s, token)) throw std::runtime_error("csrf does not verify");
   for (auto _ : state) {
     bool ok = f.manager->verify_csrf(s, token);

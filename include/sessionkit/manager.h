@@ -19,14 +19,18 @@
 // - Limits: the encoded payload may not exceed `max_payload_bytes` nor hold more than `max_keys`
 //   keys; commit then fails with `errc::too_large` and writes nothing.
 //
-// CSRF: `csrf_token` returns a token masked afresh on every call (BREACH-safe). For a stored
-// session its secret is HMAC(keyring, session ID): it needs no storage and changes on rotation.
-// For a visitor without a stored session it is bound to a signed random pre-session cookie
-// (`<cookie name>-csrf`), so anonymous visitors cost no store record. Tokens issued before a
-// session is created or rotated stop verifying after it; call `csrf_token` after `commit` to
-// hand the client the new one. The pre-session seed is made by the first `csrf_token` call and
-// its cookie is sent by `commit`: for a visitor without a stored session, call `csrf_token`
-// at least once BEFORE `commit`.
+// CSRF: `csrf_token` returns a token masked afresh on every call (BREACH-safe). Its secret is
+// HMAC(keyring, "csrf:secret", seed), where the seed is 32 random bytes per browser: kept in a
+// signed cookie (`<cookie name>-csrf`, signed under another purpose than the secret's, so the
+// cookie does not reveal it) while the visitor has no stored session, so anonymous visitors cost
+// no store record, and copied into the session record (reserved key `_sk_csrf`) when the first
+// write creates one. Every page a browser loaded therefore keeps working when any tab's first
+// write creates the session, and when the ID rotates. Signing a user in (`Session::set_user`
+// with a user) starts a new seed, as Django does: pages loaded before the sign-in must be
+// reloaded (the demo answers them with the page again and a notice). `csrf_token` may be called
+// before or after `commit`, any number of times: it writes the browser's CSRF cookie into the
+// response itself when the browser needs one. A token reflects the session as it stands: call
+// it after `set_user`. Records made before seeds existed use HMAC(session ID) instead.
 //
 // Client-side sessions: given a `CookieStore` (stores/cookie.h), the manager keeps each session
 // in its sealed cookie instead of a store; the policy above is the same, except that nothing can
@@ -49,11 +53,13 @@
 
 #include "sessionkit/clock.h"
 #include "sessionkit/cookie_sealer.h"
+#include "sessionkit/credentials.h"
 #include "sessionkit/events.h"
 #include "sessionkit/http/cookie.h"
 #include "sessionkit/http/request.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/metrics.h"
+#include "sessionkit/rate_limiter.h"
 #include "sessionkit/session.h"
 #include "sessionkit/store.h"
 
@@ -68,8 +74,10 @@ struct CookieOptions {
   bool http_only = true;
   http::SameSite same_site = http::SameSite::lax;
   bool partitioned = false;
-  // true: Max-Age = time left until the absolute deadline; false: a browser-session cookie.
-  bool persistent = true;
+  // true: Max-Age = time left until the absolute deadline ("remember me"); false (default): a
+  // browser-session cookie, gone when the browser closes (OWASP's advice for shared computers).
+  // The server-side timeouts apply either way.
+  bool persistent = false;
 
   std::string full_name() const { return std::string(http::prefix_string(prefix)) + name; }
 };
@@ -102,6 +110,17 @@ struct SessionOptions {
   // same user took the last slot meanwhile, the committing session is ended as well and commit
   // fails with errc::conflict (no cookie is set).
   std::size_t max_sessions_per_user = 0;
+  // Records created for visitors who are not signed in, per client address (IPv6: per /64),
+  // limited by a token bucket in this process (RateLimiter): a client that has created `burst`
+  // anonymous sessions gets errc::rate_limited (answer 429) until tokens refill at `per_minute`.
+  // Sign-ins are not limited by this. burst = 0: no limit.
+  struct AnonymousLimit {
+    std::size_t burst = 30;
+    std::size_t per_minute = 30;
+  } anonymous_sessions;
+  // Failed re-authentications (wrong password for an action that demands it) a session may have
+  // before it is ended (see SessionManager::reauthentication_failed). 0: never ended.
+  std::size_t max_reauth_failures = 5;
 
   // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
   static SessionOptions production();
@@ -117,6 +136,9 @@ class SessionManager {
     const Clock* clock = nullptr;       // default: system_clock()
     std::shared_ptr<EventSink> events;  // default: make_log_sink()
     std::shared_ptr<Metrics> metrics;   // default: a private Metrics
+    // Ties sessions to the credentials they were created with (credentials.h). Default: none
+    // (stamps given to set_user are recorded but not checked).
+    std::shared_ptr<const CredentialSource> credentials;
   };
 
   // Throws std::invalid_argument when `options.validate()` fails (start-up code).
@@ -145,12 +167,22 @@ class SessionManager {
   // False for a session not bound to a user.
   bool authenticated_within(const Session& session, Duration max_age) const;
 
-  // A CSRF token for this session, masked afresh on every call.
-  std::string csrf_token(Session& session);
+  // A CSRF token for this session, masked afresh on every call. Writes the browser's CSRF
+  // cookie into `response` when the browser needs one (a visitor's first token, or a new seed
+  // after a sign-in); commit writes it too if it is still due. Any order with commit is fine.
+  std::string csrf_token(Session& session, http::ResponseHeaders& response);
   // Whether `token` is a valid CSRF token for this session (constant time). Counts failures.
   bool verify_csrf(const Session& session, std::string_view token) const;
   // The request's X-CSRF-Token header, if any.
   static std::optional<std::string_view> csrf_header(const http::RequestView& request);
+
+  // Counts a failed re-authentication of `session`'s user (a wrong password where a sensitive
+  // action demanded one) atomically in the store. At `max_reauth_failures` the session is
+  // marked for destruction (`Session::destroy()`, an `anomaly` event): the callback answers true
+  // then; commit destroys the record and clears the cookie, and the caller answers as for a
+  // signed-out client. A later `Session::reauthenticated()` resets the count. A session without
+  // a record answers false. Errors: store failures only.
+  void reauthentication_failed(Session& session, Callback<bool> done);
 
   // Destroys every session of `user_id` except `keep` (e.g. the caller's current session).
   void revoke_user_sessions(const std::string& user_id, const Session* keep,
@@ -181,6 +213,7 @@ class SessionManager {
   Metrics& metrics() noexcept { return *metrics_; }
   const Clock& clock() const noexcept { return *clock_; }
   const std::string& csrf_cookie_name() const noexcept { return csrf_cookie_name_; }
+  RateLimiter& anonymous_limiter() noexcept { return anonymous_limiter_; }
 
  private:
   std::optional<Time> touch_due(const Session& s, Time now) const;
@@ -192,6 +225,28 @@ class SessionManager {
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
   void write_session_cookie(const Session& s, std::string value, http::ResponseHeaders& out) const;
   void write_presession_cookie(Session& s, http::ResponseHeaders& out) const;
+  // The CSRF seed of the browser: the record's (stored sessions), else the verified cookie's,
+  // else none (""); `fresh_csrf_seed` draws a new one that the next cookie write sends.
+  const std::string& csrf_seed(const Session& s) const;
+  static void fresh_csrf_seed(Session& s, bool send_cookie = true);
+  // Before a record is created: copies the browser's seed into it (a new one if it has none).
+  void carry_csrf_seed(Session& s) const;
+  // Before any write: a new CSRF seed after set_user, the credential stamp staged, a
+  // re-authentication's reset of the failure count.
+  void prepare_write(Session& s) const;
+  // Whether an anonymous record may be created for this client now; errc::rate_limited if not.
+  Status admit_anonymous(const Session& s);
+  // Credentials (manager_credentials.cpp): the stamp's MAC as stored in the record.
+  std::string credential_mac(std::size_t key_index, const std::string& user,
+                             std::string_view stamp) const;
+  // Which secret of the keyring the record's stamp MAC was made with; nullopt: no match.
+  std::optional<std::size_t> stamp_matches(const SessionRecord& record,
+                                           std::string_view stamp) const;
+  // Load: ends a user's session whose stamp is not the user's current one.
+  void check_credentials(Session s, Callback<Session> done);
+  // Commit: records the pending stamp (before the write) / re-checks it (after the write).
+  void stage_credential(Session& s) const;
+  void recheck_credentials(Session& s, Callback<void> done);
   // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.
   const char* expiry_reason(const SessionRecord& record, Time now) const;
   // errc::too_large when the session's changed payload breaks max_keys / max_payload_bytes.
@@ -214,6 +269,12 @@ class SessionManager {
   void evict_over_cap(const Session& s, Callback<void> done);
   // "" when the request may use the record; otherwise why binding refuses it.
   std::string binding_violation(const Session& s, const SessionRecord& record) const;
+  // `increment` without the reserved-key check (the library's own counters).
+  void increment_field(Session& s, std::string field, std::int64_t delta,
+                       Callback<std::int64_t> done);
+  // Loads the i-th validly signed ID the request carried; a refused one falls through to the next.
+  void load_candidate(Session s, std::vector<std::pair<SessionId, bool>> ids, std::size_t i,
+                      Callback<Session> done);
   // The checks a loaded record (from the store or a sealed cookie) passes before the request
   // uses it: deadlines, then binding; answers the adopted session or a visitor.
   void accept_loaded(Session s, SessionId id, const SessionKey& key, SessionRecord record,
@@ -240,6 +301,8 @@ class SessionManager {
   std::string csrf_cookie_name_;  // <cookie name>-csrf
   std::string sign_context_;
   std::optional<CookieSealer> sealer_;  // set with a client-side store (CookieStore)
+  std::shared_ptr<const CredentialSource> credentials_;
+  RateLimiter anonymous_limiter_;
 };
 
 }  // namespace sessionkit

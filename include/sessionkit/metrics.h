@@ -40,6 +40,8 @@ struct Metrics {
   std::atomic<std::uint64_t> store_errors{0};
   std::atomic<std::uint64_t> csrf_failures{0};
   std::atomic<std::uint64_t> anomalies{0};
+  std::atomic<std::uint64_t> rate_limited{0};            // anonymous session creations refused
+  std::atomic<std::uint64_t> credential_revocations{0};  // sessions ended: credentials changed
   Histogram store_latency;    // one observation per store call made by the manager
   Histogram request_latency;  // observed by the application per HTTP request
 

@@ -27,6 +27,7 @@ enum class errc {
   corrupt = 6,           // stored data could not be decoded
   timeout = 7,           // the operation did not finish in time (a kind of unavailable)
   unsupported = 8,       // this store cannot do that (e.g. revocation with client-side sessions)
+  rate_limited = 9,      // a per-client limit refused the operation for now: retry later (429)
 };
 
 const std::error_category& error_category() noexcept;

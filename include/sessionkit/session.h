@@ -52,18 +52,34 @@ class Session {
   // The value converted to T, or nullopt when missing or of another type.
   template <class T>
   std::optional<T> get(std::string_view key) const;
+  // Keys beginning with "_sk_" are reserved for the library's own per-session values (the
+  // CSRF secret, the credential stamp, failure counters); commit refuses a session in which the
+  // application set or erased one (errc::invalid_argument).
   void set(std::string key, nlohmann::json value);
   void erase(std::string_view key);
+  static bool is_reserved_key(std::string_view key) noexcept { return key.starts_with("_sk_"); }
   // True when set/erase/set_user changed something not yet committed.
   bool is_modified() const noexcept {
-    return !st_->dirty_.empty() || !st_->erased_.empty() || st_->user_dirty_ || st_->auth_dirty_;
+    return !st_->dirty_.empty() || !st_->erased_.empty() || st_->user_dirty_ || st_->auth_dirty_ ||
+           st_->credential_dirty_;
   }
 
   // ---- identity ----
   const std::string& user_id() const noexcept { return st_->record_.user_id; }
   // Binds the session to a user (or unbinds with ""), and records "authenticated now".
-  // Call `regenerate()` too when this is a login.
-  void set_user(std::string user_id);
+  // Call `regenerate()` too when this is a login. Binding a DIFFERENT user than the session's
+  // current one (or unbinding) clears every value first: nothing one user left in a browser
+  // carries over to the next (an anonymous visitor's values do carry over into a login).
+  // Binding any user also starts a new CSRF secret for this browser (tokens of pages loaded
+  // before the sign-in stop verifying; see SessionManager::csrf_token).
+  // `credential_stamp` ties the session to the credentials the user just proved: an opaque
+  // string that changes whenever those credentials change (see credentials.h). With a
+  // CredentialSource configured, a session whose stamp is no longer the user's current one
+  // ends on its next load. Pass the stamp read TOGETHER with the password check, not after it.
+  void set_user(std::string user_id, std::string_view credential_stamp = {});
+  // The user's credentials changed and this session stays signed in (e.g. the request that
+  // changed the password): the session now carries `credential_stamp`.
+  void set_credential(std::string_view credential_stamp);
   // The user has just proved their identity again (re-entered a password, a second factor):
   // commit records now as the authentication time (see SessionManager::authenticated_within).
   void reauthenticated() noexcept { st_->auth_dirty_ = true; }
@@ -89,6 +105,9 @@ class Session {
   friend class SessionManager;
 
   void mark_dirty(const std::string& key);
+  // Library-owned values ("_sk_…"), exempt from the reserved-key rule.
+  void set_reserved(std::string key, nlohmann::json value);
+  void erase_reserved(std::string_view key);
   // Commit wrote every change: nothing is pending any more.
   void changes_saved() noexcept;
 
@@ -104,6 +123,13 @@ class Session {
     std::vector<std::string> erased_;
     bool user_dirty_ = false;
     bool auth_dirty_ = false;
+    bool reserved_misuse_ = false;  // the application set or erased a "_sk_" key
+    // A credential stamp given by set_user/set_credential, not yet written (the manager MACs it
+    // into the record at commit and re-checks it against the CredentialSource afterwards).
+    std::optional<std::string> credential_;
+    bool credential_dirty_ = false;
+    bool recheck_credential_ = false;  // commit wrote a stamp: re-read it after the write
+    bool csrf_rotate_ = false;         // set_user: commit gives the browser a new CSRF seed
     bool bound_now_ = false;  // this commit binds a user: the per-user cap is enforced after it
     bool regenerate_ = false;
     bool destroy_ = false;
@@ -115,8 +141,11 @@ class Session {
     std::string csrf_seed_;
     std::string csrf_cookie_;           // the pre-session cookie's value, unverified
     bool csrf_cookie_checked_ = false;  // csrf_cookie_ has been verified (or rejected)
-    bool csrf_seed_new_ = false;        // commit must send the pre-session CSRF cookie
-    std::string client_ip_;             // recorded on a record created during this request
+    bool csrf_seed_new_ = false;        // the browser's CSRF cookie must be (re)sent
+    // The request carried several session cookies: never answer with a clearing Set-Cookie (it
+    // could delete the rightful one rather than the planted one).
+    bool duplicate_cookies_ = false;
+    std::string client_ip_;  // recorded on a record created during this request
     std::string user_agent_;
     std::string refusal_;
   };

@@ -14,11 +14,8 @@
 namespace sessionkit {
 namespace {
 
-constexpr std::string_view kCsrfSessionContext = "csrf:session";
-constexpr std::string_view kCsrfPresessionContext = "csrf:pre-session";
-constexpr std::size_t kCsrfBytes = 32;
-constexpr std::size_t kCsrfTokenChars = 86;  // base64url of mask || masked secret (64 bytes)
 constexpr std::size_t kMaxUserAgent = 512;
+constexpr std::string_view kReauthFailuresKey = "_sk_reauth_failures";
 
 std::chrono::seconds seconds_until(Time deadline, Time now) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - now);
@@ -82,7 +79,11 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
       options_(std::move(options)),
       clock_(deps.clock ? deps.clock : &system_clock()),
       events_(deps.events ? std::move(deps.events) : make_log_sink()),
-      metrics_(deps.metrics ? std::move(deps.metrics) : std::make_shared<Metrics>()) {
+      metrics_(deps.metrics ? std::move(deps.metrics) : std::make_shared<Metrics>()),
+      credentials_(std::move(deps.credentials)),
+      anonymous_limiter_(RateLimiter::Options{options_.anonymous_sessions.burst,
+                                              options_.anonymous_sessions.per_minute},
+                         *clock_) {
   if (!store_) throw std::invalid_argument("SessionManager needs a store");
   if (Status s = options_.validate(); !s.ok()) throw std::invalid_argument(s.to_string());
   // Lazy touch must happen well within the idle window, or active sessions would expire.
@@ -189,18 +190,16 @@ void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out
   s.st_->set_cookie_ = false;
 }
 
-void SessionManager::write_presession_cookie(Session& s, http::ResponseHeaders& out) const {
-  // The pre-session CSRF cookie, for visitors who end the request without a stored session.
-  if (s.st_->csrf_seed_new_ && !s.st_->stored_) {
-    http::SetCookie c = cookie_template(csrf_cookie_name());
-    c.value = keyring_.sign(s.st_->csrf_seed_, kCsrfPresessionContext);
-    c.http_only = true;
-    out.add("Set-Cookie", c.serialize());
-    s.st_->csrf_seed_new_ = false;
-  }
-}
-
 void SessionManager::finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+  if (s.st_->recheck_credential_) {
+    // The stamp just written is re-read: a credential change that raced this sign-in ends it.
+    s.st_->recheck_credential_ = false;
+    recheck_credentials(s, [this, &s, &out, done = std::move(done)](Status st) mutable {
+      if (!st.ok()) return done(std::move(st));
+      finish_commit(s, out, std::move(done));
+    });
+    return;
+  }
   if (!s.st_->bound_now_ || options_.max_sessions_per_user == 0 || !s.st_->stored_) {
     write_commit_cookies(s, out);
     return done({});
@@ -305,6 +304,22 @@ std::string SessionManager::binding_violation(const Session& s, const SessionRec
   return {};
 }
 
+void SessionManager::prepare_write(Session& s) const {
+  if (s.st_->csrf_rotate_) fresh_csrf_seed(s);
+  stage_credential(s);
+  if (s.st_->auth_dirty_ && s.contains(kReauthFailuresKey)) s.erase_reserved(kReauthFailuresKey);
+}
+
+Status SessionManager::admit_anonymous(const Session& s) {
+  const RateLimiter::Decision d =
+      anonymous_limiter_.try_acquire(RateLimiter::client_key(s.st_->client_ip_));
+  if (d.allowed) return {};
+  metrics_->rate_limited.fetch_add(1, std::memory_order_relaxed);
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(d.retry_after).count();
+  return Status(errc::rate_limited, "too many new sessions from this address; retry in " +
+                                        std::to_string(seconds) + " s");
+}
+
 bool SessionManager::authenticated_within(const Session& s, Duration max_age) const {
   if (!s.st_->stored_ || s.st_->record_.user_id.empty() || !s.st_->record_.auth_at) return false;
   return clock_->now() - *s.st_->record_.auth_at <= max_age;
@@ -324,9 +339,11 @@ const char* SessionManager::expiry_reason(const SessionRecord& record, Time now)
 
 void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
   Session s;
-  std::optional<SessionId> id;
-  std::optional<CookieSealer::Opened> opened;  // client-side sessions
-  bool signed_by_old_secret = false;
+  // Validly signed session IDs, in the order the browser sent them (at most a few: a request
+  // with more is hostile and the rest are ignored).
+  constexpr std::size_t kMaxCandidates = 4;
+  std::vector<std::pair<SessionId, bool>> ids;  // ID, signed by a secret being retired
+  std::optional<CookieSealer::Opened> opened;   // client-side sessions
   std::size_t session_cookies = 0;
   if (auto header = request.header("Cookie")) {
     http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
@@ -334,10 +351,13 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
         ++session_cookies;
         if (sealer_) {
           if (!opened) opened = sealer_->open(value);
-        } else if (!id) {
+        } else if (ids.size() < kMaxCandidates) {
           if (auto v = keyring_.verify_detailed(value, sign_context_)) {
-            id = SessionId::parse(v->value);
-            signed_by_old_secret = id && v->key_index > 0;
+            if (auto id = SessionId::parse(v->value)) {
+              const bool seen = std::any_of(ids.begin(), ids.end(),
+                                            [&](const auto& c) { return c.first == *id; });
+              if (!seen) ids.emplace_back(std::move(*id), v->key_index > 0);
+            }
           }
         }
       } else if (name == csrf_cookie_name_ && s.st_->csrf_cookie_.empty()) {
@@ -347,42 +367,69 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
     });
   }
   s.st_->cookie_present_ = session_cookies > 0;
+  s.st_->duplicate_cookies_ = session_cookies > 1;
   s.st_->client_ip_ = std::string(request.peer_address());
   if (auto ua = request.header("User-Agent")) {
     s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
   }
   if (session_cookies > 1) {
+    // Without the __Host- prefix a sibling subdomain can plant a cookie of the same name with a
+    // longer Path, which the browser sends first. Every validly signed one is tried in order and
+    // the first live session wins; no cookie is cleared in answer (see write_commit_cookies).
     metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
     emit(EventType::anomaly, s,
-         "request carried " + std::to_string(session_cookies) +
-             " session cookies; the first valid one is used");
+         "request from " + (s.st_->client_ip_.empty() ? std::string("?") : s.st_->client_ip_) +
+             " carried " + std::to_string(session_cookies) + " session cookies (" +
+             std::to_string(ids.size()) + " validly signed); the first live one is used");
   }
   if (opened) {
     load_sealed(std::move(s), std::move(*opened), std::move(done));
     return;
   }
-  if (!id) {
+  if (ids.empty()) {
     done(std::move(s));
     return;
   }
-  SessionKey key = SessionKey::of(*id);
-  store_->load(key, std::nullopt,
-               timed<std::optional<SessionRecord>>(
-                   [this, s = std::move(s), id = std::move(*id), key, signed_by_old_secret,
-                    done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
-                     if (!r.ok()) {
-                       s.st_->key_ = key;
-                       emit(EventType::store_error, s, "load: " + r.status().to_string());
-                       done(r.status());
-                       return;
-                     }
-                     if (!r->has_value()) {  // unknown or store-expired ID: never adopted
-                       done(std::move(s));
-                       return;
-                     }
-                     accept_loaded(std::move(s), std::move(id), key, std::move(**r),
-                                   signed_by_old_secret, std::move(done));
-                   }));
+  load_candidate(std::move(s), std::move(ids), 0, std::move(done));
+}
+
+void SessionManager::load_candidate(Session s, std::vector<std::pair<SessionId, bool>> ids,
+                                    std::size_t i, Callback<Session> done) {
+  SessionKey key = SessionKey::of(ids[i].first);
+  store_->load(
+      key, std::nullopt,
+      timed<std::optional<SessionRecord>>([this, s = std::move(s), ids = std::move(ids), i, key,
+                                           done = std::move(done)](
+                                              Result<std::optional<SessionRecord>> r) mutable {
+        if (!r.ok()) {
+          s.st_->key_ = key;
+          emit(EventType::store_error, s, "load: " + r.status().to_string());
+          done(r.status());
+          return;
+        }
+        const bool last = i + 1 == ids.size();
+        if (!r->has_value()) {  // unknown or store-expired ID: never adopted
+          if (last) return done(std::move(s));
+          return load_candidate(std::move(s), std::move(ids), i + 1, std::move(done));
+        }
+        SessionId id = ids[i].first;
+        const bool reissue = ids[i].second;
+        if (last) {
+          accept_loaded(std::move(s), std::move(id), key, std::move(**r), reissue, std::move(done));
+          return;
+        }
+        // Not the last candidate: if this one is refused (expired, bound elsewhere, stale
+        // credentials), the next one is tried with the request's state as it was.
+        Session base = s;
+        accept_loaded(std::move(s), std::move(id), key, std::move(**r), reissue,
+                      [this, base = std::move(base), ids = std::move(ids), i,
+                       done = std::move(done)](Result<Session> accepted) mutable {
+                        if (!accepted.ok() || accepted->is_stored()) {
+                          return done(std::move(accepted));
+                        }
+                        load_candidate(std::move(base), std::move(ids), i + 1, std::move(done));
+                      });
+      }));
 }
 
 void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& key,
@@ -410,6 +457,10 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
   s.st_->stored_ = true;
   // Signed or sealed by a secret being retired: re-issue under the newest one.
   if (reissue) s.st_->set_cookie_ = true;
+  if (credentials_ && !s.st_->record_.user_id.empty()) {
+    check_credentials(std::move(s), std::move(done));
+    return;
+  }
   done(std::move(s));
 }
 
@@ -463,6 +514,10 @@ Status SessionManager::check_limits(const Session& s) const {
 }
 
 Result<SessionManager::CommitPlan> SessionManager::plan_commit(const Session& s) const {
+  if (s.st_->reserved_misuse_) {
+    return Status(errc::invalid_argument,
+                  "session keys beginning with \"_sk_\" are reserved for sessionkit");
+  }
   if (Status limits = check_limits(s); !limits.ok()) return limits;
   const bool modified = s.is_modified();
   return CommitPlan{modified, !s.st_->stored_ && (modified || options_.save_uninitialized),
@@ -484,7 +539,9 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
 
   if (s.st_->destroy_) {
     if (!s.st_->stored_) {
-      if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);
+      if (s.st_->cookie_present_ && !s.st_->duplicate_cookies_) {
+        write_clear_cookie(cookie_name_, out);
+      }
       finish(done, {});
       return;
     }
@@ -504,6 +561,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
     return;
   }
 
+  prepare_write(s);
   auto plan = plan_commit(s);
   if (!plan) {
     done(plan.status());
@@ -511,6 +569,13 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   }
   const bool modified = plan->modified, rotate = plan->rotate;
   if (plan->create_new || rotate) {
+    if (plan->create_new && s.st_->record_.user_id.empty()) {
+      if (Status admitted = admit_anonymous(s); !admitted.ok()) {
+        done(std::move(admitted));
+        return;
+      }
+    }
+    carry_csrf_seed(s);
     SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
@@ -549,7 +614,9 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
   }
 
   if (!s.st_->stored_) {  // nothing to store: anonymous visitors cost no record
-    if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale or forged cookie
+    // A stale or forged cookie is cleared; not when there were several (which one would the
+    // clearing Set-Cookie delete? perhaps the rightful one, not the planted one).
+    if (s.st_->cookie_present_ && !s.st_->duplicate_cookies_) write_clear_cookie(cookie_name_, out);
     finish(done, {});
     return;
   }
@@ -619,6 +686,16 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
 
 void SessionManager::increment(Session& s, std::string field, std::int64_t delta,
                                Callback<std::int64_t> done) {
+  if (Session::is_reserved_key(field)) {
+    done(Status(errc::invalid_argument,
+                "session keys beginning with \"_sk_\" are reserved for sessionkit"));
+    return;
+  }
+  increment_field(s, std::move(field), delta, std::move(done));
+}
+
+void SessionManager::increment_field(Session& s, std::string field, std::int64_t delta,
+                                     Callback<std::int64_t> done) {
   if (s.st_->destroy_) {
     done(Status(errc::invalid_argument, "increment on a session marked for destruction"));
     return;
@@ -633,12 +710,20 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
   if (!s.st_->stored_) {
     // First write of a new session: create it with the value in place (atomic by creation).
     // Same rules as the stores' increment (non-integer or overflow: invalid, nothing changed).
+    if (s.st_->record_.user_id.empty()) {
+      if (Status admitted = admit_anonymous(s); !admitted.ok()) {
+        done(std::move(admitted));
+        return;
+      }
+    }
     Result<std::int64_t> next = stores::apply_increment(s.st_->record_.data, field, delta);
     if (!next) {
       done(next.status());
       return;
     }
     s.mark_dirty(field);
+    prepare_write(s);
+    carry_csrf_seed(s);
     SessionRecord record = fresh_record(s, now);
     SessionId id = SessionId::generate();
     SessionKey key = SessionKey::of(id);
@@ -683,63 +768,6 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
                       }
                       done(*r);
                     }));
-}
-
-// ---------------------------------------------------------------- CSRF
-
-const std::string& SessionManager::presession_seed(const Session& s) const {
-  if (!s.st_->csrf_cookie_checked_) {
-    s.st_->csrf_cookie_checked_ = true;
-    if (s.st_->csrf_seed_.empty() && !s.st_->csrf_cookie_.empty()) {
-      if (auto v = keyring_.verify(s.st_->csrf_cookie_, kCsrfPresessionContext))
-        s.st_->csrf_seed_ = *v;
-    }
-  }
-  return s.st_->csrf_seed_;
-}
-
-Keyring::Mac SessionManager::csrf_secret(const Session& s, std::size_t key_index) const {
-  if (s.st_->stored_ && s.st_->id_)
-    return keyring_.mac(key_index, kCsrfSessionContext, s.st_->id_->str());
-  return keyring_.mac(key_index, kCsrfPresessionContext, presession_seed(s));
-}
-
-std::string SessionManager::csrf_token(Session& s) {
-  if (!(s.st_->stored_ && s.st_->id_) && presession_seed(s).empty()) {
-    std::array<std::uint8_t, kCsrfBytes> seed;
-    crypto::random_bytes(seed);
-    s.st_->csrf_seed_ = crypto::base64url_encode(seed);
-    s.st_->csrf_seed_new_ = true;
-  }
-  Keyring::Mac secret = csrf_secret(s, 0);
-  std::array<std::uint8_t, 2 * kCsrfBytes> token;
-  crypto::random_bytes(std::span(token).first(kCsrfBytes));
-  for (std::size_t i = 0; i < kCsrfBytes; ++i)
-    token[kCsrfBytes + i] = token[i] ^ secret[i];
-  return crypto::base64url_encode(token);
-}
-
-bool SessionManager::verify_csrf(const Session& s, std::string_view token) const {
-  bool ok = false;
-  std::array<std::uint8_t, 2 * kCsrfBytes> raw;
-  if (token.size() == kCsrfTokenChars &&
-      ((s.st_->stored_ && s.st_->id_) || !presession_seed(s).empty())) {
-    auto n = crypto::base64url_decode(token, raw);
-    if (n && *n == raw.size()) {
-      std::array<std::uint8_t, kCsrfBytes> given;
-      for (std::size_t i = 0; i < kCsrfBytes; ++i)
-        given[i] = raw[i] ^ raw[kCsrfBytes + i];
-      for (std::size_t k = 0; k < keyring_.size(); ++k) {
-        ok |= crypto::equal(csrf_secret(s, k), given);
-      }
-    }
-  }
-  if (!ok) metrics_->csrf_failures.fetch_add(1, std::memory_order_relaxed);
-  return ok;
-}
-
-std::optional<std::string_view> SessionManager::csrf_header(const http::RequestView& request) {
-  return request.header("X-CSRF-Token");
 }
 
 // ---------------------------------------------------------------- revocation

@@ -51,6 +51,10 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     return;
   }
 
+  prepare_write(s);
+  // Nothing to destroy on the server if the credentials changed meanwhile: the next load's
+  // check ends the session instead.
+  s.st_->recheck_credential_ = false;
   auto plan = plan_commit(s);
   if (!plan) {
     done(plan.status());
@@ -68,6 +72,7 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
   SessionRecord record;
   std::optional<SessionId> new_id;
   if (create_new || rotate) {
+    carry_csrf_seed(s);
     record = fresh_record(s, now);
     new_id = SessionId::generate();
   } else {
@@ -108,6 +113,7 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     s.changes_saved();
   }
   write_session_cookie(s, std::move(sealed).value(), out);
+  write_presession_cookie(s, out);
   s.st_->set_cookie_ = false;
   done({});
 }

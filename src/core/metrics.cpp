@@ -45,6 +45,11 @@ std::string Metrics::render_prometheus(std::optional<std::uint64_t> active_sessi
   counter("sessionkit_csrf_failures_total", "Requests with a missing or invalid CSRF token.",
           csrf_failures);
   counter("sessionkit_anomalies_total", "Anomalies detected.", anomalies);
+  counter("sessionkit_rate_limited_total",
+          "Anonymous session creations refused by the per-client limit.", rate_limited);
+  counter("sessionkit_credential_revocations_total",
+          "Sessions ended because the user's credentials changed after they were created.",
+          credential_revocations);
   if (active_sessions) {
     out += fmt::format(
         "# HELP sessionkit_sessions_active Sessions held by the store.\n"

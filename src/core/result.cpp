@@ -31,6 +31,8 @@ const char* to_string(errc e) noexcept {
       return "timed out";
     case errc::unsupported:
       return "not supported by this store";
+    case errc::rate_limited:
+      return "rate limited";
   }
   return "unknown error";
 }

@@ -30,14 +30,25 @@ void Session::changes_saved() noexcept {
   st_->erased_.clear();
   st_->user_dirty_ = false;
   st_->auth_dirty_ = false;
+  st_->credential_dirty_ = false;
 }
 
 void Session::set(std::string key, nlohmann::json value) {
+  if (is_reserved_key(key)) st_->reserved_misuse_ = true;
+  set_reserved(std::move(key), std::move(value));
+}
+
+void Session::set_reserved(std::string key, nlohmann::json value) {
   mark_dirty(key);
   st_->record_.data[std::move(key)] = std::move(value);
 }
 
 void Session::erase(std::string_view key) {
+  if (is_reserved_key(key)) st_->reserved_misuse_ = true;
+  erase_reserved(key);
+}
+
+void Session::erase_reserved(std::string_view key) {
   auto it = st_->record_.data.find(key);
   std::string k(key);
   std::erase(st_->dirty_, k);
@@ -46,9 +57,29 @@ void Session::erase(std::string_view key) {
     st_->erased_.push_back(k);
 }
 
-void Session::set_user(std::string user_id) {
+void Session::set_user(std::string user_id, std::string_view credential_stamp) {
+  if (!st_->record_.user_id.empty() && st_->record_.user_id != user_id) {
+    // Another user (or nobody) takes over this browser's session: nothing carries over.
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : st_->record_.data.items())
+      keys.push_back(k);
+    for (const auto& k : keys)
+      erase_reserved(k);
+  }
   st_->record_.user_id = std::move(user_id);
   st_->user_dirty_ = true;
+  st_->csrf_rotate_ = !st_->record_.user_id.empty();
+  if (st_->record_.user_id.empty()) {
+    st_->credential_.reset();
+    st_->credential_dirty_ = false;
+  } else {
+    set_credential(credential_stamp);
+  }
+}
+
+void Session::set_credential(std::string_view credential_stamp) {
+  st_->credential_ = std::string(credential_stamp);
+  st_->credential_dirty_ = true;
 }
 
 }  // namespace sessionkit

@@ -34,7 +34,7 @@ class ManagerTest : public ::testing::Test {
     metrics_ = std::make_shared<Metrics>();
     manager_ = std::make_unique<SessionManager>(
         store_, Keyring::parse(secrets).value(), options,
-        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_});
+        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_, nullptr});
   }
 
   Result<Session> load(const std::string& cookie) {
@@ -135,7 +135,9 @@ TEST_F(ManagerTest, CookieCarriesSignedIdNotTheKey) {
   EXPECT_NE(line->find("HttpOnly"), std::string::npos);
   EXPECT_NE(line->find("SameSite=Lax"), std::string::npos);
   EXPECT_NE(line->find("Path=/"), std::string::npos);
-  EXPECT_NE(line->find("Max-Age=43200"), std::string::npos);
+  // A browser-session cookie by default (issue 21, finding 11): gone when the browser closes.
+  EXPECT_EQ(line->find("Max-Age"), std::string::npos);
+  EXPECT_EQ(line->find("Expires"), std::string::npos);
   EXPECT_EQ(line->find("Secure"), std::string::npos);  // development mode
   EXPECT_EQ(res.first("Cache-Control"), "no-store");
   // The store holds the digest, never the ID.
@@ -787,7 +789,7 @@ class CookieSessionTest : public ManagerTest {
     metrics_ = std::make_shared<Metrics>();
     manager_ = std::make_unique<SessionManager>(
         counting_, Keyring::parse(secrets).value(), options,
-        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_});
+        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_, nullptr});
   }
 
   std::shared_ptr<CookieStore> cookie_store_;
@@ -903,7 +905,8 @@ TEST_F(CookieSessionTest, RegenerateDestroyAndIncrement) {
   EXPECT_EQ(*increment(t, "visits", 3), 5);
   EXPECT_EQ(increment(t, "visits", std::numeric_limits<std::int64_t>::max()).code(),
             errc::invalid_argument);
-  const std::string token = manager_->csrf_token(t);
+  FakeResponse token_res;
+  const std::string token = manager_->csrf_token(t, token_res);
   t.regenerate();
   t.set_user("bob");
   const std::string second = commit_cookie(t);
@@ -911,7 +914,7 @@ TEST_F(CookieSessionTest, RegenerateDestroyAndIncrement) {
   Session u = load_ok(second);
   EXPECT_EQ(u.get<int>("visits"), 5);
   EXPECT_NE(u.id_hint(), load_ok(first).id_hint());
-  EXPECT_FALSE(manager_->verify_csrf(u, token)) << "the CSRF secret follows the new ID";
+  EXPECT_FALSE(manager_->verify_csrf(u, token)) << "signing in starts a new CSRF secret";
   EXPECT_EQ(metrics_->sessions_rotated, 1u);
 
   u.destroy();
