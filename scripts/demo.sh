@@ -9,12 +9,12 @@ scripts/install-deps.sh
 scripts/build.sh release --target sessionkit-demo -- -DSESSIONKIT_BUILD_TESTS=OFF
 # Development convenience: without SESSION_SECRET, keep one random secret in ./data so that
 # sessions in the SQLite file stay valid across restarts of the demo.
-if [[ -z ${SESSION_SECRET:-} ]]; then
-  mkdir -p data
+# The secret is passed as a file, never on a command line other local users can read.
+if [[ -z ${SESSION_SECRET:-} && -z ${SESSION_SECRET_FILE:-} ]]; then
+  (umask 077 && mkdir -p data)
   if [[ ! -s data/dev-secret ]]; then
     (umask 077 && head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' >data/dev-secret)
   fi
-  SESSION_SECRET=$(cat data/dev-secret)
-  export SESSION_SECRET
+  export SESSION_SECRET_FILE=data/dev-secret
 fi
 exec build/release/bin/sessionkit-demo "$@"

@@ -17,7 +17,9 @@ Response make_response(Status status, unsigned version, bool keep_alive) {
   Response res{status, version};
   res.set(bhttp::field::server, "sessionkit-demo");
   res.set("X-Content-Type-Options", "nosniff");
-  res.set("Referrer-Policy", "no-referrer");
+  // Not no-referrer: under it browsers send `Origin: null` on same-origin form posts (see
+  // sessionkit/http/origin.h); same-origin still sends no URL to other sites.
+  res.set("Referrer-Policy", "same-origin");
   res.set("X-Frame-Options", "DENY");
   res.keep_alive(keep_alive);
   return res;

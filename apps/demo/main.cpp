@@ -51,6 +51,14 @@ struct Config {
   std::size_t max_sessions_per_user = 0;
   long reauth_after = 600;
   long janitor_interval = 30;
+  std::size_t anonymous_burst = 30;
+  std::size_t anonymous_per_minute = 30;
+  std::size_t max_reauth_failures = 5;
+  bool persistent_cookies = false;
+  std::string allowed_origins;
+  bool allow_same_site = false;
+  long header_timeout = 10;
+  std::size_t max_connections = 0;
 };
 
 // "HOST:PORT" or "[V6]:PORT" -> host, port. Throws std::invalid_argument with a message.
@@ -238,6 +246,34 @@ int main(int argc, char** argv) {
                  "Seconds between sweeps that delete expired sessions (each sweep drains all)")
       ->envname("SESSION_JANITOR_INTERVAL")
       ->check(CLI::Range(1L, 24L * 3600));
+  app.add_option("--anonymous-session-burst", cfg.anonymous_burst,
+                 "New sessions a client address may create without signing in before it gets "
+                 "429 (0: no limit)")
+      ->envname("SESSION_ANONYMOUS_BURST");
+  app.add_option("--anonymous-sessions-per-minute", cfg.anonymous_per_minute,
+                 "Rate at which that allowance refills")
+      ->envname("SESSION_ANONYMOUS_PER_MINUTE");
+  app.add_option("--max-reauth-failures", cfg.max_reauth_failures,
+                 "Wrong passwords for re-authentication before the session is ended (0: never)")
+      ->envname("SESSION_MAX_REAUTH_FAILURES");
+  app.add_flag("--persistent-cookies", cfg.persistent_cookies,
+               "Session cookies with Max-Age (survive a browser restart) instead of "
+               "browser-session cookies")
+      ->envname("SESSION_PERSISTENT_COOKIES");
+  app.add_option("--allowed-origins", cfg.allowed_origins,
+                 "Origins unsafe requests may come from, comma-separated (default: the "
+                 "request's own Host and scheme)")
+      ->envname("SESSION_ALLOWED_ORIGINS");
+  app.add_flag("--allow-same-site", cfg.allow_same_site,
+               "Accept unsafe requests with Sec-Fetch-Site: same-site (sibling subdomains)")
+      ->envname("SESSION_ALLOW_SAME_SITE");
+  app.add_option("--header-timeout", cfg.header_timeout,
+                 "Seconds from a request's first byte to the end of its header")
+      ->envname("SESSION_HEADER_TIMEOUT")
+      ->check(CLI::Range(1L, 3600L));
+  app.add_option("--max-connections", cfg.max_connections,
+                 "Connections served at once (0: the file descriptor limit minus 64)")
+      ->envname("SESSION_MAX_CONNECTIONS");
   const bool secret_on_command_line = on_command_line(argc, argv, "--secret");
   try {
     app.parse(argc, argv);
@@ -338,6 +374,13 @@ int main(int argc, char** argv) {
   options.bind.user_agent = cfg.bind == "fingerprint" || cfg.bind == "both";
   options.bind.ip = cfg.bind == "ip" || cfg.bind == "both";
   options.max_sessions_per_user = cfg.max_sessions_per_user;
+  options.anonymous_sessions.burst = cfg.anonymous_burst;
+  options.anonymous_sessions.per_minute = cfg.anonymous_per_minute;
+  options.max_reauth_failures = cfg.max_reauth_failures;
+  options.cookie.persistent = cfg.persistent_cookies;
+  auto origins = sessionkit::http::OriginPolicy::parse(cfg.allowed_origins);
+  if (!origins) return usage_error("--allowed-origins: " + origins.message());
+  origins->allow_same_site = cfg.allow_same_site;
   if (auto valid = options.validate(); !valid) {
     return usage_error("invalid session options: " + valid.message());
   }
@@ -367,12 +410,18 @@ int main(int argc, char** argv) {
 
   try {
     demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
-    sessionkit::SessionManager manager(*store, std::move(*keyring), options);
+    // The directory is the manager's CredentialSource (non-owning: it outlives the manager):
+    // a session whose user's security stamp changed ends on its next request.
+    sessionkit::SessionManager::Dependencies deps;
+    deps.credentials =
+        std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
+    sessionkit::SessionManager manager(*store, std::move(*keyring), options, std::move(deps));
     boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
     demo::RouterOptions router_options;
     router_options.secure_cookies = options.cookie.secure;
     router_options.proxies = *proxies;
     router_options.hsts = std::chrono::seconds(cfg.hsts);
+    router_options.origins = std::move(*origins);
     router_options.reauth_after = std::chrono::seconds(cfg.reauth_after);
     router_options.metrics_token = std::move(metrics_token);
     demo::Router router(manager, users, hash_pool.get_executor(), std::move(router_options));
@@ -382,6 +431,8 @@ int main(int argc, char** argv) {
     server_options.port = listen.second;
     server_options.threads = cfg.threads;
     server_options.janitor_interval = std::chrono::seconds(cfg.janitor_interval);
+    server_options.header_timeout = std::chrono::seconds(cfg.header_timeout);
+    server_options.max_connections = cfg.max_connections;
     demo::Server server(router, server_options);
     try {
       server.start();

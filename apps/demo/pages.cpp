@@ -18,6 +18,7 @@ input { margin: 0.2rem 0; } code { background: #f4f4f4; padding: 0 0.2rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 td, th { text-align: left; padding: 0.2rem 0.4rem; border-bottom: 1px solid #eee; }
 form.inline { display: inline; }
+tr.current { background: #f3f8ff; }
 )";
 
 std::string csrf_input(const HomePage& page) {
@@ -39,16 +40,21 @@ std::string render_sessions(const HomePage& page) {
         csrf_input(page));
   }
   html +=
-      "<table id=\"sessions\">\n<tr><th>started</th><th>last seen</th><th>address</th>"
-      "<th>browser</th><th></th></tr>\n";
+      "<table id=\"sessions\">\n<tr><th>browser</th><th>started</th><th>last seen</th>"
+      "<th>address</th><th></th></tr>\n";
   for (const SessionRow& row : page.sessions) {
     html += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>"
+        "<tr{}><td title=\"{}\">{}{}</td><td><time datetime=\"{}\" title=\"{}\">{}</time></td>"
+        "<td><time datetime=\"{}\" title=\"{}\">{}</time></td><td>{}</td><td>"
         "<form class=\"inline\" method=\"post\" action=\"/sessions/revoke\">{}"
         "<input type=\"hidden\" name=\"handle\" value=\"{}\">"
         "<button type=\"submit\">{}</button></form></td></tr>\n",
-        html_escape(row.created_at), html_escape(row.last_seen_at), html_escape(row.ip),
-        html_escape(row.user_agent), csrf_input(page), html_escape(row.handle),
+        row.current ? " class=\"current\"" : "", html_escape(row.user_agent),
+        html_escape(describe_user_agent(row.user_agent)),
+        row.current ? " <strong>(this browser)</strong>" : "", html_escape(row.created_at),
+        html_escape(row.created_at), html_escape(row.created_ago), html_escape(row.last_seen_at),
+        html_escape(row.last_seen_at), html_escape(row.last_seen_ago), html_escape(row.ip),
+        csrf_input(page), html_escape(row.handle),
         row.current ? "Sign out (this browser)" : "Sign out");
   }
   html += "</table>\n";
@@ -62,6 +68,65 @@ std::string render_sessions(const HomePage& page) {
 }
 
 }  // namespace
+
+std::string describe_user_agent(std::string_view ua) {
+  if (ua.empty()) return "unknown browser";
+  auto has = [ua](std::string_view needle) { return ua.find(needle) != std::string_view::npos; };
+  std::string browser;
+  // Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+  if (has("Edg/"))
+    browser = "Edge";
+  else if (has("OPR/"))
+    browser = "Opera";
+  else if (has("Firefox/"))
+    browser = "Firefox";
+  else if (has("HeadlessChrome/"))
+    browser = "Headless Chrome";
+  else if (has("Chrome/") || has("Chromium/"))
+    browser = "Chrome";
+  else if (has("Safari/"))
+    browser = "Safari";
+  else if (has("curl/"))
+    browser = "curl";
+  std::string os;
+  if (has("Android"))
+    os = "Android";
+  else if (has("iPhone") || has("iPad"))
+    os = "iOS";
+  else if (has("Windows"))
+    os = "Windows";
+  else if (has("Mac OS X") || has("Macintosh"))
+    os = "macOS";
+  else if (has("CrOS"))
+    os = "ChromeOS";
+  else if (has("Linux"))
+    os = "Linux";
+  if (browser.empty()) return std::string(ua.substr(0, 60));
+  return os.empty() ? browser : browser + " on " + os;
+}
+
+std::string describe_age(long long seconds) {
+  if (seconds < 60) return "just now";
+  auto plural = [](long long n, std::string_view unit) {
+    return std::to_string(n) + " " + std::string(unit) + (n == 1 ? "" : "s") + " ago";
+  };
+  if (seconds < 3600) return plural(seconds / 60, "minute");
+  if (seconds < 86400) return plural(seconds / 3600, "hour");
+  return plural(seconds / 86400, "day");
+}
+
+std::string render_notice_page(std::string_view notice, std::string_view title) {
+  std::string html;
+  html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += fmt::format("<title>{}</title>\n<style>", html_escape(title));
+  html += kStyle;
+  html += fmt::format(
+      "</style>\n</head>\n<body>\n<h1>{}</h1>\n"
+      "<section class=\"notice\" role=\"alert\">{}</section>\n"
+      "<p><a href=\"/\">Back to the demo</a></p>\n</body>\n</html>\n",
+      html_escape(title), html_escape(notice));
+  return html;
+}
 
 std::string render_home(const HomePage& page) {
   std::string html;
@@ -101,6 +166,16 @@ std::string render_home(const HomePage& page) {
         "</form>\n",
         csrf_input(page));
     html += render_sessions(page);
+    html += fmt::format(
+        "<h2>Change your password</h2>\n"
+        "<form method=\"post\" action=\"/password\" id=\"password\">{}\n"
+        "<label>Current password <input name=\"current\" type=\"password\" "
+        "autocomplete=\"current-password\" required></label><br>\n"
+        "<label>New password <input name=\"replacement\" type=\"password\" "
+        "autocomplete=\"new-password\" minlength=\"8\" required></label><br>\n"
+        "<button type=\"submit\">Change password</button></form>\n"
+        "<p>Changing it signs out every other session.</p>\n",
+        csrf_input(page));
   } else {
     html +=
         "<h2>Log in</h2>\n<p>Demo accounts: <code>alice</code> / <code>wonderland</code>, "

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace demo {
@@ -15,7 +16,15 @@ struct SessionRow {
   std::string last_seen_at;  // ISO 8601
   std::string ip;
   std::string user_agent;
+  std::string created_ago;    // "2 minutes ago"
+  std::string last_seen_ago;  // "just now"
 };
+
+// "Chrome on Linux", "Firefox on Windows", ... from a User-Agent string; the raw string (cut)
+// when it is not recognised.
+std::string describe_user_agent(std::string_view user_agent);
+// "just now", "5 minutes ago", "3 hours ago", "2 days ago": how long `seconds` is.
+std::string describe_age(long long seconds);
 
 struct HomePage {
   bool authenticated = false;
@@ -32,5 +41,8 @@ struct HomePage {
 };
 
 std::string render_home(const HomePage& page);
+// A page with only a notice and a link back to "/" (for answers that have no session to show:
+// the store is down, the request could not be read).
+std::string render_notice_page(std::string_view notice, std::string_view title);
 
 }  // namespace demo

@@ -23,6 +23,9 @@ struct Router::Ctx {
   // failed (bad %-escape).
   std::optional<std::map<std::string, std::string, std::less<>>> form;
   bool form_malformed = false;
+  // The request came from one of the HTML page's forms (a route outside /api/): errors are
+  // answered with the page and a notice, not JSON.
+  bool html = false;
 
   Response make(Status status) const {
     return make_response(status, req.version(), req.keep_alive());

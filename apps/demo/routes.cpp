@@ -90,22 +90,14 @@ Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
     : manager_(manager),
       users_(users),
       hash_executor_(std::move(hash_executor)),
-      options_(options) {}
+      options_(std::move(options)) {}
 
 asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) const {
   const bool head = req.method() == verb::head;
-  auto header = [&req](std::string_view name) -> std::optional<std::string_view> {
-    auto it = req.find(name);
-    if (it == req.end()) return std::nullopt;
-    return std::string_view(it->value());
-  };
   // The demo serves plain HTTP itself; HTTPS can only come through a trusted proxy. Without
-  // configured proxies the forwarding headers are not even looked up.
-  sessionkit::http::TrustedProxies::Client client{peer, false};
-  if (!options_.proxies.empty()) {
-    client = options_.proxies.resolve(peer, /*peer_tls=*/false, header("X-Forwarded-For"),
-                                      header("X-Forwarded-Proto"));
-  }
+  // configured proxies the forwarding headers are not even looked up. Every field line counts.
+  sessionkit::http::TrustedProxies::Client client =
+      skb::resolve_client(options_.proxies, req, peer, /*peer_tls=*/false);
   Ctx ctx{req,
           skb::BeastRequestView(req, std::move(client.address), client.tls),
           head ? verb::get : req.method(),
@@ -116,10 +108,15 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
     ctx.form = parse_form(req.body());
     ctx.form_malformed = !ctx.form.has_value();
   }
+  ctx.html = !ctx.path.starts_with("/api/") && ctx.method != verb::get;
 
   Response res;
   try {
-    res = co_await route(ctx);
+    if (client.malformed) {
+      res = ctx.error(Status::bad_request, "malformed X-Forwarded-For");
+    } else {
+      res = co_await route(ctx);
+    }
   } catch (const std::exception& e) {
     // A bug, not client input: log it and answer 500 without crashing the server.
     spdlog::error("request {} {} failed: {}", std::string_view(req.method_string()),
@@ -160,6 +157,24 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     co_return co_await get_metrics(ctx);
   }
+
+  // Media types: a JSON endpoint reads only application/json, a form endpoint only
+  // application/x-www-form-urlencoded (a charset parameter is fine). A POST without a body (an
+  // increment, a logout) needs no Content-Type.
+  const std::string_view content_type = ctx.req[bhttp::field::content_type];
+  const bool json_body_route = p == "/api/login" || p == "/api/password" || p == "/api/reauth";
+  if (m == verb::post && json_body_route && !media_type_is(content_type, "application/json")) {
+    co_return ctx.error(Status::unsupported_media_type, "the body must be application/json");
+  }
+  if (ctx.html && !ctx.req.body().empty() &&
+      !media_type_is(content_type, "application/x-www-form-urlencoded")) {
+    Response res = ctx.make(Status::unsupported_media_type);
+    set_html_body(res, render_notice_page("This form must be sent as "
+                                          "application/x-www-form-urlencoded.",
+                                          "Unsupported media type"));
+    co_return res;
+  }
+
   if (p == "/") {
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     co_return co_await get_home(ctx);
@@ -168,7 +183,7 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     co_return co_await get_api_session(ctx);
   }
-  if (p == "/api/password") {
+  if (p == "/api/password" || p == "/password") {
     if (m != verb::post) co_return ctx.method_not_allowed("POST");
     co_return co_await post_password(ctx);
   }
@@ -199,46 +214,74 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
 
-  Response res = ctx.make(Status::ok);
-  res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
-  prime_csrf(session);
-  skb::BeastResponseHeaders out(res);
-  auto committed = co_await skb::co_commit(manager_, session, out);
-  if (!committed) co_return session_error(ctx, committed, &res);
-
-  const SessionView view = view_of(session);
-  HomePage page;
-  page.authenticated = view.authenticated;
-  if (page.authenticated) {
-    page.user =
-        view.user != nullptr ? view.user->value("name", session.user_id()) : session.user_id();
-  }
-  page.visits = view.visits;
-  page.csrf_token = manager_.csrf_token(session);
-  if (view.live) {
-    page.id_hint = session.id_hint();
-    page.created_at = iso8601(session.created_at());
-    page.expires_at = iso8601(session.expires_at());
-  }
+  std::string notice;
+  bool ask_password = false;
   if (auto query = parse_form(target_query(ctx.req.target())); query) {
     auto it = query->find("error");
     // Fixed messages only: nothing from the query string is reflected into the page.
     if (it != query->end() && it->second == "login") {
-      page.message = "Invalid user name or password.";
+      notice = "Invalid user name or password.";
     } else if (it != query->end() && it->second == "reauth") {
-      page.message = "Please confirm your password to end other sessions.";
-      page.ask_password = page.authenticated;
+      notice = "Please confirm your password to end other sessions.";
+      ask_password = true;
     } else if (it != query->end() && it->second == "reauth-password") {
-      page.message = "Wrong password.";
-      page.ask_password = page.authenticated;
+      notice = "Wrong password.";
+      ask_password = true;
     } else if (it != query->end()) {
-      page.message = "Something went wrong; please try again.";
+      notice = "Something went wrong; please try again.";
+    }
+    auto done = query->find("done");
+    if (done != query->end() && done->second == "password") {
+      notice = "Your password has been changed; every other session has been signed out.";
+    } else if (done != query->end() && done->second == "revoke-others") {
+      notice = "Every other session has been signed out.";
     }
   }
-  page.secure_cookies = options_.secure_cookies;
-  if (page.authenticated) page.sessions = co_await session_rows(session);
-  set_html_body(res, render_home(page));
+  co_return co_await page(ctx, session, Status::ok, std::move(notice), ask_password);
+}
+
+asio::awaitable<Response> Router::page(Ctx& ctx, Session& session, Status status,
+                                       std::string notice, bool ask_password) const {
+  Response res = ctx.make(status);
+  res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::co_commit(manager_, session, out);
+  if (!committed && committed.code() != sessionkit::errc::not_found) {
+    co_return session_error(ctx, committed, &res);
+  }
+
+  const SessionView view = view_of(session);
+  HomePage pg;
+  pg.authenticated = view.authenticated;
+  if (pg.authenticated) {
+    pg.user =
+        view.user != nullptr ? view.user->value("name", session.user_id()) : session.user_id();
+  }
+  pg.visits = view.visits;
+  pg.csrf_token = manager_.csrf_token(session, out);
+  if (view.live) {
+    pg.id_hint = session.id_hint();
+    pg.created_at = iso8601(session.created_at());
+    pg.expires_at = iso8601(session.expires_at());
+  }
+  pg.message = std::move(notice);
+  pg.ask_password = ask_password && pg.authenticated;
+  pg.secure_cookies = options_.secure_cookies;
+  if (pg.authenticated) pg.sessions = co_await session_rows(session);
+  set_html_body(res, render_home(pg));
   co_return res;
+}
+
+asio::awaitable<Response> Router::fail(Ctx& ctx, Session* session, Status status,
+                                       std::string_view json_message, std::string notice) const {
+  if (!ctx.html) co_return ctx.error(status, json_message);
+  if (session == nullptr) {
+    Response res = ctx.make(status);
+    res.set(bhttp::field::cache_control, "no-store");
+    set_html_body(res, render_notice_page(notice, "sessionkit demo"));
+    co_return res;
+  }
+  co_return co_await page(ctx, *session, status, std::move(notice));
 }
 
 asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
@@ -248,12 +291,11 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
 
   Response res = ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
-  prime_csrf(session);
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed) co_return session_error(ctx, committed, &res);
 
-  set_json_body(res, api_session_body(session, manager_.csrf_token(session)));
+  set_json_body(res, api_session_body(session, manager_.csrf_token(session, out)));
   co_return res;
 }
 
@@ -261,19 +303,19 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
 
   auto visits = co_await skb::co_increment(manager_, session, "visits", 1);
-  if (!visits) co_return session_error(ctx, visits.status());
+  if (!visits) co_return co_await session_failure(ctx, &session, visits.status());
 
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
-  if (!committed) co_return session_error(ctx, committed, &res);
+  if (!committed) co_return co_await session_failure(ctx, &session, committed, &res);
   if (api) {
-    set_json_body(res,
-                  json{{"visits", *visits}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+    set_json_body(
+        res, json{{"visits", *visits}, {"csrf_token", manager_.csrf_token(session, out)}}.dump());
   }
   co_return res;
 }
@@ -282,7 +324,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
 
   std::string user;
   std::string password;
@@ -295,39 +337,49 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
     user = std::move(credentials.user);
     password = std::move(credentials.password);
   } else {
-    if (!ctx.form) {
-      co_return ctx.error(Status::bad_request,
-                          "expected an application/x-www-form-urlencoded body");
-    }
     auto u = ctx.form->find("username");
     auto pw = ctx.form->find("password");
-    if (u == ctx.form->end() || pw == ctx.form->end()) co_return ctx.see_other("/?error=login");
+    if (u == ctx.form->end() || pw == ctx.form->end()) {
+      co_return co_await fail(ctx, &session, Status::bad_request, "missing field",
+                              "Please enter a user name and a password.");
+    }
     user = u->second;
     password = pw->second;
   }
   if (user.size() > kMaxUserBytes || password.size() > kMaxPasswordBytes) {
-    co_return ctx.error(Status::bad_request, "user name or password too long");
+    co_return co_await fail(ctx, &session, Status::bad_request, "user name or password too long",
+                            "The user name or password is too long.");
   }
 
   const std::string name = user;
-  if (!co_await verify_password(user, password)) {
-    if (!api) co_return ctx.see_other("/?error=login");
-    co_return ctx.error(Status::unauthorized, "invalid user name or password");
+  PasswordCheck check = co_await verify_password(user, password);
+  if (check.outcome == PasswordCheck::busy) {
+    Response res = co_await fail(ctx, &session, Status::service_unavailable,
+                                 "too many sign-ins at once; retry shortly",
+                                 "Too many sign-ins at once; please try again in a moment.");
+    res.set(bhttp::field::retry_after, "1");
+    co_return res;
+  }
+  if (check.outcome != PasswordCheck::ok) {
+    co_return co_await fail(ctx, &session, Status::unauthorized, "invalid user name or password",
+                            "Invalid user name or password.");
   }
 
-  // Login: a NEW session ID (fixation defence), bound to the user.
+  // Login: a NEW session ID (fixation defence), bound to the user and to the credentials just
+  // checked (a password change that races this login ends the session).
   session.regenerate();
-  session.set_user(name);
+  session.set_user(name, check.stamp);
   session.set("user", json{{"name", name}});
 
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
-  if (!committed) co_return session_error(ctx, committed, &res);
+  if (!committed) co_return co_await session_failure(ctx, &session, committed, &res);
   if (api) {
     set_json_body(
-        res, json{{"user", {{"name", name}}}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+        res,
+        json{{"user", {{"name", name}}}, {"csrf_token", manager_.csrf_token(session, out)}}.dump());
   }
   co_return res;
 }
@@ -336,7 +388,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
 
   session.destroy();
   Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
@@ -345,7 +397,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   auto committed = co_await skb::co_commit(manager_, session, out);
   // Destroying a session that already ended is still a successful logout.
   if (!committed && committed.code() != sessionkit::errc::not_found) {
-    co_return session_error(ctx, committed, &res);
+    co_return co_await session_failure(ctx, &session, committed, &res);
   }
   if (api) set_json_body(res, R"({"ok":true})");
   co_return res;
@@ -404,26 +456,28 @@ asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
   co_return res;
 }
 
-asio::awaitable<bool> Router::verify_password(const std::string& user,
-                                              const std::string& password) const {
+asio::awaitable<Router::PasswordCheck> Router::verify_password(const std::string& user,
+                                                               const std::string& password) const {
+  // The pool runs at most a few argon2id checks at a time; a queue longer than the bound only
+  // adds latency for everyone (and is what a guessing flood builds), so it is refused instead.
+  if (pending_password_checks_.fetch_add(1, std::memory_order_relaxed) >=
+      options_.max_pending_password_checks) {
+    pending_password_checks_.fetch_sub(1, std::memory_order_relaxed);
+    co_return PasswordCheck{PasswordCheck::busy, {}};
+  }
   // Named, not a temporary inside the co_await expression: g++ 12 mishandles non-trivially
   // destructible temporaries there (they can be destroyed twice).
-  auto start = [this, &user, &password](sessionkit::Callback<bool> done) {
+  auto start = [this, &user, &password](sessionkit::Callback<std::string> done) {
     asio::post(hash_executor_, [this, user, password, done = std::move(done)] {
-      done(users_.verify(user, password));
+      std::optional<std::string> stamp = users_.verify(user, password);
+      pending_password_checks_.fetch_sub(1, std::memory_order_relaxed);
+      if (!stamp) return done(sessionkit::Result<std::string>(sessionkit::errc::not_found, ""));
+      done(std::move(*stamp));
     });
   };
-  auto verified = co_await skb::async_call<bool>(std::move(start), use_awaitable);
-  co_return verified.ok() && *verified;
-}
-
-void Router::prime_csrf(Session& session) const {
-  // For a visitor without a stored session the token is bound to a pre-session seed whose
-  // cookie commit sends only if the seed exists by then. Issuing a token BEFORE commit makes
-  // sure of that; the token handed out is issued after commit (it reuses the seed, or is bound
-  // to the session if commit created or rotated one).
-  // A stored session's token needs no cookie: skip the work then.
-  if (!session.is_stored()) (void)manager_.csrf_token(session);
+  auto verified = co_await skb::async_call<std::string>(std::move(start), use_awaitable);
+  if (!verified.ok()) co_return PasswordCheck{PasswordCheck::wrong, {}};
+  co_return PasswordCheck{PasswordCheck::ok, std::move(*verified)};
 }
 
 std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {
@@ -437,27 +491,57 @@ std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {
   return std::nullopt;
 }
 
-std::optional<Response> Router::check_unsafe(Ctx& ctx, const Session& session) const {
-  // Second line of defence: browsers say where a request comes from.
-  auto site = ctx.view.header("Sec-Fetch-Site");
-  if (site && iequals(*site, "cross-site")) {
-    return ctx.error(Status::forbidden, "cross-site request refused");
+asio::awaitable<std::optional<Response>> Router::check_unsafe(Ctx& ctx, Session& session) const {
+  // Second line of defence: where the browser says the request comes from.
+  if (auto verdict = sessionkit::http::check_origin(ctx.view, options_.origins); !verdict) {
+    co_return co_await fail(ctx, &session, Status::forbidden, verdict.reason,
+                            "This form was sent from another site, so it was refused.");
   }
-  if (auto origin = ctx.view.header("Origin")) {
-    std::string_view o = *origin;
-    std::size_t scheme_end = o.find("://");
-    auto host = ctx.view.header("Host");
-    if (scheme_end == std::string_view::npos ||
-        (host && !iequals(o.substr(scheme_end + 3), *host))) {
-      return ctx.error(Status::forbidden, "cross-origin request refused");
-    }
+  if (ctx.form_malformed) {
+    co_return co_await fail(ctx, &session, Status::bad_request, "malformed form body",
+                            "The form could not be read; please try again.");
   }
   auto token = request_csrf_token(ctx);
   if (!token || !manager_.verify_csrf(session, *token)) {
-    return ctx.error(Status::forbidden, "invalid or missing CSRF token");
+    // From a form of our own page this is an out-of-date page (signed in or out in another tab
+    // since it loaded): the page again, with a fresh token, is the helpful answer.
+    co_return co_await fail(
+        ctx, &session, Status::forbidden, "invalid or missing CSRF token",
+        "This page was out of date (you signed in or out in another tab), so nothing was done. "
+        "Please try again.");
   }
-  if (ctx.form_malformed) return ctx.error(Status::bad_request, "malformed form body");
-  return std::nullopt;
+  co_return std::nullopt;
+}
+
+std::string Router::anonymous_retry_after() const {
+  const std::size_t per_minute = manager_.options().anonymous_sessions.per_minute;
+  return std::to_string(per_minute == 0 ? 60 : std::max<std::size_t>(1, 60 / per_minute));
+}
+
+asio::awaitable<Response> Router::session_failure(Ctx& ctx, Session* session,
+                                                  const sessionkit::Status& status,
+                                                  Response* partial) const {
+  using sessionkit::errc;
+  if (!ctx.html || status.is_unavailable()) co_return session_error(ctx, status, partial);
+  switch (status.code()) {
+    case errc::too_large:
+      co_return co_await fail(ctx, session, Status::payload_too_large, "",
+                              "Your session holds too much data; nothing was saved.");
+    case errc::rate_limited: {
+      Response res = co_await fail(
+          ctx, session, Status::too_many_requests, "",
+          "Too many new sessions from your address; please wait a minute and try again.");
+      res.set(bhttp::field::retry_after, anonymous_retry_after());
+      co_return res;
+    }
+    case errc::not_found:
+    case errc::conflict:
+      co_return co_await fail(ctx, session, Status::conflict, "",
+                              "Your session ended while this request ran (signed out elsewhere, "
+                              "or your password changed). Please sign in again.");
+    default:
+      co_return session_error(ctx, status, partial);
+  }
 }
 
 Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
@@ -466,6 +550,13 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
   switch (status.code()) {
     case errc::too_large:
       return ctx.error(Status::payload_too_large, "session data too large");
+    case errc::rate_limited: {
+      Response res = ctx.error(Status::too_many_requests, status.message());
+      res.set(bhttp::field::retry_after, anonymous_retry_after());
+      return res;
+    }
+    case errc::invalid_argument:
+      return ctx.error(Status::bad_request, status.message());
     case errc::unsupported:
       return ctx.error(Status::not_implemented,
                        "not possible with client-side (cookie) sessions: the server keeps no "
@@ -480,10 +571,20 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
       set_json_body(res, json{{"error", "session ended concurrently"}}.dump());
       return res;
     }
-    default:
+    default: {
       spdlog::warn("session store error on {} {}: {}", std::string_view(ctx.req.method_string()),
                    ctx.path, status.to_string());
+      if (ctx.html) {
+        Response res = ctx.make(Status::service_unavailable);
+        res.set(bhttp::field::cache_control, "no-store");
+        res.set(bhttp::field::retry_after, "5");
+        set_html_body(res, render_notice_page("The session store is unavailable right now, so "
+                                              "nothing was done. Please try again shortly.",
+                                              "Service unavailable"));
+        return res;
+      }
       return ctx.error(Status::service_unavailable, kStoreUnavailable);
+    }
   }
 }
 

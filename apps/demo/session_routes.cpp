@@ -47,7 +47,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
   if (m != bhttp::verb::get) {
-    if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+    if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   }
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in to manage your sessions");
@@ -83,12 +83,18 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     co_return res;
   }
   if (rest == "/revoke-others") {
-    auto revoked = co_await skb::async_call<std::size_t>(
-        [this, &session](sessionkit::Callback<std::size_t> done) {
-          manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
-        },
-        use_awaitable);
-    if (!revoked) co_return session_error(ctx, revoked.status());
+    auto revoked = co_await revoke_others(session, res);
+    if (!revoked && revoked.code() == sessionkit::errc::unsupported) {
+      // Client-side sessions cannot be destroyed from here; their credential stamp is out of
+      // date now, so each ends on its next request.
+      set_json_body(res, json{{"revoked", nullptr},
+                              {"note",
+                               "client-side sessions: the others end on their next request "
+                               "(their credentials are out of date)"}}
+                             .dump());
+      co_return res;
+    }
+    if (!revoked) co_return session_error(ctx, revoked.status(), &res);
     set_json_body(res, json{{"revoked", *revoked}}.dump());
     co_return res;
   }
@@ -113,61 +119,123 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
   co_return res;
 }
 
+boost::asio::awaitable<sessionkit::Result<std::size_t>> Router::revoke_others(Session& session,
+                                                                              Response& res) const {
+  // Sign-ins of this user that are still in flight carry the old stamp: they end on their next
+  // request even if they are stored after the destroy below (the race a plain revoke loses).
+  std::optional<std::string> stamp = users_.rotate_stamp(session.user_id());
+  if (!stamp) co_return sessionkit::Result<std::size_t>(sessionkit::errc::not_found, "no user");
+  session.set_credential(*stamp);
+  skb::BeastResponseHeaders out(res);
+  auto committed = co_await skb::co_commit(manager_, session, out);
+  if (!committed) co_return sessionkit::Result<std::size_t>(committed);
+  co_return co_await skb::async_call<std::size_t>(
+      [this, &session](sessionkit::Callback<std::size_t> done) {
+        manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
+      },
+      use_awaitable);
+}
+
 boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
-    co_return ctx.error(Status::unauthorized, "sign in to change your password");
+    co_return co_await fail(ctx, &session, Status::unauthorized, "sign in to change your password",
+                            "Please sign in to change your password.");
   }
-  auto parsed = parse_password_change_json(ctx.req.body());
-  if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
-  auto change = std::get<PasswordChange>(std::move(parsed));
+  PasswordChange change;
+  if (ctx.html) {
+    auto current = ctx.form->find("current");
+    auto replacement = ctx.form->find("replacement");
+    if (current == ctx.form->end() || replacement == ctx.form->end()) {
+      co_return co_await fail(ctx, &session, Status::bad_request, "missing field",
+                              "Please fill in both passwords.");
+    }
+    change.current = current->second;
+    change.replacement = replacement->second;
+    if (change.replacement.size() < 8 || change.replacement.size() > 1024 ||
+        change.current.size() > 1024) {
+      co_return co_await fail(ctx, &session, Status::bad_request, "bad password length",
+                              "The new password must be 8 to 1024 characters long.");
+    }
+  } else {
+    auto parsed = parse_password_change_json(ctx.req.body());
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      co_return ctx.error(Status::bad_request, *why);
+    }
+    change = std::get<PasswordChange>(std::move(parsed));
+  }
 
   // argon2id twice (verify, hash): on the hashing pool, never on an I/O thread.
   const std::string user = session.user_id();
-  auto start = [this, user, change](sessionkit::Callback<bool> done) {
+  auto start = [this, user, change](sessionkit::Callback<std::string> done) {
     boost::asio::post(hash_executor_, [this, user, change, done = std::move(done)] {
       try {
-        done(users_.change_password(user, change.current, change.replacement));
+        std::optional<std::string> stamp =
+            users_.change_password(user, change.current, change.replacement);
+        if (!stamp) return done(sessionkit::Result<std::string>(sessionkit::errc::not_found, ""));
+        done(std::move(*stamp));
       } catch (const std::exception& e) {
-        done(sessionkit::Result<bool>(sessionkit::errc::unavailable, e.what()));
+        done(sessionkit::Result<std::string>(sessionkit::errc::unavailable, e.what()));
       }
     });
   };
-  auto changed = co_await skb::async_call<bool>(std::move(start), use_awaitable);
-  if (!changed) co_return ctx.error(Status::service_unavailable, "could not change the password");
-  if (!*changed) co_return ctx.error(Status::forbidden, "the current password is wrong");
+  auto changed = co_await skb::async_call<std::string>(std::move(start), use_awaitable);
+  if (!changed && changed.code() != sessionkit::errc::not_found) {
+    co_return co_await fail(ctx, &session, Status::service_unavailable,
+                            "could not change the password",
+                            "The password could not be changed; please try again.");
+  }
+  if (!changed) {
+    // A wrong current password is a failed re-authentication: counted, and after a few the
+    // session ends (a stolen cookie is not an unlimited password oracle).
+    auto ended = co_await skb::async_call<bool>(
+        [this, &session](sessionkit::Callback<bool> done) {
+          manager_.reauthentication_failed(session, std::move(done));
+        },
+        use_awaitable);
+    if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
+    co_return co_await fail(ctx, &session, Status::forbidden, "the current password is wrong",
+                            *ended ? "Too many wrong passwords: you have been signed out."
+                                   : "The current password is wrong.");
+  }
 
-  // A privilege change: a new session ID for this browser, every other session ended. The
-  // current password was just proven: that counts as a re-authentication.
+  // A privilege change: a new session ID for this browser, carrying the new credentials; every
+  // other session is ended (and any still signing in with the old password ends on its next
+  // request). The current password was just proven: that counts as a re-authentication.
   session.regenerate();
   session.reauthenticated();
-  Response res = ctx.make(Status::ok);
+  session.set_credential(*changed);
+  Response res = ctx.html ? ctx.see_other("/?done=password") : ctx.make(Status::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
-  if (!committed) co_return session_error(ctx, committed, &res);
+  if (!committed) co_return co_await session_failure(ctx, &session, committed, &res);
   auto revoked = co_await skb::async_call<std::size_t>(
       [this, &session](sessionkit::Callback<std::size_t> done) {
         manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
       },
       use_awaitable);
   if (!revoked && revoked.code() == sessionkit::errc::unsupported) {
-    // Client-side sessions cannot be ended from here: say so instead of failing a change that
-    // has happened.
-    set_json_body(res, json{{"revoked", nullptr},
-                            {"note",
-                             "client-side sessions: other sessions end at their own "
-                             "deadline"},
-                            {"csrf_token", manager_.csrf_token(session)}}
-                           .dump());
+    // Client-side sessions cannot be destroyed from here; their credential stamp ends them on
+    // their next request instead.
+    if (!ctx.html) {
+      set_json_body(res, json{{"revoked", nullptr},
+                              {"note",
+                               "client-side sessions: other sessions end on their next request "
+                               "(their credentials are out of date)"},
+                              {"csrf_token", manager_.csrf_token(session, out)}}
+                             .dump());
+    }
     co_return res;
   }
-  if (!revoked) co_return session_error(ctx, revoked.status(), &res);
-  set_json_body(res,
-                json{{"revoked", *revoked}, {"csrf_token", manager_.csrf_token(session)}}.dump());
+  if (!revoked) co_return co_await session_failure(ctx, &session, revoked.status(), &res);
+  if (!ctx.html) {
+    set_json_body(
+        res, json{{"revoked", *revoked}, {"csrf_token", manager_.csrf_token(session, out)}}.dump());
+  }
   co_return res;
 }
 
@@ -175,15 +243,34 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
     co_return ctx.error(Status::unauthorized, "sign in first");
   }
   auto parsed = parse_reauth_json(ctx.req.body());
   if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
   const std::string user = session.user_id();
-  if (!co_await verify_password(user, std::get<Reauthentication>(parsed).password)) {
-    co_return ctx.error(Status::forbidden, "wrong password");
+  PasswordCheck check = co_await verify_password(user, std::get<Reauthentication>(parsed).password);
+  if (check.outcome == PasswordCheck::busy) {
+    Response res = ctx.error(Status::service_unavailable, "too many password checks at once");
+    res.set(bhttp::field::retry_after, "1");
+    co_return res;
+  }
+  if (check.outcome != PasswordCheck::ok) {
+    auto ended = co_await skb::async_call<bool>(
+        [this, &session](sessionkit::Callback<bool> done) {
+          manager_.reauthentication_failed(session, std::move(done));
+        },
+        use_awaitable);
+    if (!ended) co_return session_error(ctx, ended.status());
+    if (!*ended) co_return ctx.error(Status::forbidden, "wrong password");
+    Response res = ctx.error(Status::unauthorized, "too many wrong passwords: signed out");
+    skb::BeastResponseHeaders out(res);
+    auto committed = co_await skb::co_commit(manager_, session, out);
+    if (!committed && committed.code() != sessionkit::errc::not_found) {
+      co_return session_error(ctx, committed);
+    }
+    co_return res;
   }
   session.reauthenticated();
   Response res = ctx.make(Status::ok);
@@ -202,6 +289,11 @@ boost::asio::awaitable<std::variant<Session, Response>> Router::open_session(Ctx
   if (!loaded) co_return session_error(ctx, loaded.status());
   if (loaded->refusal().empty()) co_return std::move(*loaded);
   // Binding refused the session (it is destroyed): 403, and commit clears the cookie.
+  if (ctx.html || ctx.path == "/") {
+    co_return co_await page(ctx, *loaded, Status::forbidden,
+                            "This session was bound to another browser or address and has been "
+                            "ended; please sign in again.");
+  }
   Response res = ctx.error(Status::forbidden,
                            "this session is bound to another client and has been ended; "
                            "sign in again");
@@ -220,9 +312,13 @@ boost::asio::awaitable<std::vector<SessionRow>> Router::session_rows(Session& se
       use_awaitable);
   std::vector<SessionRow> rows;
   if (!listed) co_return rows;  // the page still renders; the API reports the error
+  const sessionkit::Time now = manager_.clock().now();
+  auto age = [now](sessionkit::Time t) {
+    return describe_age(std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
+  };
   for (const auto& s : *listed) {
     rows.push_back(SessionRow{s.handle, s.current, iso8601(s.created_at), iso8601(s.last_seen_at),
-                              s.ip, s.user_agent});
+                              s.ip, s.user_agent, age(s.created_at), age(s.last_seen_at)});
   }
   co_return rows;
 }
@@ -231,11 +327,15 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
   auto opened = co_await open_session(ctx);
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
-  if (auto denied = check_unsafe(ctx, session)) co_return std::move(*denied);
+  if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!ctx.form) {
-    co_return ctx.error(Status::bad_request, "expected an application/x-www-form-urlencoded body");
+    co_return co_await fail(ctx, &session, Status::bad_request, "expected a form body",
+                            "The form could not be read; please try again.");
   }
-  if (!session.is_stored() || session.user_id().empty()) co_return ctx.see_other("/");
+  if (!session.is_stored() || session.user_id().empty()) {
+    co_return co_await fail(ctx, &session, Status::unauthorized, "sign in first",
+                            "Please sign in first.");
+  }
   auto field = [&ctx](std::string_view name) -> const std::string* {
     auto it = ctx.form->find(name);
     return it == ctx.form->end() ? nullptr : &it->second;
@@ -244,43 +344,69 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
 
   if (path == "/reauth") {
     const std::string* password = field("password");
-    if (password == nullptr) co_return ctx.error(Status::bad_request, "missing field: password");
-    if (!co_await verify_password(session.user_id(), *password)) {
-      co_return ctx.see_other("/?error=reauth-password");
+    if (password == nullptr) {
+      co_return co_await fail(ctx, &session, Status::bad_request, "missing field: password",
+                              "Please enter your password.");
+    }
+    PasswordCheck check = co_await verify_password(session.user_id(), *password);
+    if (check.outcome == PasswordCheck::busy) {
+      Response busy = co_await fail(ctx, &session, Status::service_unavailable, "busy",
+                                    "Too many password checks at once; please try again.");
+      busy.set(bhttp::field::retry_after, "1");
+      co_return busy;
+    }
+    if (check.outcome != PasswordCheck::ok) {
+      auto ended = co_await skb::async_call<bool>(
+          [this, &session](sessionkit::Callback<bool> done) {
+            manager_.reauthentication_failed(session, std::move(done));
+          },
+          use_awaitable);
+      if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
+      if (*ended) {
+        co_return co_await page(ctx, session, Status::unauthorized,
+                                "Too many wrong passwords: you have been signed out.");
+      }
+      co_return co_await page(ctx, session, Status::forbidden, "Wrong password.", true);
     }
     session.reauthenticated();
   } else if (path == "/sessions/revoke") {
     const std::string* handle = field("handle");
-    if (handle == nullptr) co_return ctx.error(Status::bad_request, "missing field: handle");
+    if (handle == nullptr) {
+      co_return co_await fail(ctx, &session, Status::bad_request, "missing field: handle",
+                              "Something went wrong; please try again.");
+    }
     if (*handle == manager_.session_handle_of(session)) {
       session.destroy();  // this browser's own session: a logout
     } else {
       if (!manager_.authenticated_within(session, options_.reauth_after)) {
-        co_return ctx.see_other("/?error=reauth");
+        co_return co_await page(ctx, session, Status::unauthorized,
+                                "Please confirm your password to end other sessions.", true);
       }
       auto revoked = co_await skb::async_call<bool>(
           [this, &session, handle](sessionkit::Callback<bool> done) {
             manager_.revoke_session(session, *handle, std::move(done));
           },
           use_awaitable);
-      if (!revoked) co_return session_error(ctx, revoked.status());
-      if (!*revoked) co_return ctx.see_other("/?error=session");
+      if (!revoked) co_return co_await session_failure(ctx, &session, revoked.status());
+      if (!*revoked) {
+        co_return co_await page(ctx, session, Status::not_found, "That session had already ended.");
+      }
     }
   } else {  // /sessions/revoke-others
     if (!manager_.authenticated_within(session, options_.reauth_after)) {
-      co_return ctx.see_other("/?error=reauth");
+      co_return co_await page(ctx, session, Status::unauthorized,
+                              "Please confirm your password to end other sessions.", true);
     }
-    auto revoked = co_await skb::async_call<std::size_t>(
-        [this, &session](sessionkit::Callback<std::size_t> done) {
-          manager_.revoke_user_sessions(session.user_id(), &session, std::move(done));
-        },
-        use_awaitable);
-    if (!revoked) co_return session_error(ctx, revoked.status());
+    res = ctx.see_other("/?done=revoke-others");
+    auto revoked = co_await revoke_others(session, res);
+    if (!revoked && revoked.code() != sessionkit::errc::unsupported) {
+      co_return co_await session_failure(ctx, &session, revoked.status(), &res);
+    }
   }
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
   if (!committed && !(session.is_destroyed() && committed.code() == sessionkit::errc::not_found)) {
-    co_return session_error(ctx, committed, &res);
+    co_return co_await session_failure(ctx, &session, committed, &res);
   }
   co_return res;
 }

@@ -55,10 +55,16 @@ TEST(CookieStoreDemo, TheSessionLivesInItsEncryptedCookieAndSurvivesARestart) {
   EXPECT_EQ(session_of(stranger)["authenticated"], false);
   EXPECT_EQ(other.stop(), 0);
 
-  // What needs server state answers 501, never a fake success.
+  // What needs server state answers 501, never a fake success; "sign out everywhere else"
+  // works through the credential stamp: a copy of the old cookie is signed out.
+  HttpClient elsewhere(demo->port());
+  elsewhere.jar = after.jar;
   token = session_of(after).value("csrf_token", "");
   Response others = after.post_json("/api/sessions/revoke-others", "", token);
-  EXPECT_EQ(others.result_int(), 501) << others.body();
+  EXPECT_EQ(others.result_int(), 200) << others.body();
+  EXPECT_TRUE(body_json(others)["revoked"].is_null());
+  EXPECT_EQ(session_of(after)["authenticated"], true);
+  EXPECT_EQ(session_of(elsewhere)["authenticated"], false);
   EXPECT_EQ(after.get("/api/sessions").result_int(), 501);
   EXPECT_EQ(after.get("/readyz").result_int(), 200);
   Response metrics = after.get("/metrics");

@@ -193,11 +193,16 @@ TEST_F(DemoE2E, AnonymousReaderGetsTokenButNoSession) {
 TEST_F(DemoE2E, UnsafeMethodsNeedCsrf) {
   HttpClient c = client();
   c.get("/api/session");  // pre-session CSRF cookie, but no token sent below
-  for (const char* path : {"/api/increment", "/api/login", "/api/logout", "/increment"}) {
+  for (const char* path : {"/api/increment", "/api/login", "/api/logout"}) {
     Response res = c.post_json(path, R"({"username":"alice","password":"wonderland"})", "");
     EXPECT_EQ(res.result_int(), 403) << path;
     EXPECT_TRUE(body_json(res).contains("error")) << path;
   }
+  // A form route answers with the page (HTML) and a notice, not JSON.
+  Response form = c.post_form("/increment", "");
+  EXPECT_EQ(form.result_int(), 403);
+  EXPECT_NE(form[bhttp::field::content_type].find("text/html"), std::string::npos);
+  EXPECT_NE(form.body().find("out of date"), std::string::npos);
   Response bogus = c.post_json("/api/increment", "{}", std::string(64, 'A'));
   EXPECT_EQ(bogus.result_int(), 403);
   // A token from another visitor does not verify for this one.
@@ -417,7 +422,9 @@ TEST_F(DemoE2E, HtmlFormsWork) {
   Response inc = c.post_form("/increment", "_csrf=" + form_encode(*token));
   EXPECT_EQ(inc.result_int(), 303);
   EXPECT_EQ(inc[bhttp::field::location], "/");
-  EXPECT_EQ(c.post_form("/increment", "").result_int(), 403);
+  Response forged = c.post_form("/increment", "");
+  EXPECT_EQ(forged.result_int(), 403);
+  EXPECT_NE(forged[bhttp::field::content_type].find("text/html"), std::string::npos);
 
   page = c.get("/");
   EXPECT_NE(page.body().find(R"(id="visits">1<)"), std::string::npos);
@@ -425,9 +432,10 @@ TEST_F(DemoE2E, HtmlFormsWork) {
   ASSERT_TRUE(token.has_value());
   Response bad =
       c.post_form("/login", "_csrf=" + form_encode(*token) + "&username=alice&password=nope");
-  EXPECT_EQ(bad.result_int(), 303);
-  EXPECT_EQ(bad[bhttp::field::location], "/?error=login");
-  EXPECT_NE(c.get("/?error=login").body().find("Invalid user name or password"), std::string::npos);
+  // HTML in, HTML out: the page with a notice and the status, and a fresh token in its forms.
+  EXPECT_EQ(bad.result_int(), 401);
+  EXPECT_NE(bad.body().find("Invalid user name or password"), std::string::npos);
+  EXPECT_TRUE(form_token(bad.body()).has_value());
 
   Response good =
       c.post_form("/login", "_csrf=" + form_encode(*token) + "&username=alice&password=wonderland");

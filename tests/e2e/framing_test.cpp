@@ -293,8 +293,7 @@ TEST(ConnectionLimit, AtTheLimitTheDemoWaitsForAConnectionToClose) {
 
 // Finding 10: a header trickled byte by byte is cut off `--header-timeout` seconds after its first
 // byte, while an idle keep-alive connection is kept for the (longer) idle timeout.
-// DISABLED_ until main.cpp has `--header-timeout SECONDS` (ServerOptions::header_timeout).
-TEST(HeaderTimeout, DISABLED_ATrickledHeaderIsCutOffButAnIdleConnectionIsNot) {
+TEST(HeaderTimeout, ATrickledHeaderIsCutOffButAnIdleConnectionIsNot) {
   TempDir dir;
   DemoProcess demo(demo_args({"--header-timeout", "1"}), dir.path(), "header-timeout");
   Socket idle(demo.port());

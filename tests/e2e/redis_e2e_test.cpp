@@ -9,6 +9,7 @@
 #include "e2e/api.h"
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
+#include "e2e/password_race.h"
 #include "support/redis_server.h"
 
 namespace e2e {
@@ -53,6 +54,22 @@ TEST(RedisDemo, TwoInstancesShareSessions) {
   EXPECT_EQ(body_json(on_b.get("/api/session"))["authenticated"], false);
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
+}
+
+// Issue 21, finding 1, on Redis: attackers with the old password race its change; every session
+// they obtained is signed out afterwards (the store is shared; the credential stamp decides).
+TEST(RedisDemo, NoLoginWithTheOldPasswordSurvivesItsChange) {
+  RedisServer redis;
+  for (int run = 0; run < 2; ++run) {
+    TempDir dir;
+    DemoProcess demo(demo_args(redis.url()), dir.path(), "race");
+    RaceOutcome out = password_change_race(demo.port(), "wonderland", "looking-glass");
+    EXPECT_EQ(out.survivors, 0) << "run " << run << ": " << out.survivors << " of "
+                                << out.attacker_logins << " attacker sessions still signed in";
+    EXPECT_GT(out.attacker_logins, 0);
+    EXPECT_TRUE(out.victim_signed_in);
+    EXPECT_EQ(demo.stop(), 0);
+  }
 }
 
 TEST(RedisDemo, AReadRequestCostsOneCommandAndAWriteTwo) {
