@@ -113,6 +113,21 @@ std::int64_t millis(F&& f) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start).count();
 }
 
+// Issue 21, finding 9: libpq's errors quoted the connection string, password included. These
+// fail before any connection is tried.
+TEST(PostgresConninfo, ErrorsNeverEchoThePassword) {
+  for (std::string c :
+       {"postgresql://app:Pq1x/Zr2y@127.0.0.1:1/db", "postgresql://app:Pq1x@Zr2y@127.0.0.1:1/db",
+        "postgresql://app:Pq1x%zzZr2y@127.0.0.1:1/db", "host=127.0.0.1 password=Pq1x Zr2y"}) {
+    PostgresStoreOptions o;
+    o.conninfo = c;
+    auto r = PostgresStore::open(o);
+    ASSERT_FALSE(r.ok()) << c;
+    EXPECT_EQ(r.message().find("Pq1x"), std::string::npos) << r.message();
+    EXPECT_EQ(r.message().find("Zr2y"), std::string::npos) << r.message();
+  }
+}
+
 TEST_F(PostgresStoreTest, SchemaIsVersionedTypedAndIndexed) {
   auto store = open();
   ASSERT_TRUE(store);

@@ -44,16 +44,31 @@ TEST(RedisUrl, ParsesEveryForm) {
 }
 
 TEST(RedisUrl, RejectsWhatItCannotMean) {
-  for (const char* bad :
-       {"http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x", "redis://a,b",
-        "redis+cluster://h/1", "redis://user@h", "redis://h?nope=1", "redis://h?ca=/x",
-        "redis://h?connections=0", "redis://%zz:p@h", "rediss://h?verify=maybe"}) {
+  for (const char* bad : {"http://x", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x",
+                          "redis://a,b", "redis+cluster://h/1", "redis://user@h",
+                          "redis://h?nope=1", "redis://h?ca=/x", "redis://h?connections=0",
+                          "redis://%zz:p@h", "rediss://h?verify=maybe", "redis://h/0?prefix=a@b"}) {
     auto r = RedisStoreOptions::from_url(bad);
     EXPECT_EQ(r.code(), errc::invalid_argument) << bad;
     if (!r) {
       EXPECT_NE(r.message().find("redis URL"), std::string::npos) << r.message();
     }
   }
+}
+
+// Issue 21, finding 9: a password with an unencoded '/' or '?' was partly printed in errors.
+TEST(RedisUrl, NeverEchoesAPasswordWithAnUnencodedSlashOrQuestionMark) {
+  for (const char* url :
+       {"redis://:Pq1x/Zr2y@h:6379", "redis://u:Pq1x?Zr2y@h", "redis://u:Pq1x/Zr2y?Vb3n@h"}) {
+    auto r = RedisStoreOptions::from_url(url);
+    EXPECT_EQ(r.code(), errc::invalid_argument) << url;
+    for (const char* piece : {"Pq1x", "Zr2y", "Vb3n"}) {
+      EXPECT_EQ(r.message().find(piece), std::string::npos) << r.message();
+    }
+  }
+  auto ok = RedisStoreOptions::from_url("redis://:Pq1x%2FZr%3F@h");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->password, "Pq1x/Zr?");
 }
 
 TEST(RedisStoreOpen, RejectsBadOptionsAndUnreachableServers) {
