@@ -42,6 +42,7 @@
 // into it); stop the request threads, and with them the store calls, before destroying it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -302,6 +303,8 @@ class SessionManager {
   std::string sign_context_;
   std::optional<CookieSealer> sealer_;  // set with a client-side store (CookieStore)
   std::shared_ptr<const CredentialSource> credentials_;
+  // Identifies this manager in the per-thread cache of verified stamps (0 until first used).
+  mutable std::atomic<std::uint64_t> instance_id_{0};
   RateLimiter anonymous_limiter_;
 };
 
