@@ -38,6 +38,11 @@ if [[ $have != "$wanted" ]]; then
   echo "browser tests: npm ci (playwright-core $wanted)"
   # --ignore-scripts: no package may run an install step (playwright-core has none; it never
   # downloads a browser itself, we use Debian's).
+  # Node trusts its own bundled roots only; add the system's store too, so that a registry
+  # reached through a proxy whose CA the machine trusts (/etc/ssl/certs) works.
+  if [[ -z ${NODE_EXTRA_CA_CERTS:-} && -r /etc/ssl/certs/ca-certificates.crt ]]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn
 fi
 
