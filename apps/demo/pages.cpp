@@ -44,16 +44,17 @@ std::string render_sessions(const HomePage& page) {
       "<th>address</th><th></th></tr>\n";
   for (const SessionRow& row : page.sessions) {
     html += fmt::format(
-        "<tr{}><td title=\"{}\">{}{}</td><td><time datetime=\"{}\" title=\"{}\">{}</time></td>"
-        "<td><time datetime=\"{}\" title=\"{}\">{}</time></td><td>{}</td><td>"
+        "<tr{}><td title=\"{}\">{}{}</td>"
+        "<td><time datetime=\"{}\">{}</time><br><small>{}</small></td>"
+        "<td><time datetime=\"{}\">{}</time><br><small>{}</small></td><td>{}</td><td>"
         "<form class=\"inline\" method=\"post\" action=\"/sessions/revoke\">{}"
         "<input type=\"hidden\" name=\"handle\" value=\"{}\">"
         "<button type=\"submit\">{}</button></form></td></tr>\n",
         row.current ? " class=\"current\"" : "", html_escape(row.user_agent),
         html_escape(describe_user_agent(row.user_agent)),
         row.current ? " <strong>(this browser)</strong>" : "", html_escape(row.created_at),
-        html_escape(row.created_at), html_escape(row.created_ago), html_escape(row.last_seen_at),
-        html_escape(row.last_seen_at), html_escape(row.last_seen_ago), html_escape(row.ip),
+        html_escape(row.created_ago), html_escape(row.created_at), html_escape(row.last_seen_at),
+        html_escape(row.last_seen_ago), html_escape(row.last_seen_at), html_escape(row.ip),
         csrf_input(page), html_escape(row.handle),
         row.current ? "Sign out (this browser)" : "Sign out");
   }
