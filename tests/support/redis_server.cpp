@@ -204,9 +204,36 @@ std::vector<std::string> RedisServer::client_commands(const std::function<void()
 RedisCluster::RedisCluster(int masters, int replicas)
     : dir_(std::make_unique<ServerDir>("cluster")) {
   if (redis_server_binary().empty()) throw std::runtime_error("redis-server is not installed");
+  // Other tests start servers on ephemeral ports at the same time (ctest -j): a port found free
+  // can be taken before a node binds it, and then the node exits after another process answered
+  // on its port. Such a start is retried with new ports (a fresh cluster each time).
+  std::set<std::uint16_t> used;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start_nodes(masters, replicas, used);
+      return;
+    } catch (const std::exception&) {
+      for (auto& node : nodes_)
+        node.stop();
+      nodes_.clear();
+      ports_.clear();
+      if (attempt == 3) throw;
+    }
+  }
+}
+
+void RedisCluster::start_nodes(int masters, int replicas, std::set<std::uint16_t>& used) {
   const int n = masters * (1 + replicas);
+  // free_port() answers a port nobody listens on *now*: two calls before any server binds can
+  // answer the same one. Every port this cluster ever tried is distinct.
+  auto distinct_port = [&used] {
+    for (;;) {
+      const std::uint16_t p = free_port();
+      if (used.insert(p).second) return p;
+    }
+  };
   for (int i = 0; i < n; ++i) {
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = distinct_port();
     const auto node_dir = dir_->path() / std::to_string(port);
     std::filesystem::create_directory(node_dir);
     give_to_server_user(node_dir);
@@ -221,7 +248,7 @@ RedisCluster::RedisCluster(int masters, int replicas)
                                                  "--cluster-enabled",
                                                  "yes",
                                                  "--cluster-port",
-                                                 std::to_string(free_port()),
+                                                 std::to_string(distinct_port()),
                                                  "--cluster-config-file",
                                                  "nodes.conf",
                                                  "--cluster-node-timeout",
@@ -236,8 +263,13 @@ RedisCluster::RedisCluster(int masters, int replicas)
                                                  "no"},
                         node_dir, "redis");
   }
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
     wait_until_listening(nodes_[i], ports_[i]);
+    // The port answered; make sure it is this node answering, not another process.
+    if (cli(ports_[i], {"PING"}) != "PONG") {
+      throw std::runtime_error("port " + std::to_string(ports_[i]) + " is not our node");
+    }
+  }
   std::vector<std::string> create{cli_binary(), "--cluster", "create"};
   for (auto p : ports_)
     create.push_back("127.0.0.1:" + std::to_string(p));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ class RedisCluster {
   void stop_node(std::uint16_t port);
 
  private:
+  // Starts the nodes and joins them; throws (nodes left to the caller to stop) on failure.
+  void start_nodes(int masters, int replicas, std::set<std::uint16_t>& used);
   std::unique_ptr<ServerDir> dir_;
   std::vector<std::uint16_t> ports_;
   std::vector<ServerProcess> nodes_;
