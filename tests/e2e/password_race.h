@@ -46,7 +46,18 @@ inline RaceOutcome password_change_race(std::uint16_t port, const std::string& o
   std::vector<std::thread> attackers;
   for (int i = 0; i < 2; ++i)
     attackers.emplace_back(attacker);
-  std::this_thread::sleep_for(300ms);  // logins in flight, some completed
+  // Logins in flight, at least one completed (bounded: a slow machine, e.g. under sanitizers,
+  // takes longer per password check).
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex);
+      if (!stolen.empty()) break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(300ms);  // several more logins in flight and done
 
   const std::string token = csrf(victim);
   Response changed = victim.post_json(
