@@ -243,8 +243,9 @@ class SessionManager {
   // Which secret of the keyring the record's stamp MAC was made with; nullopt: no match.
   std::optional<std::size_t> stamp_matches(const SessionRecord& record,
                                            std::string_view stamp) const;
-  // Load: ends a user's session whose stamp is not the user's current one.
-  void check_credentials(Session s, Callback<Session> done);
+  // Load: adopts a user's record only if its stamp is the user's current one; ends it otherwise.
+  void check_credentials(Session s, SessionId id, const SessionKey& key, SessionRecord record,
+                         bool reissue, Callback<Session> done);
   // Commit: records the pending stamp (before the write) / re-checks it (after the write).
   void stage_credential(Session& s) const;
   void recheck_credentials(Session& s, Callback<void> done);
@@ -280,10 +281,16 @@ class SessionManager {
   // uses it: deadlines, then binding; answers the adopted session or a visitor.
   void accept_loaded(Session s, SessionId id, const SessionKey& key, SessionRecord record,
                      bool reissue, Callback<Session> done);
-  // Destroys a record that binding refuses (client-side: only reports it) and answers `s` as a
-  // visitor with `refusal()` set.
-  void refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
-              Callback<Session> done);
+  // `s` takes over a loaded record that passed every check.
+  static void adopt_loaded(Session& s, SessionId id, const SessionKey& key, SessionRecord record,
+                           bool reissue);
+  // Destroys a loaded record the request may not use (client-side: only reports it) and answers
+  // `s` as a visitor (commit clears the cookie); a failed destroy fails the request (503).
+  // `refused`: binding refused it (an anomaly; `refusal()` is set); `stale_credentials`: the
+  // user's credentials changed since it signed in.
+  enum class Ending { refused, stale_credentials };
+  void end_loaded(Session s, const SessionKey& key, SessionRecord record, std::string why,
+                  Ending ending, Callback<Session> done);
   Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
   // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
   const std::string& presession_seed(const Session& s) const;

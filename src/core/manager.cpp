@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/manager_timed.h"
+#include "core/reserved_keys.h"
 #include "crypto/crypto.h"
 #include "sessionkit/stores/cookie.h"
 #include "stores/payload_ops.h"
@@ -15,7 +16,6 @@ namespace sessionkit {
 namespace {
 
 constexpr std::size_t kMaxUserAgent = 512;
-constexpr std::string_view kReauthFailuresKey = "_sk_reauth_failures";
 
 std::chrono::seconds seconds_until(Time deadline, Time now) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - now);
@@ -307,7 +307,9 @@ std::string SessionManager::binding_violation(const Session& s, const SessionRec
 void SessionManager::prepare_write(Session& s) const {
   if (s.st_->csrf_rotate_) fresh_csrf_seed(s);
   stage_credential(s);
-  if (s.st_->auth_dirty_ && s.contains(kReauthFailuresKey)) s.erase_reserved(kReauthFailuresKey);
+  if (s.st_->auth_dirty_ && s.contains(reserved::kReauthFailures)) {
+    s.erase_reserved(reserved::kReauthFailures);
+  }
 }
 
 Status SessionManager::admit_anonymous(const Session& s) {
@@ -447,9 +449,21 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
     return;
   }
   if (std::string why_not = binding_violation(s, record); !why_not.empty()) {
-    refuse(std::move(s), key, std::move(record), std::move(why_not), std::move(done));
+    end_loaded(std::move(s), key, std::move(record), std::move(why_not), Ending::refused,
+               std::move(done));
     return;
   }
+  if (credentials_ && !record.user_id.empty()) {
+    check_credentials(std::move(s), std::move(id), key, std::move(record), reissue,
+                      std::move(done));
+    return;
+  }
+  adopt_loaded(s, std::move(id), key, std::move(record), reissue);
+  done(std::move(s));
+}
+
+void SessionManager::adopt_loaded(Session& s, SessionId id, const SessionKey& key,
+                                  SessionRecord record, bool reissue) {
   s.st_->id_ = std::move(id);
   s.st_->key_ = key;
   s.st_->record_ = std::move(record);
@@ -457,41 +471,42 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
   s.st_->stored_ = true;
   // Signed or sealed by a secret being retired: re-issue under the newest one.
   if (reissue) s.st_->set_cookie_ = true;
-  if (credentials_ && !s.st_->record_.user_id.empty()) {
-    check_credentials(std::move(s), std::move(done));
-    return;
-  }
-  done(std::move(s));
 }
 
-void SessionManager::refuse(Session s, const SessionKey& key, SessionRecord record, std::string why,
-                            Callback<Session> done) {
+void SessionManager::end_loaded(Session s, const SessionKey& key, SessionRecord record,
+                                std::string why, Ending ending, Callback<Session> done) {
   Session gone = s;
   gone.st_->key_ = key;
   gone.st_->record_ = std::move(record);
-  metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+  const bool refused = ending == Ending::refused;
+  if (refused) {
+    metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    metrics_->credential_revocations.fetch_add(1, std::memory_order_relaxed);
+  }
+  const EventType type = refused ? EventType::anomaly : EventType::destroyed;
   if (sealer_) {  // client-side: nothing to destroy; commit clears the cookie
-    emit(EventType::anomaly, gone, why + " (client-side session: cleared, not revocable)");
-    s.st_->refusal_ = std::move(why);
+    emit(type, gone, why + " (client-side session: cleared, not revocable)");
+    if (refused) s.st_->refusal_ = std::move(why);
     done(std::move(s));
     return;
   }
-  emit(EventType::anomaly, gone, why);
+  if (refused) emit(EventType::anomaly, gone, why);
   // Fail closed: if the record cannot be destroyed now, the request fails (503) instead of
   // going on as a visitor while the session lives.
   store_->destroy(key,
                   timed<bool>([this, s = std::move(s), gone = std::move(gone), why = std::move(why),
-                               done = std::move(done)](Result<bool> r) mutable {
+                               refused, done = std::move(done)](Result<bool> r) mutable {
                     if (!r.ok()) {
                       emit(EventType::store_error, gone,
-                           "destroy of refused session: " + r.status().to_string());
+                           "destroy of an ended session: " + r.status().to_string());
                       return done(r.status());
                     }
                     if (*r) {
                       metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
                       emit(EventType::destroyed, gone, why);
                     }
-                    s.st_->refusal_ = std::move(why);
+                    if (refused) s.st_->refusal_ = std::move(why);
                     done(std::move(s));
                   }));
 }
@@ -515,8 +530,7 @@ Status SessionManager::check_limits(const Session& s) const {
 
 Result<SessionManager::CommitPlan> SessionManager::plan_commit(const Session& s) const {
   if (s.st_->reserved_misuse_) {
-    return Status(errc::invalid_argument,
-                  "session keys beginning with \"_sk_\" are reserved for sessionkit");
+    return Status(errc::invalid_argument, std::string(reserved::kMisuse));
   }
   if (Status limits = check_limits(s); !limits.ok()) return limits;
   const bool modified = s.is_modified();
@@ -687,8 +701,7 @@ void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<voi
 void SessionManager::increment(Session& s, std::string field, std::int64_t delta,
                                Callback<std::int64_t> done) {
   if (Session::is_reserved_key(field)) {
-    done(Status(errc::invalid_argument,
-                "session keys beginning with \"_sk_\" are reserved for sessionkit"));
+    done(Status(errc::invalid_argument, std::string(reserved::kMisuse)));
     return;
   }
   increment_field(s, std::move(field), delta, std::move(done));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/manager_timed.h"
+#include "core/reserved_keys.h"
 #include "crypto/crypto.h"
 #include "sessionkit/manager.h"
 
@@ -14,8 +15,7 @@ namespace sessionkit {
 namespace {
 
 constexpr std::string_view kCredentialContext = "credential";
-constexpr std::string_view kCredentialKey = "_sk_cred";
-constexpr std::string_view kReauthFailuresKey = "_sk_reauth_failures";
+using reserved::kCredential;
 
 }  // namespace
 
@@ -54,7 +54,7 @@ std::uint64_t next_manager_id() {
 std::optional<std::size_t> SessionManager::stamp_matches(const SessionRecord& record,
                                                          std::string_view stamp) const {
   if (stamp.empty()) return std::nullopt;  // the user does not exist any more
-  auto it = record.data.find(kCredentialKey);
+  auto it = record.data.find(kCredential);
   if (it == record.data.end() || !it->is_string()) return std::nullopt;
   const std::string& stored = it->get_ref<const std::string&>();
   std::uint64_t id = instance_id_.load(std::memory_order_relaxed);
@@ -85,64 +85,41 @@ void SessionManager::stage_credential(Session& s) const {
   if (!s.st_->credential_dirty_) return;
   const std::string& user = s.st_->record_.user_id;
   if (s.st_->credential_ && !s.st_->credential_->empty() && !user.empty()) {
-    s.set_reserved(std::string(kCredentialKey), credential_mac(0, user, *s.st_->credential_));
+    s.set_reserved(std::string(kCredential), credential_mac(0, user, *s.st_->credential_));
     s.st_->recheck_credential_ = credentials_ != nullptr;
-  } else if (s.contains(kCredentialKey)) {
-    s.erase_reserved(kCredentialKey);
+  } else if (s.contains(kCredential)) {
+    s.erase_reserved(kCredential);
   }
 }
 
-void SessionManager::check_credentials(Session s, Callback<Session> done) {
-  const std::string user = s.st_->record_.user_id;
-  credentials_->current_stamp(
-      user, [this, s = std::move(s), done = std::move(done)](Result<std::string> current) mutable {
-        if (!current.ok()) {
-          // Fail closed: neither keep nor end a session on a guess.
-          emit(EventType::store_error, s, "credential lookup: " + current.status().to_string());
-          done(Status(errc::unavailable, "credential lookup: " + current.message()));
-          return;
-        }
-        if (auto k = stamp_matches(s.st_->record_, *current)) {
-          // MAC'd under a secret being retired: re-MAC'd under the newest (written at commit),
-          // so that the session outlives the old secret's removal.
-          if (*k > 0) {
-            s.set_reserved(std::string(kCredentialKey),
-                           credential_mac(0, s.st_->record_.user_id, *current));
-          }
-          done(std::move(s));
-          return;
-        }
-        metrics_->credential_revocations.fetch_add(1, std::memory_order_relaxed);
-        const std::string why = current->empty()
-                                    ? "the user no longer exists"
-                                    : "the user's credentials changed since this session signed in";
-        Session gone = s;
-        // The request goes on as a visitor; its commit clears the cookie.
-        s.st_->id_.reset();
-        s.st_->key_ = SessionKey();
-        s.st_->record_ = SessionRecord();
-        s.st_->loaded_ = false;
-        s.st_->stored_ = false;
-        s.st_->set_cookie_ = false;
-        if (sealer_) {  // client-side: nothing to destroy; the cookie is cleared at commit
-          emit(EventType::destroyed, gone, why + " (client-side session: cleared)");
-          done(std::move(s));
-          return;
-        }
-        const SessionKey key = gone.st_->key_;
-        store_->destroy(
-            key, timed<bool>([this, s = std::move(s), gone = std::move(gone), why,
-                              done = std::move(done)](Result<bool> r) mutable {
-              if (!r.ok()) {
-                emit(EventType::store_error, gone,
-                     "destroy of a session with stale credentials: " + r.status().to_string());
-                return done(r.status());
-              }
-              if (*r) metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
-              emit(EventType::destroyed, gone, why);
-              done(std::move(s));
-            }));
-      });
+void SessionManager::check_credentials(Session s, SessionId id, const SessionKey& key,
+                                       SessionRecord record, bool reissue, Callback<Session> done) {
+  const std::string user = record.user_id;
+  credentials_->current_stamp(user, [this, s = std::move(s), id = std::move(id), key,
+                                     record = std::move(record), reissue,
+                                     done = std::move(done)](Result<std::string> current) mutable {
+    if (!current.ok()) {
+      // Fail closed: neither keep nor end a session on a guess.
+      emit(EventType::store_error, s, "credential lookup: " + current.status().to_string());
+      done(Status(errc::unavailable, "credential lookup: " + current.message()));
+      return;
+    }
+    const std::optional<std::size_t> k = stamp_matches(record, *current);
+    if (!k) {
+      end_loaded(std::move(s), key, std::move(record),
+                 current->empty() ? "the user no longer exists"
+                                  : "the user's credentials changed since this session signed in",
+                 Ending::stale_credentials, std::move(done));
+      return;
+    }
+    adopt_loaded(s, std::move(id), key, std::move(record), reissue);
+    // MAC'd under a secret being retired: re-MAC'd under the newest (written at commit),
+    // so that the session outlives the old secret's removal.
+    if (*k > 0) {
+      s.set_reserved(std::string(kCredential), credential_mac(0, s.st_->record_.user_id, *current));
+    }
+    done(std::move(s));
+  });
 }
 
 void SessionManager::recheck_credentials(Session& s, Callback<void> done) {
@@ -183,7 +160,7 @@ void SessionManager::reauthentication_failed(Session& s, Callback<bool> done) {
     done(false);
     return;
   }
-  increment_field(s, std::string(kReauthFailuresKey), 1,
+  increment_field(s, std::string(reserved::kReauthFailures), 1,
                   [this, &s, done = std::move(done)](Result<std::int64_t> n) mutable {
                     if (!n.ok()) return done(n.status());
                     const std::size_t max = options_.max_reauth_failures;

@@ -1,6 +1,7 @@
 // SessionManager: CSRF tokens (the seed per browser, its cookie, masking and verification).
 #include <array>
 
+#include "core/reserved_keys.h"
 #include "crypto/crypto.h"
 #include "sessionkit/manager.h"
 
@@ -13,7 +14,7 @@ namespace {
 constexpr std::string_view kCsrfSecretContext = "csrf:secret";
 constexpr std::string_view kCsrfCookieContext = "csrf:cookie";
 constexpr std::string_view kCsrfLegacySessionContext = "csrf:session";  // records without a seed
-constexpr std::string_view kCsrfSeedKey = "_sk_csrf";
+using reserved::kCsrfSeed;
 constexpr std::size_t kCsrfBytes = 32;
 constexpr std::size_t kCsrfTokenChars = 86;  // base64url of mask || masked secret (64 bytes)
 
@@ -36,7 +37,7 @@ const std::string& SessionManager::csrf_seed(const Session& s) const {
   // browser cannot change the secret of a live session.
   if (s.st_->stored_) {
     static const std::string none;
-    const nlohmann::json* seed = s.find(kCsrfSeedKey);
+    const nlohmann::json* seed = s.find(kCsrfSeed);
     return seed != nullptr && seed->is_string() ? seed->get_ref<const std::string&>() : none;
   }
   return presession_seed(s);
@@ -49,21 +50,18 @@ void SessionManager::fresh_csrf_seed(Session& s, bool send_cookie) {
   s.st_->csrf_cookie_checked_ = true;
   s.st_->csrf_seed_new_ = send_cookie;
   s.st_->csrf_rotate_ = false;
-  if (s.st_->stored_ || s.contains(kCsrfSeedKey)) {
-    s.set_reserved(std::string(kCsrfSeedKey), s.st_->csrf_seed_);
+  if (s.st_->stored_ || s.contains(kCsrfSeed)) {
+    s.set_reserved(std::string(kCsrfSeed), s.st_->csrf_seed_);
   }
 }
 
 void SessionManager::carry_csrf_seed(Session& s) const {
-  if (s.st_->csrf_rotate_) {
-    fresh_csrf_seed(s);
-  } else if (s.contains(kCsrfSeedKey)) {
-    return;  // a rotated or re-created record keeps its seed
-  }
+  // (A sign-in's new seed was drawn by prepare_write, which every write calls first.)
+  if (s.contains(kCsrfSeed)) return;  // a rotated or re-created record keeps its seed
   // No seed in the browser yet (no token was ever handed out): the record gets one of its own;
   // the browser needs no cookie for it while the session lives.
   if (presession_seed(s).empty()) fresh_csrf_seed(s, /*send_cookie=*/false);
-  s.set_reserved(std::string(kCsrfSeedKey), s.st_->csrf_seed_);
+  s.set_reserved(std::string(kCsrfSeed), s.st_->csrf_seed_);
 }
 
 Keyring::Mac SessionManager::csrf_secret(const Session& s, std::size_t key_index) const {
