@@ -353,13 +353,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
 
   const std::string name = user;
   PasswordCheck check = co_await verify_password(user, password);
-  if (check.outcome == PasswordCheck::busy) {
-    Response res = co_await fail(ctx, &session, Status::service_unavailable,
-                                 "too many sign-ins at once; retry shortly",
-                                 "Too many sign-ins at once; please try again in a moment.");
-    res.set(bhttp::field::retry_after, "1");
-    co_return res;
-  }
+  if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(ctx, session);
   if (check.outcome != PasswordCheck::ok) {
     co_return co_await fail(ctx, &session, Status::unauthorized, "invalid user name or password",
                             "Invalid user name or password.");
@@ -478,6 +472,22 @@ asio::awaitable<Router::PasswordCheck> Router::verify_password(const std::string
   auto verified = co_await skb::async_call<std::string>(std::move(start), use_awaitable);
   if (!verified.ok()) co_return PasswordCheck{PasswordCheck::wrong, {}};
   co_return PasswordCheck{PasswordCheck::ok, std::move(*verified)};
+}
+
+asio::awaitable<Response> Router::password_busy(Ctx& ctx, Session& session) const {
+  Response res = co_await fail(ctx, &session, Status::service_unavailable,
+                               "too many password checks at once; retry shortly",
+                               "Too many password checks at once; please try again in a moment.");
+  res.set(bhttp::field::retry_after, "1");
+  co_return res;
+}
+
+asio::awaitable<sessionkit::Result<bool>> Router::count_reauth_failure(Session& session) const {
+  co_return co_await skb::async_call<bool>(
+      [this, &session](sessionkit::Callback<bool> done) {
+        manager_.reauthentication_failed(session, std::move(done));
+      },
+      use_awaitable);
 }
 
 std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {

@@ -82,6 +82,11 @@ class Router {
   };
   boost::asio::awaitable<PasswordCheck> verify_password(const std::string& user,
                                                         const std::string& password) const;
+  // 503 with Retry-After: the hashing pool's queue is full (JSON, or the page for a form).
+  boost::asio::awaitable<Response> password_busy(Ctx& ctx, sessionkit::Session& session) const;
+  // A wrong password where re-authentication was demanded: true when that ended the session.
+  boost::asio::awaitable<sessionkit::Result<bool>> count_reauth_failure(
+      sessionkit::Session& session) const;
   // POST /api/password, POST /password; POST /api/reauth (session_routes.cpp).
   boost::asio::awaitable<Response> post_password(Ctx& ctx) const;
   boost::asio::awaitable<Response> post_reauth(Ctx& ctx) const;

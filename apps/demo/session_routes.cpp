@@ -191,11 +191,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   if (!changed) {
     // A wrong current password is a failed re-authentication: counted, and after a few the
     // session ends (a stolen cookie is not an unlimited password oracle).
-    auto ended = co_await skb::async_call<bool>(
-        [this, &session](sessionkit::Callback<bool> done) {
-          manager_.reauthentication_failed(session, std::move(done));
-        },
-        use_awaitable);
+    auto ended = co_await count_reauth_failure(session);
     if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
     co_return co_await fail(ctx, &session, Status::forbidden, "the current password is wrong",
                             *ended ? "Too many wrong passwords: you have been signed out."
@@ -251,17 +247,9 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
   const std::string user = session.user_id();
   PasswordCheck check = co_await verify_password(user, std::get<Reauthentication>(parsed).password);
-  if (check.outcome == PasswordCheck::busy) {
-    Response res = ctx.error(Status::service_unavailable, "too many password checks at once");
-    res.set(bhttp::field::retry_after, "1");
-    co_return res;
-  }
+  if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(ctx, session);
   if (check.outcome != PasswordCheck::ok) {
-    auto ended = co_await skb::async_call<bool>(
-        [this, &session](sessionkit::Callback<bool> done) {
-          manager_.reauthentication_failed(session, std::move(done));
-        },
-        use_awaitable);
+    auto ended = co_await count_reauth_failure(session);
     if (!ended) co_return session_error(ctx, ended.status());
     if (!*ended) co_return ctx.error(Status::forbidden, "wrong password");
     Response res = ctx.error(Status::unauthorized, "too many wrong passwords: signed out");
@@ -349,18 +337,9 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
                               "Please enter your password.");
     }
     PasswordCheck check = co_await verify_password(session.user_id(), *password);
-    if (check.outcome == PasswordCheck::busy) {
-      Response busy = co_await fail(ctx, &session, Status::service_unavailable, "busy",
-                                    "Too many password checks at once; please try again.");
-      busy.set(bhttp::field::retry_after, "1");
-      co_return busy;
-    }
+    if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(ctx, session);
     if (check.outcome != PasswordCheck::ok) {
-      auto ended = co_await skb::async_call<bool>(
-          [this, &session](sessionkit::Callback<bool> done) {
-            manager_.reauthentication_failed(session, std::move(done));
-          },
-          use_awaitable);
+      auto ended = co_await count_reauth_failure(session);
       if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
       if (*ended) {
         co_return co_await page(ctx, session, Status::unauthorized,
