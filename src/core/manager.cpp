@@ -10,7 +10,7 @@
 #include "core/reserved_keys.h"
 #include "crypto/crypto.h"
 #include "sessionkit/stores/cookie.h"
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 namespace {

@@ -6,7 +6,7 @@
 #include "sessionkit/manager.h"
 
 #include "core/manager_timed.h"
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "sessionkit/stores/memory.h"
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 namespace memory_detail {

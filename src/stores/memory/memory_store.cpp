@@ -13,7 +13,7 @@
 
 #include "stores/memory/memory_shard.h"
 #include "stores/memory/payload_codec.h"
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <utility>
 
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit::postgres_detail {
 namespace {

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 #include "stores/postgres/postgres_connection.h"
 
 namespace sessionkit {

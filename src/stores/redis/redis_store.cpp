@@ -7,7 +7,7 @@
 #include <set>
 #include <utility>
 
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 #include "stores/redis/client.h"
 #include "stores/redis/scripts.h"
 

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <utility>
 
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 
 namespace sessionkit::sqlite_detail {
 namespace {

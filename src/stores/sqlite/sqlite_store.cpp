@@ -6,7 +6,7 @@
 #include <mutex>
 #include <utility>
 
-#include "stores/payload_ops.h"
+#include "sessionkit/store_rules.h"
 #include "stores/sqlite/sqlite_connection.h"
 
 namespace sessionkit {

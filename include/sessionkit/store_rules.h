@@ -1,6 +1,12 @@
-// Internal: payload operations shared by the stores that keep the payload as JSON text (memory,
-// SQLite), so that patch and increment mean exactly the same thing in every store. Not
-// installed. Plain functions, thread-safe.
+// sessionkit/store_rules.h — the payload rules every store applies, so that patch and increment
+// mean exactly the same thing in every back end (the ones in this repository and yours: see
+// "Writing a store" in docs/stores.md). Plain inline functions, thread-safe.
+//
+// - `dump_payload` / `parse_payload`: the one JSON text form of a payload (compact; invalid
+//   UTF-8 replaced, never thrown on); anything but an object reads back as errc::corrupt.
+// - `apply_payload_patch`: a patch's `set`, then its `erase`.
+// - `apply_increment`: integer read-modify-write with overflow and type checks.
+// - `touched_deadline`: a touch never moves a deadline past the absolute one.
 #pragma once
 
 #include <algorithm>
