@@ -217,14 +217,94 @@ class SessionManager {
   RateLimiter& anonymous_limiter() noexcept { return anonymous_limiter_; }
 
  private:
+  // ---- shared policy helpers (manager.cpp)
   std::optional<Time> touch_due(const Session& s, Time now) const;
   TouchSpec touch_spec(Time now) const;
   SessionRecord fresh_record(const Session& s, Time now) const;
-  static void adopt_created(Session& s, SessionId id, SessionKey key, SessionRecord record);
-  http::SetCookie cookie_template(std::string name) const;
+  // Reports a lifecycle event and counts the metric that matches it (created, rotated,
+  // destroyed by `count`, expired, anomaly; a store error is counted once per failed store call,
+  // by `timed`). `emit` takes the key hint and user from the session.
   void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
+  void emit_for(EventType type, std::string key_hint, std::string user, std::string reason,
+                std::uint64_t count = 1, std::string old_hint = {}) const;
+  // "" when the request may use the record; otherwise why binding refuses it.
+  std::string binding_violation(const Session& s, const SessionRecord& record) const;
+  // Before any write: a new CSRF seed after set_user, the credential stamp staged, a
+  // re-authentication's reset of the failure count.
+  void prepare_write(Session& s) const;
+  // Whether an anonymous record may be created for this client now; errc::rate_limited if not.
+  Status admit_anonymous(const Session& s);
+
+  // ---- load (manager_load.cpp)
+  // Validly signed session IDs of the request, each with "signed by a secret being retired".
+  using Candidates = std::vector<std::pair<SessionId, bool>>;
+  // Reads the request's session and CSRF cookies; answers how many session cookies it carried.
+  std::size_t read_cookies(const http::RequestView& request, Session& s, Candidates& ids,
+                           std::optional<CookieSealer::Opened>& opened) const;
+  // Loads the i-th candidate; a refused one falls through to the next.
+  void load_candidate(Session s, Candidates ids, std::size_t i, Callback<Session> done);
+  // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.
+  const char* expiry_reason(const SessionRecord& record, Time now) const;
+  // The checks a loaded record (from the store or a sealed cookie) passes before the request
+  // uses it: deadlines, then binding, then credentials; answers the adopted session or a visitor.
+  void accept_loaded(Session s, SessionId id, const SessionKey& key, SessionRecord record,
+                     bool reissue, Callback<Session> done);
+  // Destroys a loaded record the request may not use (client-side: only reports it) and answers
+  // `s` as a visitor (commit clears the cookie); a failed destroy fails the request (503).
+  // `refused`: binding refused it (an anomaly; `refusal()` is set); `stale_credentials`: the
+  // user's credentials changed since it signed in.
+  enum class Ending { refused, stale_credentials };
+  void end_loaded(Session s, const SessionKey& key, const std::string& user, std::string why,
+                  Ending ending, Callback<Session> done);
+
+  // ---- commit (manager_commit.cpp)
+  // errc::too_large when the session's changed payload breaks max_keys / max_payload_bytes.
+  Status check_limits(const Session& s) const;
+  // What commit does with a session that is not being destroyed, by the save rules (the same
+  // for stored and client-side sessions); errc::too_large from check_limits first.
+  struct CommitPlan {
+    bool modified;    // values, user or authentication changed
+    bool create_new;  // no record yet, and one is to be made
+    bool rotate;      // a stored record gets a new ID
+  };
+  Result<CommitPlan> plan_commit(const Session& s) const;
+  void commit_destroy(Session& s, http::ResponseHeaders& out, Callback<void> done);
+  // Stores the session under a new ID: a new session, or (`rotate`) the rotation of a stored
+  // one, whose old record is then destroyed (best effort). Reports the event.
+  void create_record(Session& s, bool rotate, Callback<void> done);
+  // A stored session that keeps its ID: its changes, a resave, a due touch, or nothing.
+  void commit_update(Session& s, http::ResponseHeaders& out, bool modified, Callback<void> done);
+  // The end of every successful commit path: the credential re-check, the per-user cap, then
+  // the cookies.
+  void finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done);
+
+  // ---- increment (manager_increment.cpp)
+  // `increment` without the reserved-key check (the library's own counters).
+  void increment_field(Session& s, std::string field, std::int64_t delta,
+                       Callback<std::int64_t> done);
+  // A session without a record: created with the value in place.
+  void increment_new(Session& s, const std::string& field, std::int64_t delta,
+                     Callback<std::int64_t> done);
+
+  // ---- a user's sessions (manager_sessions.cpp)
+  // After a sign-in: destroys the user's sessions beyond max_sessions_per_user.
+  void evict_over_cap(const Session& s, Callback<void> done);
+
+  // ---- cookies (manager_cookie.cpp)
+  http::SetCookie cookie_template(std::string name) const;
   void write_session_cookie(const Session& s, http::ResponseHeaders& out) const;
   void write_session_cookie(const Session& s, std::string value, http::ResponseHeaders& out) const;
+  void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
+  void write_commit_cookies(Session& s, http::ResponseHeaders& out) const;
+
+  // ---- client-side sessions (manager_client_side.cpp)
+  void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
+  void commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done);
+  // The sealed cookie of a session to keep (new, rotated, changed or due), when one is due.
+  void seal_session(Session& s, http::ResponseHeaders& out, const CommitPlan& plan,
+                    Callback<void> done);
+
+  // ---- CSRF (manager_csrf.cpp)
   void write_presession_cookie(Session& s, http::ResponseHeaders& out) const;
   // The CSRF seed of the browser: the record's (stored sessions), else the verified cookie's,
   // else none (""); `fresh_csrf_seed` draws a new one that the next cookie write sends.
@@ -232,12 +312,12 @@ class SessionManager {
   static void fresh_csrf_seed(Session& s, bool send_cookie = true);
   // Before a record is created: copies the browser's seed into it (a new one if it has none).
   void carry_csrf_seed(Session& s) const;
-  // Before any write: a new CSRF seed after set_user, the credential stamp staged, a
-  // re-authentication's reset of the failure count.
-  void prepare_write(Session& s) const;
-  // Whether an anonymous record may be created for this client now; errc::rate_limited if not.
-  Status admit_anonymous(const Session& s);
-  // Credentials (manager_credentials.cpp): the stamp's MAC as stored in the record.
+  Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
+  // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
+  const std::string& presession_seed(const Session& s) const;
+
+  // ---- credentials (manager_credentials.cpp)
+  // The stamp's MAC as stored in the record.
   std::string credential_mac(std::size_t key_index, const std::string& user,
                              std::string_view stamp) const;
   // Which secret of the keyring the record's stamp MAC was made with; nullopt: no match.
@@ -249,51 +329,7 @@ class SessionManager {
   // Commit: records the pending stamp (before the write) / re-checks it (after the write).
   void stage_credential(Session& s) const;
   void recheck_credentials(Session& s, Callback<void> done);
-  // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.
-  const char* expiry_reason(const SessionRecord& record, Time now) const;
-  // errc::too_large when the session's changed payload breaks max_keys / max_payload_bytes.
-  Status check_limits(const Session& s) const;
-  // What commit does with a session that is not being destroyed, by the save rules (the same
-  // for stored and client-side sessions); errc::too_large from check_limits first.
-  struct CommitPlan {
-    bool modified;    // values, user or authentication changed
-    bool create_new;  // no record yet, and one is to be made
-    bool rotate;      // a stored record gets a new ID
-  };
-  Result<CommitPlan> plan_commit(const Session& s) const;
-  // Client-side sessions (manager_cookie.cpp).
-  void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
-  void commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done);
-  void write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const;
-  // The end of every successful commit path: the per-user cap, then the cookies.
-  void finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done);
-  void write_commit_cookies(Session& s, http::ResponseHeaders& out) const;
-  void evict_over_cap(const Session& s, Callback<void> done);
-  // "" when the request may use the record; otherwise why binding refuses it.
-  std::string binding_violation(const Session& s, const SessionRecord& record) const;
-  // `increment` without the reserved-key check (the library's own counters).
-  void increment_field(Session& s, std::string field, std::int64_t delta,
-                       Callback<std::int64_t> done);
-  // Loads the i-th validly signed ID the request carried; a refused one falls through to the next.
-  void load_candidate(Session s, std::vector<std::pair<SessionId, bool>> ids, std::size_t i,
-                      Callback<Session> done);
-  // The checks a loaded record (from the store or a sealed cookie) passes before the request
-  // uses it: deadlines, then binding; answers the adopted session or a visitor.
-  void accept_loaded(Session s, SessionId id, const SessionKey& key, SessionRecord record,
-                     bool reissue, Callback<Session> done);
-  // `s` takes over a loaded record that passed every check.
-  static void adopt_loaded(Session& s, SessionId id, const SessionKey& key, SessionRecord record,
-                           bool reissue);
-  // Destroys a loaded record the request may not use (client-side: only reports it) and answers
-  // `s` as a visitor (commit clears the cookie); a failed destroy fails the request (503).
-  // `refused`: binding refused it (an anomaly; `refusal()` is set); `stale_credentials`: the
-  // user's credentials changed since it signed in.
-  enum class Ending { refused, stale_credentials };
-  void end_loaded(Session s, const SessionKey& key, SessionRecord record, std::string why,
-                  Ending ending, Callback<Session> done);
-  Keyring::Mac csrf_secret(const Session& s, std::size_t key_index) const;
-  // The pre-session CSRF seed, verifying the request's pre-session cookie on first use.
-  const std::string& presession_seed(const Session& s) const;
+
   // `f` wrapped to record the store call's latency and errors (src/core/manager_timed.h): the
   // one Callback<T> a store call takes, not a Callback wrapped in another.
   template <class T, class F>

@@ -17,6 +17,7 @@
 // Thread safety: plain values.
 #pragma once
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -39,6 +40,18 @@ struct SessionRecord {
   nlohmann::json data = nlohmann::json::object();
 
   bool expired(Time now) const noexcept { return now >= expires_at || now >= absolute_expires_at; }
+  // The deadlines, computed in one place. `start`: a session beginning at `now` (created,
+  // access and both deadlines). `accessed`: an access at `now` moves the effective deadline
+  // to `now + idle`, never past the absolute one.
+  void start(Time now, Duration idle, Duration absolute) noexcept {
+    created_at = now;
+    absolute_expires_at = now + absolute;
+    accessed(now, idle);
+  }
+  void accessed(Time now, Duration idle) noexcept {
+    last_access = now;
+    expires_at = std::min(now + idle, absolute_expires_at);
+  }
   bool operator==(const SessionRecord&) const = default;
 };
 

@@ -23,6 +23,7 @@
 #include "sessionkit/clock.h"
 #include "sessionkit/record.h"
 #include "sessionkit/session_id.h"
+#include "sessionkit/store.h"
 
 namespace sessionkit {
 
@@ -43,7 +44,6 @@ class Session {
   // True when a record for this session exists in the store (loaded, or created this request).
   bool is_stored() const noexcept { return st_->stored_; }
   bool is_destroyed() const noexcept { return st_->destroy_; }
-  bool is_regenerating() const noexcept { return st_->regenerate_; }
 
   // ---- values (top-level keys of a JSON object) ----
   const nlohmann::json& data() const noexcept { return st_->record_.data; }
@@ -59,10 +59,7 @@ class Session {
   void erase(std::string_view key);
   static bool is_reserved_key(std::string_view key) noexcept { return key.starts_with("_sk_"); }
   // True when set/erase/set_user changed something not yet committed.
-  bool is_modified() const noexcept {
-    return !st_->dirty_.empty() || !st_->erased_.empty() || st_->user_dirty_ || st_->auth_dirty_ ||
-           st_->credential_dirty_;
-  }
+  bool is_modified() const noexcept { return st_->modified(); }
 
   // ---- identity ----
   const std::string& user_id() const noexcept { return st_->record_.user_id; }
@@ -108,12 +105,36 @@ class Session {
   // Library-owned values ("_sk_…"), exempt from the reserved-key rule.
   void set_reserved(std::string key, nlohmann::json value);
   void erase_reserved(std::string_view key);
-  // Commit wrote every change: nothing is pending any more.
-  void changes_saved() noexcept;
 
   // Everything a session carries, behind one pointer: a Session passes through several
   // callbacks and awaitables per request, and moving it is then one pointer, not 20 members.
+  //
+  // The manager moves a session through its states (new → loaded or created → rotated,
+  // destroyed) only through the transitions below, each the one place where its fields change
+  // together; policy (what to write, when) stays in the manager.
   struct State {
+    // A loaded record passed every check and is this request's session. `reissue`: its cookie
+    // was signed or sealed by a secret being retired (commit re-sends it under the newest).
+    void adopt_loaded(SessionId id, const SessionKey& key, SessionRecord record, bool reissue);
+    // Commit stored `record` under a new ID (a new session, or a rotation): nothing is pending
+    // and the cookie is due.
+    void adopt_created(SessionId id, const SessionKey& key, SessionRecord record);
+    // The record is gone from the store (destroyed by this request, or concurrently): no
+    // session cookie is sent for it.
+    void ended() noexcept {
+      stored_ = false;
+      set_cookie_ = false;
+    }
+    // Values, user, authentication time or credential changed and are not yet written.
+    bool modified() const noexcept {
+      return !dirty_.empty() || !erased_.empty() || user_dirty_ || auth_dirty_ || credential_dirty_;
+    }
+    // The pending changes as one store patch with `touch`; a sign-in or re-authentication
+    // records `touch.last_access` as the authentication time.
+    SessionPatch pending_patch(const TouchSpec& touch);
+    // Commit wrote every change: nothing is pending any more.
+    void changes_saved() noexcept;
+
     std::optional<SessionId> id_;  // the live ID (loaded, or created/rotated at commit)
     SessionKey key_;
     SessionRecord record_;

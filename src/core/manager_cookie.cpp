@@ -1,121 +1,57 @@
-// SessionManager with a client-side store (stores/cookie.h): the session travels in its sealed
-// cookie as "<43-character ID><encoded record>". The ID is never shown to the client in the clear
-// either; it keys the CSRF secret and the event hints exactly as with a server-side store.
-#include <algorithm>
-
+// SessionManager: the Set-Cookie and Cache-Control headers a response carries.
 #include "sessionkit/manager.h"
-
-#include "core/manager_timed.h"
-#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 
 namespace {
 
-constexpr std::size_t kIdChars = 43;
+std::chrono::seconds seconds_until(Time deadline, Time now) {
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - now);
+  return left.count() > 0 ? left : std::chrono::seconds(0);
+}
 
 }  // namespace
 
-void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done) {
-  const std::string_view text = opened.plaintext;
-  std::optional<SessionId> id =
-      text.size() > kIdChars ? SessionId::parse(text.substr(0, kIdChars)) : std::nullopt;
-  Result<SessionRecord> record =
-      id ? decode_record(text.substr(kIdChars))
-         : Result<SessionRecord>(errc::corrupt, "no session ID in the sealed cookie");
-  if (!record) {
-    // Authentic but unreadable: sealed by a build with another format. Not the client's fault,
-    // not a store failure: the visitor starts afresh and the event says why.
-    emit(EventType::anomaly, s, "sealed session cookie unreadable: " + record.status().to_string());
-    done(std::move(s));
-    return;
-  }
-  const SessionKey key = SessionKey::of(*id);
-  accept_loaded(std::move(s), std::move(*id), key, std::move(record).value(), opened.key_index > 0,
-                std::move(done));
+http::SetCookie SessionManager::cookie_template(std::string name) const {
+  const CookieOptions& c = options_.cookie;
+  http::SetCookie cookie;
+  cookie.name = std::move(name);
+  cookie.domain = c.domain;
+  cookie.path = c.path;
+  cookie.secure = c.secure;
+  cookie.http_only = c.http_only;
+  cookie.same_site = c.same_site;
+  cookie.partitioned = c.partitioned;
+  return cookie;
 }
 
-void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done) {
-  const Time now = clock_->now();
-  if (s.st_->destroy_) {
-    if (s.st_->stored_) {
-      s.st_->stored_ = false;
-      metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
-      emit(EventType::destroyed, s,
-           "destroyed by the application (client-side: the cookie is cleared; a copy stays "
-           "valid until its deadline)");
-    }
-    if (s.st_->cookie_present_ || s.st_->loaded_) write_clear_cookie(cookie_name_, out);
-    write_presession_cookie(s, out);
-    done({});
-    return;
-  }
+void SessionManager::write_session_cookie(const Session& s, http::ResponseHeaders& out) const {
+  write_session_cookie(s, keyring_.sign(s.st_->id_->str(), sign_context_), out);
+}
 
-  prepare_write(s);
-  // Nothing to destroy on the server if the credentials changed meanwhile: the next load's
-  // check ends the session instead.
-  s.st_->recheck_credential_ = false;
-  auto plan = plan_commit(s);
-  if (!plan) {
-    done(plan.status());
-    return;
+void SessionManager::write_session_cookie(const Session& s, std::string value,
+                                          http::ResponseHeaders& out) const {
+  http::SetCookie cookie = cookie_template(cookie_name_);
+  cookie.value = std::move(value);
+  if (options_.cookie.persistent) {
+    cookie.max_age = seconds_until(s.st_->record_.absolute_expires_at, clock_->now());
   }
-  const bool modified = plan->modified, create_new = plan->create_new, rotate = plan->rotate;
-  if (!s.st_->stored_ && !create_new) {  // nothing to keep: anonymous visitors get no cookie
-    if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
-    write_presession_cookie(s, out);
-    done({});
-    return;
-  }
+  out.add("Set-Cookie", cookie.serialize());
+  out.set("Cache-Control", "no-store");
+}
 
-  // The record and ID the new cookie carries.
-  SessionRecord record;
-  std::optional<SessionId> new_id;
-  if (create_new || rotate) {
-    carry_csrf_seed(s);
-    record = fresh_record(s, now);
-    new_id = SessionId::generate();
-  } else {
-    const bool refresh = modified || options_.resave || touch_due(s, now).has_value();
-    if (!refresh && !s.st_->set_cookie_ && !options_.rolling) {
-      done({});  // unchanged and not due: the client's cookie stays as it is
-      return;
-    }
-    record = s.st_->record_;
-    if (s.st_->user_dirty_ || s.st_->auth_dirty_) record.auth_at = now;
-    if (refresh) {
-      record.last_access = now;
-      record.expires_at = std::min(now + options_.idle_timeout, record.absolute_expires_at);
-    }
-  }
-  const SessionId& id = new_id ? *new_id : *s.st_->id_;
-  Result<std::string> sealed = sealer_->seal(id.str() + encode_record(record));
-  if (!sealed) {
-    done(Status(errc::too_large, "the session does not fit in a cookie: " + sealed.message()));
-    return;
-  }
+void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHeaders& out) const {
+  http::SetCookie cookie = cookie_template(std::string(name));
+  cookie.max_age = std::chrono::seconds(0);
+  cookie.expires = from_millis(0);
+  out.add("Set-Cookie", cookie.serialize());
+  out.set("Cache-Control", "no-store");
+}
 
-  if (new_id) {
-    const SessionKey old_key = s.st_->key_;
-    const SessionKey key = SessionKey::of(*new_id);
-    adopt_created(s, std::move(*new_id), key, std::move(record));
-    if (rotate) {
-      metrics_->sessions_rotated.fetch_add(1, std::memory_order_relaxed);
-      emit(EventType::rotated, s,
-           "regenerate() (client-side: the old cookie stays valid until its deadline)",
-           old_key.hint());
-    } else {
-      metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
-      emit(EventType::created, s, "new session");
-    }
-  } else {
-    s.st_->record_ = std::move(record);
-    s.changes_saved();
-  }
-  write_session_cookie(s, std::move(sealed).value(), out);
+void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out) const {
+  if (s.st_->stored_ && (s.st_->set_cookie_ || options_.rolling)) write_session_cookie(s, out);
   write_presession_cookie(s, out);
   s.st_->set_cookie_ = false;
-  done({});
 }
 
 }  // namespace sessionkit

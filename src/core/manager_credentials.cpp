@@ -106,13 +106,13 @@ void SessionManager::check_credentials(Session s, SessionId id, const SessionKey
     }
     const std::optional<std::size_t> k = stamp_matches(record, *current);
     if (!k) {
-      end_loaded(std::move(s), key, std::move(record),
+      end_loaded(std::move(s), key, record.user_id,
                  current->empty() ? "the user no longer exists"
                                   : "the user's credentials changed since this session signed in",
                  Ending::stale_credentials, std::move(done));
       return;
     }
-    adopt_loaded(s, std::move(id), key, std::move(record), reissue);
+    s.st_->adopt_loaded(std::move(id), key, std::move(record), reissue);
     // MAC'd under a secret being retired: re-MAC'd under the newest (written at commit),
     // so that the session outlives the old secret's removal.
     if (*k > 0) {
@@ -146,10 +146,8 @@ void SessionManager::recheck_credentials(Session& s, Callback<void> done) {
                  "destroy of a session with stale credentials: " + r.status().to_string());
             return done(r.status());
           }
-          if (*r) metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
-          emit(EventType::destroyed, s, why);
-          s.st_->stored_ = false;
-          s.st_->set_cookie_ = false;
+          if (*r) emit(EventType::destroyed, s, why);
+          s.st_->ended();
           done(Status(errc::conflict, why));
         }));
   });
@@ -165,7 +163,6 @@ void SessionManager::reauthentication_failed(Session& s, Callback<bool> done) {
                     if (!n.ok()) return done(n.status());
                     const std::size_t max = options_.max_reauth_failures;
                     if (max == 0 || static_cast<std::size_t>(*n) < max) return done(false);
-                    metrics_->anomalies.fetch_add(1, std::memory_order_relaxed);
                     emit(EventType::anomaly, s,
                          std::to_string(*n) + " failed re-authentications from " +
                              (s.st_->client_ip_.empty() ? std::string("?") : s.st_->client_ip_) +

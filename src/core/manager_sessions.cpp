@@ -1,9 +1,12 @@
-// SessionManager: a user's view of their own sessions (list, revoke one).
+// SessionManager: a user's sessions — the per-user cap, revoking them all, and the user's own
+// view of them (list, revoke one).
 #include <algorithm>
+#include <functional>
 
 #include "crypto/crypto.h"
 #include "sessionkit/manager.h"
 
+#include "core/fan_in.h"
 #include "core/manager_timed.h"
 
 namespace sessionkit {
@@ -77,18 +80,84 @@ void SessionManager::revoke_session(const Session& current, std::string_view han
         store_->destroy(*victim, timed<bool>([this, user, victim = *victim,
                                               done = std::move(done)](Result<bool> d) {
           if (!d) return done(d.status());
-          if (*d) {
-            metrics_->sessions_destroyed.fetch_add(1, std::memory_order_relaxed);
-            Event e;
-            e.type = EventType::destroyed;
-            e.at = clock_->now();
-            e.user_id = user;
-            e.key_hint = victim.hint();
-            e.reason = "revoked by its user";
-            events_->on_event(e);
-          }
+          if (*d) emit_for(EventType::destroyed, victim.hint(), user, "revoked by its user");
           done(*d);
         }));
+      }));
+}
+
+void SessionManager::revoke_user_sessions(const std::string& user_id, const Session* keep,
+                                          Callback<std::size_t> done) {
+  std::optional<SessionKey> keep_key;
+  if (keep != nullptr && keep->st_->stored_) keep_key = keep->st_->key_;
+  store_->destroy_user(
+      user_id, keep_key,
+      timed<std::size_t>([this, user_id, done = std::move(done)](Result<std::size_t> r) {
+        if (r.ok()) {
+          emit_for(EventType::destroyed, {}, user_id,
+                   "revoked " + std::to_string(*r) + " session(s) of the user", *r);
+        }
+        done(std::move(r));
+      }));
+}
+
+namespace {
+
+// The sessions a user keeps under a cap of `cap`: newest first, by creation time and then by
+// key, the same order for every request and every app server. Two logins that race therefore
+// agree on which sessions stay, and together end no more than the cap demands (each keeping
+// itself first, they could end each other). Answers the rest, oldest last.
+std::vector<SessionKey> over_cap(const std::vector<StoredSession>& listed, const SessionKey& mine,
+                                 Time mine_created, std::size_t cap) {
+  std::vector<std::pair<Time, SessionKey>> ranked;
+  ranked.reserve(listed.size() + 1);
+  bool mine_listed = false;
+  for (const auto& stored : listed) {
+    mine_listed = mine_listed || stored.key == mine;
+    ranked.emplace_back(stored.record.created_at, stored.key);
+  }
+  if (!mine_listed) ranked.emplace_back(mine_created, mine);  // ranked like the others
+  std::vector<SessionKey> victims;
+  if (ranked.size() <= cap) return victims;
+  std::sort(ranked.begin(), ranked.end(), std::greater<>());
+  for (std::size_t i = cap; i < ranked.size(); ++i)
+    victims.push_back(ranked[i].second);
+  return victims;
+}
+
+}  // namespace
+
+void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
+  const std::string user = s.st_->record_.user_id;
+  const SessionKey mine = s.st_->key_;
+  const Time mine_created = s.st_->record_.created_at;
+  const std::size_t cap = options_.max_sessions_per_user;
+  store_->list_user(
+      user, timed<std::vector<StoredSession>>([this, user, mine, mine_created, cap,
+                                               done = std::move(done)](
+                                                  Result<std::vector<StoredSession>> r) mutable {
+        if (!r) return done(r.status());
+        const std::vector<SessionKey> victims = over_cap(*r, mine, mine_created, cap);
+        const bool mine_evicted = std::find(victims.begin(), victims.end(), mine) != victims.end();
+        auto fan = detail::FanIn<bool>::start(
+            victims.size(),
+            [cap, mine_evicted, done = std::move(done)](Result<std::vector<bool>> all) {
+              if (!all.ok()) return done(all.status());
+              if (!mine_evicted) return done({});
+              done(Status(errc::conflict, "a newer login of this user took the last of its " +
+                                              std::to_string(cap) + " session slots"));
+            });
+        for (std::size_t i = 0; i < victims.size(); ++i) {
+          store_->destroy(
+              victims[i],
+              timed<bool>([this, fan, i, user, cap, hint = victims[i].hint()](Result<bool> d) {
+                if (d.ok() && *d) {
+                  emit_for(EventType::destroyed, hint, user,
+                           "evicted: the user has more than " + std::to_string(cap) + " sessions");
+                }
+                fan->put(i, std::move(d));
+              }));
+        }
       }));
 }
 

@@ -25,12 +25,47 @@ void Session::mark_dirty(const std::string& key) {
   std::erase(st_->erased_, key);
 }
 
-void Session::changes_saved() noexcept {
-  st_->dirty_.clear();
-  st_->erased_.clear();
-  st_->user_dirty_ = false;
-  st_->auth_dirty_ = false;
-  st_->credential_dirty_ = false;
+void Session::State::changes_saved() noexcept {
+  dirty_.clear();
+  erased_.clear();
+  user_dirty_ = false;
+  auth_dirty_ = false;
+  credential_dirty_ = false;
+}
+
+void Session::State::adopt_loaded(SessionId id, const SessionKey& key, SessionRecord record,
+                                  bool reissue) {
+  id_ = std::move(id);
+  key_ = key;
+  record_ = std::move(record);
+  loaded_ = true;
+  stored_ = true;
+  if (reissue) set_cookie_ = true;
+}
+
+void Session::State::adopt_created(SessionId id, const SessionKey& key, SessionRecord record) {
+  id_ = std::move(id);
+  key_ = key;
+  record_ = std::move(record);
+  stored_ = true;
+  set_cookie_ = true;
+  regenerate_ = false;
+  changes_saved();
+}
+
+SessionPatch Session::State::pending_patch(const TouchSpec& touch) {
+  SessionPatch patch;
+  patch.set.reserve(dirty_.size());
+  for (const auto& k : dirty_)
+    patch.set.emplace_back(k, record_.data[k]);
+  patch.erase = erased_;
+  if (user_dirty_) patch.user_id = record_.user_id;
+  if (user_dirty_ || auth_dirty_) {
+    patch.auth_at = touch.last_access;
+    record_.auth_at = touch.last_access;
+  }
+  patch.touch = touch;
+  return patch;
 }
 
 void Session::set(std::string key, nlohmann::json value) {

@@ -1,0 +1,178 @@
+// SessionManager::load: the request's cookies, the candidate records, and the checks a loaded
+// record passes (deadlines, binding, credentials) before the request may use it.
+#include <algorithm>
+
+#include "core/manager_timed.h"
+#include "sessionkit/manager.h"
+
+namespace sessionkit {
+
+namespace {
+
+constexpr std::size_t kMaxUserAgent = 512;
+// Validly signed session IDs tried per request, in the order the browser sent them: a request
+// with more is hostile and the rest are ignored.
+constexpr std::size_t kMaxCandidates = 4;
+
+}  // namespace
+
+const char* SessionManager::expiry_reason(const SessionRecord& record, Time now) const {
+  if (now >= record.absolute_expires_at || now >= record.created_at + options_.absolute_timeout) {
+    return "absolute timeout";
+  }
+  if (now >= record.expires_at || now >= record.last_access + options_.idle_timeout) {
+    return "idle timeout";
+  }
+  return nullptr;
+}
+
+std::size_t SessionManager::read_cookies(const http::RequestView& request, Session& s,
+                                         Candidates& ids,
+                                         std::optional<CookieSealer::Opened>& opened) const {
+  std::size_t session_cookies = 0;
+  auto header = request.header("Cookie");
+  if (!header) return 0;
+  http::for_each_cookie(*header, [&](std::string_view name, std::string_view value) {
+    if (name == cookie_name_) {
+      ++session_cookies;
+      if (sealer_) {
+        if (!opened) opened = sealer_->open(value);
+      } else if (ids.size() < kMaxCandidates) {
+        if (auto v = keyring_.verify_detailed(value, sign_context_)) {
+          if (auto id = SessionId::parse(v->value)) {
+            const bool seen =
+                std::any_of(ids.begin(), ids.end(), [&](const auto& c) { return c.first == *id; });
+            if (!seen) ids.emplace_back(std::move(*id), v->key_index > 0);
+          }
+        }
+      }
+    } else if (name == csrf_cookie_name_ && s.st_->csrf_cookie_.empty()) {
+      s.st_->csrf_cookie_ = std::string(value);  // verified only if needed: presession_seed()
+    }
+    return true;
+  });
+  return session_cookies;
+}
+
+void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
+  Session s;
+  Candidates ids;                              // ID, signed by a secret being retired
+  std::optional<CookieSealer::Opened> opened;  // client-side sessions
+  const std::size_t session_cookies = read_cookies(request, s, ids, opened);
+  s.st_->cookie_present_ = session_cookies > 0;
+  s.st_->duplicate_cookies_ = session_cookies > 1;
+  s.st_->client_ip_ = std::string(request.peer_address());
+  if (auto ua = request.header("User-Agent")) {
+    s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
+  }
+  if (session_cookies > 1) {
+    // Without the __Host- prefix a sibling subdomain can plant a cookie of the same name with a
+    // longer Path, which the browser sends first. Every validly signed one is tried in order and
+    // the first live session wins; no cookie is cleared in answer (see write_commit_cookies).
+    emit(EventType::anomaly, s,
+         "request from " + (s.st_->client_ip_.empty() ? std::string("?") : s.st_->client_ip_) +
+             " carried " + std::to_string(session_cookies) + " session cookies (" +
+             std::to_string(ids.size()) + " validly signed); the first live one is used");
+  }
+  if (opened) {
+    load_sealed(std::move(s), std::move(*opened), std::move(done));
+    return;
+  }
+  if (ids.empty()) {
+    done(std::move(s));
+    return;
+  }
+  load_candidate(std::move(s), std::move(ids), 0, std::move(done));
+}
+
+void SessionManager::load_candidate(Session s, Candidates ids, std::size_t i,
+                                    Callback<Session> done) {
+  SessionKey key = SessionKey::of(ids[i].first);
+  store_->load(
+      key, std::nullopt,
+      timed<std::optional<SessionRecord>>([this, s = std::move(s), ids = std::move(ids), i, key,
+                                           done = std::move(done)](
+                                              Result<std::optional<SessionRecord>> r) mutable {
+        if (!r.ok()) {
+          emit_for(EventType::store_error, key.hint(), {}, "load: " + r.status().to_string());
+          done(r.status());
+          return;
+        }
+        const bool last = i + 1 == ids.size();
+        if (!r->has_value()) {  // unknown or store-expired ID: never adopted
+          if (last) return done(std::move(s));
+          return load_candidate(std::move(s), std::move(ids), i + 1, std::move(done));
+        }
+        SessionId id = ids[i].first;
+        const bool reissue = ids[i].second;
+        if (last) {
+          accept_loaded(std::move(s), std::move(id), key, std::move(**r), reissue, std::move(done));
+          return;
+        }
+        // Not the last candidate: if this one is refused (expired, bound elsewhere, stale
+        // credentials), the next one is tried with the request's state as it was.
+        Session base = s;
+        accept_loaded(std::move(s), std::move(id), key, std::move(**r), reissue,
+                      [this, base = std::move(base), ids = std::move(ids), i,
+                       done = std::move(done)](Result<Session> accepted) mutable {
+                        if (!accepted.ok() || accepted->is_stored()) {
+                          return done(std::move(accepted));
+                        }
+                        load_candidate(std::move(base), std::move(ids), i + 1, std::move(done));
+                      });
+      }));
+}
+
+void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& key,
+                                   SessionRecord record, bool reissue, Callback<Session> done) {
+  if (const char* why = expiry_reason(record, clock_->now()); why != nullptr) {
+    emit_for(EventType::expired, key.hint(), record.user_id, why);
+    // Best effort: the store's own expiry removes it later anyway. (A client-side session has
+    // nothing to remove: commit clears its cookie.)
+    if (!sealer_) store_->destroy(key, timed<bool>([](Result<bool>) {}));
+    done(std::move(s));
+    return;
+  }
+  if (std::string why_not = binding_violation(s, record); !why_not.empty()) {
+    end_loaded(std::move(s), key, record.user_id, std::move(why_not), Ending::refused,
+               std::move(done));
+    return;
+  }
+  if (credentials_ && !record.user_id.empty()) {
+    check_credentials(std::move(s), std::move(id), key, std::move(record), reissue,
+                      std::move(done));
+    return;
+  }
+  s.st_->adopt_loaded(std::move(id), key, std::move(record), reissue);
+  done(std::move(s));
+}
+
+void SessionManager::end_loaded(Session s, const SessionKey& key, const std::string& user,
+                                std::string why, Ending ending, Callback<Session> done) {
+  const bool refused = ending == Ending::refused;
+  if (!refused) metrics_->credential_revocations.fetch_add(1, std::memory_order_relaxed);
+  if (sealer_) {  // client-side: nothing to destroy; commit clears the cookie
+    emit_for(refused ? EventType::anomaly : EventType::destroyed, key.hint(), user,
+             why + " (client-side session: cleared, not revocable)");
+    if (refused) s.st_->refusal_ = std::move(why);
+    done(std::move(s));
+    return;
+  }
+  if (refused) emit_for(EventType::anomaly, key.hint(), user, why);
+  // Fail closed: if the record cannot be destroyed now, the request fails (503) instead of
+  // going on as a visitor while the session lives.
+  store_->destroy(
+      key, timed<bool>([this, s = std::move(s), hint = key.hint(), user, why = std::move(why),
+                        refused, done = std::move(done)](Result<bool> r) mutable {
+        if (!r.ok()) {
+          emit_for(EventType::store_error, hint, user,
+                   "destroy of an ended session: " + r.status().to_string());
+          return done(r.status());
+        }
+        if (*r) emit_for(EventType::destroyed, hint, user, why);
+        if (refused) s.st_->refusal_ = std::move(why);
+        done(std::move(s));
+      }));
+}
+
+}  // namespace sessionkit
