@@ -119,8 +119,6 @@ class BasicRequestView final : public http::RequestView {
   std::string_view peer_address() const override { return peer_; }
   bool is_tls() const override { return tls_; }
 
-  const header_type& beast_header() const noexcept { return *header_; }
-
  private:
   // Every Cookie line, joined with "; " when there are several.
   std::optional<std::string_view> cookie() const {
