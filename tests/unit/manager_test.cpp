@@ -12,6 +12,7 @@
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"
 #include "support/http_fakes.h"
+#include "support/manager_harness.h"
 
 namespace sessionkit {
 namespace {
@@ -23,68 +24,8 @@ using testing::FaultyStore;
 
 constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef";
 
-class ManagerTest : public ::testing::Test {
+class ManagerTest : public testing::ManagerHarness {
  protected:
-  void SetUp() override { rebuild(SessionOptions::development()); }
-
-  void rebuild(SessionOptions options, std::string_view secrets = kSecret) {
-    options_ = options;
-    if (!memory_) memory_ = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock_});
-    if (!store_) store_ = std::make_shared<FaultyStore>(memory_);
-    metrics_ = std::make_shared<Metrics>();
-    manager_ = std::make_unique<SessionManager>(
-        store_, Keyring::parse(secrets).value(), options,
-        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_, nullptr});
-  }
-
-  Result<Session> load(const std::string& cookie) {
-    FakeRequest req(cookie);
-    std::optional<Result<Session>> out;
-    manager_->load(req, [&](Result<Session> r) { out.emplace(std::move(r)); });
-    EXPECT_TRUE(out.has_value()) << "memory store completes inline";
-    return std::move(*out);
-  }
-
-  // A request from a given client (User-Agent, address).
-  Result<Session> load_from(const std::string& cookie, std::string user_agent, std::string ip) {
-    FakeRequest req(cookie);
-    req.headers_.emplace_back("User-Agent", std::move(user_agent));
-    req.peer_ = std::move(ip);
-    std::optional<Result<Session>> out;
-    manager_->load(req, [&](Result<Session> r) { out.emplace(std::move(r)); });
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
-  }
-
-  Session load_ok(const std::string& cookie) {
-    auto r = load(cookie);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? std::move(r).value() : Session();
-  }
-
-  Status commit(Session& s, FakeResponse& res) {
-    std::optional<Status> out;
-    manager_->commit(s, res, [&](Status st) { out.emplace(std::move(st)); });
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
-  }
-
-  // Commits and returns the "name=value" cookie pair sent, or "" if none.
-  std::string commit_cookie(Session& s) {
-    FakeResponse res;
-    Status st = commit(s, res);
-    EXPECT_TRUE(st.ok()) << st.to_string();
-    return res.set_cookie_pair(manager_->options().cookie.full_name()).value_or("");
-  }
-
-  Result<std::int64_t> increment(Session& s, const std::string& field, std::int64_t d) {
-    std::optional<Result<std::int64_t>> out;
-    manager_->increment(s, field, d, [&](Result<std::int64_t> r) { out.emplace(std::move(r)); });
-    return std::move(*out);
-  }
-
-  std::size_t stored() { return BlockingStore(*memory_).count().value(); }
-
   // A session with a value, committed; returns its cookie pair.
   std::string new_session(std::string key = "k", nlohmann::json value = 1) {
     Session s = load_ok("");
@@ -93,13 +34,6 @@ class ManagerTest : public ::testing::Test {
     EXPECT_FALSE(cookie.empty());
     return cookie;
   }
-
-  ManualClock clock_;
-  SessionOptions options_;
-  std::shared_ptr<MemoryStore> memory_;
-  std::shared_ptr<FaultyStore> store_;
-  std::shared_ptr<Metrics> metrics_;
-  std::unique_ptr<SessionManager> manager_;
 };
 
 TEST_F(ManagerTest, AnonymousReadCostsNothing) {

@@ -11,14 +11,13 @@
 #include "sessionkit/manager.h"
 #include "sessionkit/stores/memory.h"
 #include "support/http_fakes.h"
+#include "support/manager_harness.h"
 
 namespace sessionkit {
 namespace {
 
 using testing::FakeRequest;
 using testing::FakeResponse;
-
-constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef";
 
 // A user directory's stamps, changed by the test; `fail` makes it answer "unavailable".
 class Stamps final : public CredentialSource {
@@ -46,49 +45,19 @@ class Stamps final : public CredentialSource {
   mutable std::function<void()> hook_;
 };
 
-class SessionSecurityTest : public ::testing::Test {
+class SessionSecurityTest : public testing::ManagerHarness {
  protected:
-  void SetUp() override { rebuild(SessionOptions::development()); }
-
-  void rebuild(SessionOptions options, bool with_stamps = true) {
-    memory_ = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock_});
-    metrics_ = std::make_shared<Metrics>();
+  void SetUp() override {
     stamps_ = std::make_shared<Stamps>();
-    manager_ = std::make_unique<SessionManager>(
-        memory_, Keyring::parse(kSecret).value(), options,
-        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_,
-                                     with_stamps ? stamps_ : nullptr});
+    credentials_ = stamps_;
+    rebuild(SessionOptions::development());
   }
 
   Result<Session> load(const std::string& cookie, std::string ip = "192.0.2.1") {
-    FakeRequest req(cookie);
-    req.peer_ = std::move(ip);
-    std::optional<Result<Session>> out;
-    manager_->load(req, [&](Result<Session> r) { out.emplace(std::move(r)); });
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
+    return ManagerHarness::load(cookie, std::move(ip));
   }
   Session load_ok(const std::string& cookie, std::string ip = "192.0.2.1") {
-    auto r = load(cookie, std::move(ip));
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? std::move(r).value() : Session();
-  }
-  Status commit(Session& s, FakeResponse& res) {
-    std::optional<Status> out;
-    manager_->commit(s, res, [&](Status st) { out.emplace(std::move(st)); });
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
-  }
-  std::string commit_cookie(Session& s) {
-    FakeResponse res;
-    Status st = commit(s, res);
-    EXPECT_TRUE(st.ok()) << st.to_string();
-    return res.set_cookie_pair("sid").value_or("");
-  }
-  Result<std::int64_t> increment(Session& s, const std::string& field) {
-    std::optional<Result<std::int64_t>> out;
-    manager_->increment(s, field, 1, [&](Result<std::int64_t> r) { out.emplace(std::move(r)); });
-    return std::move(*out);
+    return ManagerHarness::load_ok(cookie, std::move(ip));
   }
   // A signed-in session of `user` carrying `stamp`; its cookie pair.
   std::string sign_in(const std::string& user, const std::string& stamp) {
@@ -98,13 +67,8 @@ class SessionSecurityTest : public ::testing::Test {
     s.set("user", user);
     return commit_cookie(s);
   }
-  std::size_t stored() { return BlockingStore(*memory_).count().value(); }
 
-  ManualClock clock_;
-  std::shared_ptr<MemoryStore> memory_;
-  std::shared_ptr<Metrics> metrics_;
   std::shared_ptr<Stamps> stamps_;
-  std::unique_ptr<SessionManager> manager_;
 };
 
 // ---- finding 1: a login in flight survives a password change
