@@ -13,7 +13,7 @@ namespace demo {
 
 namespace bhttp = boost::beast::http;
 
-Response make_response(Status status, unsigned version, bool keep_alive) {
+Response make_response(HttpStatus status, unsigned version, bool keep_alive) {
   Response res{status, version};
   res.set(bhttp::field::server, "sessionkit-demo");
   res.set("X-Content-Type-Options", "nosniff");
@@ -25,7 +25,8 @@ Response make_response(Status status, unsigned version, bool keep_alive) {
   return res;
 }
 
-Response json_error(Status status, std::string_view message, unsigned version, bool keep_alive) {
+Response json_error(HttpStatus status, std::string_view message, unsigned version,
+                    bool keep_alive) {
   Response res = make_response(status, version, keep_alive);
   set_json_body(res, nlohmann::json{{"error", message}}.dump());
   return res;
@@ -108,8 +109,8 @@ std::string url_encode(std::string_view in) {
   return out;
 }
 
-std::optional<std::map<std::string, std::string, std::less<>>> parse_form(std::string_view body) {
-  std::map<std::string, std::string, std::less<>> out;
+std::optional<FormFields> parse_form(std::string_view body) {
+  FormFields out;
   while (!body.empty()) {
     std::size_t amp = body.find('&');
     std::string_view pair = body.substr(0, amp);

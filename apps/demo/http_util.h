@@ -16,13 +16,14 @@ namespace demo {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
-using Status = boost::beast::http::status;
+// The HTTP status of a response (not sessionkit::Status, the library's result of an operation).
+using HttpStatus = boost::beast::http::status;
 
 // A response with the headers every response carries (nosniff, Server, ...), no body yet.
-Response make_response(Status status, unsigned version, bool keep_alive);
+Response make_response(HttpStatus status, unsigned version, bool keep_alive);
 
 // `{"error": message}` with `status`; Content-Type application/json.
-Response json_error(Status status, std::string_view message, unsigned version, bool keep_alive);
+Response json_error(HttpStatus status, std::string_view message, unsigned version, bool keep_alive);
 
 // Sets a JSON body (and Content-Type) on `res`.
 void set_json_body(Response& res, std::string body);
@@ -37,7 +38,8 @@ std::string_view target_query(std::string_view target);
 
 // application/x-www-form-urlencoded (also query strings): name -> first value. nullopt when the
 // input has an invalid %-escape. '+' decodes to a space.
-std::optional<std::map<std::string, std::string, std::less<>>> parse_form(std::string_view body);
+using FormFields = std::map<std::string, std::string, std::less<>>;
+std::optional<FormFields> parse_form(std::string_view body);
 std::optional<std::string> url_decode(std::string_view in);
 // Minimal %-encoding for a query value (unreserved characters are kept).
 std::string url_encode(std::string_view in);

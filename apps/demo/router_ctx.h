@@ -27,21 +27,21 @@ struct Router::Ctx {
   // answered with the page and a notice, not JSON.
   bool html = false;
 
-  Response make(Status status) const {
+  Response make(HttpStatus status) const {
     return make_response(status, req.version(), req.keep_alive());
   }
-  Response error(Status status, std::string_view message) const {
+  Response error(HttpStatus status, std::string_view message) const {
     return json_error(status, message, req.version(), req.keep_alive());
   }
   Response see_other(std::string_view location) const {
-    Response res = make(Status::see_other);
+    Response res = make(HttpStatus::see_other);
     res.set(boost::beast::http::field::location, location);
     res.set(boost::beast::http::field::cache_control, "no-store");
     res.prepare_payload();
     return res;
   }
   Response method_not_allowed(std::string_view allow) const {
-    Response res = error(Status::method_not_allowed, "method not allowed");
+    Response res = error(HttpStatus::method_not_allowed, "method not allowed");
     res.set(boost::beast::http::field::allow, allow);
     return res;
   }

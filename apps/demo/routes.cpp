@@ -113,7 +113,7 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
   Response res;
   try {
     if (client.malformed) {
-      res = ctx.error(Status::bad_request, "malformed X-Forwarded-For");
+      res = ctx.error(HttpStatus::bad_request, "malformed X-Forwarded-For");
     } else {
       res = co_await route(ctx);
     }
@@ -121,7 +121,7 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
     // A bug, not client input: log it and answer 500 without crashing the server.
     spdlog::error("request {} {} failed: {}", std::string_view(req.method_string()),
                   std::string_view(req.target()), e.what());
-    res = ctx.error(Status::internal_server_error, "internal error");
+    res = ctx.error(HttpStatus::internal_server_error, "internal error");
   }
   if (client.tls && options_.hsts.count() > 0) {
     res.set("Strict-Transport-Security",
@@ -138,14 +138,14 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
 asio::awaitable<Response> Router::route(Ctx& ctx) const {
   const std::string_view target = ctx.req.target();
   if (target.empty() || target.front() != '/') {
-    co_return ctx.error(Status::bad_request, "the request target must be a path");
+    co_return ctx.error(HttpStatus::bad_request, "the request target must be a path");
   }
   const std::string_view p = ctx.path;
   const verb m = ctx.method;
 
   if (p == "/healthz") {  // liveness: no session work at all
     if (m != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
-    Response res = ctx.make(Status::ok);
+    Response res = ctx.make(HttpStatus::ok);
     set_text_body(res, "ok\n");
     co_return res;
   }
@@ -164,11 +164,11 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
   const std::string_view content_type = ctx.req[bhttp::field::content_type];
   const bool json_body_route = p == "/api/login" || p == "/api/password" || p == "/api/reauth";
   if (m == verb::post && json_body_route && !media_type_is(content_type, "application/json")) {
-    co_return ctx.error(Status::unsupported_media_type, "the body must be application/json");
+    co_return ctx.error(HttpStatus::unsupported_media_type, "the body must be application/json");
   }
   if (ctx.html && !ctx.req.body().empty() &&
       !media_type_is(content_type, "application/x-www-form-urlencoded")) {
-    Response res = ctx.make(Status::unsupported_media_type);
+    Response res = ctx.make(HttpStatus::unsupported_media_type);
     set_html_body(res, render_notice_page("This form must be sent as "
                                           "application/x-www-form-urlencoded.",
                                           "Unsupported media type"));
@@ -206,7 +206,7 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     if (action == "/login") co_return co_await post_login(ctx, api);
     co_return co_await post_logout(ctx, api);
   }
-  co_return ctx.error(Status::not_found, "not found");
+  co_return ctx.error(HttpStatus::not_found, "not found");
 }
 
 asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
@@ -237,10 +237,10 @@ asio::awaitable<Response> Router::get_home(Ctx& ctx) const {
       notice = "Every other session has been signed out.";
     }
   }
-  co_return co_await page(ctx, session, Status::ok, std::move(notice), ask_password);
+  co_return co_await page(ctx, session, HttpStatus::ok, std::move(notice), ask_password);
 }
 
-asio::awaitable<Response> Router::page(Ctx& ctx, Session& session, Status status,
+asio::awaitable<Response> Router::page(Ctx& ctx, Session& session, HttpStatus status,
                                        std::string notice, bool ask_password) const {
   Response res = ctx.make(status);
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
@@ -272,7 +272,7 @@ asio::awaitable<Response> Router::page(Ctx& ctx, Session& session, Status status
   co_return res;
 }
 
-asio::awaitable<Response> Router::fail(Ctx& ctx, Session* session, Status status,
+asio::awaitable<Response> Router::fail(Ctx& ctx, Session* session, HttpStatus status,
                                        std::string_view json_message, std::string notice) const {
   if (!ctx.html) co_return ctx.error(status, json_message);
   if (session == nullptr) {
@@ -289,7 +289,7 @@ asio::awaitable<Response> Router::get_api_session(Ctx& ctx) const {
   if (auto* early = std::get_if<Response>(&opened)) co_return std::move(*early);
   Session& session = std::get<Session>(opened);
 
-  Response res = ctx.make(Status::ok);
+  Response res = ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -308,7 +308,7 @@ asio::awaitable<Response> Router::post_increment(Ctx& ctx, bool api) const {
   auto visits = co_await skb::co_increment(manager_, session, "visits", 1);
   if (!visits) co_return co_await session_failure(ctx, &session, visits.status());
 
-  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  Response res = api ? ctx.make(HttpStatus::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -331,7 +331,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   if (api) {
     auto parsed = parse_login_json(ctx.req.body());
     if (auto* why = std::get_if<std::string>(&parsed)) {
-      co_return ctx.error(Status::bad_request, *why);
+      co_return ctx.error(HttpStatus::bad_request, *why);
     }
     auto& credentials = std::get<Credentials>(parsed);
     user = std::move(credentials.user);
@@ -340,14 +340,15 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
     auto u = ctx.form->find("username");
     auto pw = ctx.form->find("password");
     if (u == ctx.form->end() || pw == ctx.form->end()) {
-      co_return co_await fail(ctx, &session, Status::bad_request, "missing field",
+      co_return co_await fail(ctx, &session, HttpStatus::bad_request, "missing field",
                               "Please enter a user name and a password.");
     }
     user = u->second;
     password = pw->second;
   }
   if (user.size() > kMaxUserBytes || password.size() > kMaxPasswordBytes) {
-    co_return co_await fail(ctx, &session, Status::bad_request, "user name or password too long",
+    co_return co_await fail(ctx, &session, HttpStatus::bad_request,
+                            "user name or password too long",
                             "The user name or password is too long.");
   }
 
@@ -355,8 +356,8 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   PasswordCheck check = co_await verify_password(user, password);
   if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(ctx, session);
   if (check.outcome != PasswordCheck::ok) {
-    co_return co_await fail(ctx, &session, Status::unauthorized, "invalid user name or password",
-                            "Invalid user name or password.");
+    co_return co_await fail(ctx, &session, HttpStatus::unauthorized,
+                            "invalid user name or password", "Invalid user name or password.");
   }
 
   // Login: a NEW session ID (fixation defence), bound to the user and to the credentials just
@@ -365,7 +366,7 @@ asio::awaitable<Response> Router::post_login(Ctx& ctx, bool api) const {
   session.set_user(name, check.stamp);
   session.set("user", json{{"name", name}});
 
-  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  Response res = api ? ctx.make(HttpStatus::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -385,7 +386,7 @@ asio::awaitable<Response> Router::post_logout(Ctx& ctx, bool api) const {
   if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
 
   session.destroy();
-  Response res = api ? ctx.make(Status::ok) : ctx.see_other("/");
+  Response res = api ? ctx.make(HttpStatus::ok) : ctx.see_other("/");
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -403,9 +404,9 @@ asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
       use_awaitable);
   if (!health) {
     spdlog::warn("readiness check failed: {}", health.to_string());
-    co_return ctx.error(Status::service_unavailable, kStoreUnavailable);
+    co_return ctx.error(HttpStatus::service_unavailable, kStoreUnavailable);
   }
-  Response res = ctx.make(Status::ok);
+  Response res = ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   set_json_body(res, R"({"ready":true})");
   co_return res;
@@ -416,7 +417,7 @@ asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
     auto auth = ctx.view.header("Authorization");
     const std::string expected = "Bearer " + options_.metrics_token;
     if (!auth || !constant_time_equal(*auth, expected)) {
-      Response res = ctx.error(Status::unauthorized, "metrics need a bearer token");
+      Response res = ctx.error(HttpStatus::unauthorized, "metrics need a bearer token");
       res.set(bhttp::field::www_authenticate, "Bearer realm=\"metrics\"");
       co_return res;
     }
@@ -443,7 +444,7 @@ asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
       count_cache_.at = now;
     }
   }
-  Response res = ctx.make(Status::ok);
+  Response res = ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   set_text_body(res, manager_.metrics().render_prometheus(active),
                 "text/plain; version=0.0.4; charset=utf-8");
@@ -475,7 +476,7 @@ asio::awaitable<Router::PasswordCheck> Router::verify_password(const std::string
 }
 
 asio::awaitable<Response> Router::password_busy(Ctx& ctx, Session& session) const {
-  Response res = co_await fail(ctx, &session, Status::service_unavailable,
+  Response res = co_await fail(ctx, &session, HttpStatus::service_unavailable,
                                "too many password checks at once; retry shortly",
                                "Too many password checks at once; please try again in a moment.");
   res.set(bhttp::field::retry_after, "1");
@@ -504,11 +505,11 @@ std::optional<std::string> Router::request_csrf_token(const Ctx& ctx) const {
 asio::awaitable<std::optional<Response>> Router::check_unsafe(Ctx& ctx, Session& session) const {
   // Second line of defence: where the browser says the request comes from.
   if (auto verdict = sessionkit::http::check_origin(ctx.view, options_.origins); !verdict) {
-    co_return co_await fail(ctx, &session, Status::forbidden, verdict.reason,
+    co_return co_await fail(ctx, &session, HttpStatus::forbidden, verdict.reason,
                             "This form was sent from another site, so it was refused.");
   }
   if (ctx.form_malformed) {
-    co_return co_await fail(ctx, &session, Status::bad_request, "malformed form body",
+    co_return co_await fail(ctx, &session, HttpStatus::bad_request, "malformed form body",
                             "The form could not be read; please try again.");
   }
   auto token = request_csrf_token(ctx);
@@ -516,7 +517,7 @@ asio::awaitable<std::optional<Response>> Router::check_unsafe(Ctx& ctx, Session&
     // From a form of our own page this is an out-of-date page (signed in or out in another tab
     // since it loaded): the page again, with a fresh token, is the helpful answer.
     co_return co_await fail(
-        ctx, &session, Status::forbidden, "invalid or missing CSRF token",
+        ctx, &session, HttpStatus::forbidden, "invalid or missing CSRF token",
         "This page was out of date (you signed in or out in another tab), so nothing was done. "
         "Please try again.");
   }
@@ -535,18 +536,18 @@ asio::awaitable<Response> Router::session_failure(Ctx& ctx, Session* session,
   if (!ctx.html || status.is_unavailable()) co_return session_error(ctx, status, partial);
   switch (status.code()) {
     case errc::too_large:
-      co_return co_await fail(ctx, session, Status::payload_too_large, "",
+      co_return co_await fail(ctx, session, HttpStatus::payload_too_large, "",
                               "Your session holds too much data; nothing was saved.");
     case errc::rate_limited: {
       Response res = co_await fail(
-          ctx, session, Status::too_many_requests, "",
+          ctx, session, HttpStatus::too_many_requests, "",
           "Too many new sessions from your address; please wait a minute and try again.");
       res.set(bhttp::field::retry_after, anonymous_retry_after());
       co_return res;
     }
     case errc::not_found:
     case errc::conflict:
-      co_return co_await fail(ctx, session, Status::conflict, "",
+      co_return co_await fail(ctx, session, HttpStatus::conflict, "",
                               "Your session ended while this request ran (signed out elsewhere, "
                               "or your password changed). Please sign in again.");
     default:
@@ -559,24 +560,24 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
   using sessionkit::errc;
   switch (status.code()) {
     case errc::too_large:
-      return ctx.error(Status::payload_too_large, "session data too large");
+      return ctx.error(HttpStatus::payload_too_large, "session data too large");
     case errc::rate_limited: {
-      Response res = ctx.error(Status::too_many_requests, status.message());
+      Response res = ctx.error(HttpStatus::too_many_requests, status.message());
       res.set(bhttp::field::retry_after, anonymous_retry_after());
       return res;
     }
     case errc::invalid_argument:
-      return ctx.error(Status::bad_request, status.message());
+      return ctx.error(HttpStatus::bad_request, status.message());
     case errc::unsupported:
-      return ctx.error(Status::not_implemented,
+      return ctx.error(HttpStatus::not_implemented,
                        "not possible with client-side (cookie) sessions: the server keeps no "
                        "record of them");
     case errc::not_found:
     case errc::conflict: {
       // The session ended (or changed identity) concurrently. Keep the cookie-clearing header
       // commit may have written, so the client drops its stale cookie.
-      Response res = partial != nullptr ? std::move(*partial) : ctx.make(Status::conflict);
-      res.result(Status::conflict);
+      Response res = partial != nullptr ? std::move(*partial) : ctx.make(HttpStatus::conflict);
+      res.result(HttpStatus::conflict);
       res.erase(bhttp::field::location);
       set_json_body(res, json{{"error", "session ended concurrently"}}.dump());
       return res;
@@ -585,7 +586,7 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
       spdlog::warn("session store error on {} {}: {}", std::string_view(ctx.req.method_string()),
                    ctx.path, status.to_string());
       if (ctx.html) {
-        Response res = ctx.make(Status::service_unavailable);
+        Response res = ctx.make(HttpStatus::service_unavailable);
         res.set(bhttp::field::cache_control, "no-store");
         res.set(bhttp::field::retry_after, "5");
         set_html_body(res, render_notice_page("The session store is unavailable right now, so "
@@ -593,7 +594,7 @@ Response Router::session_error(Ctx& ctx, const sessionkit::Status& status,
                                               "Service unavailable"));
         return res;
       }
-      return ctx.error(Status::service_unavailable, kStoreUnavailable);
+      return ctx.error(HttpStatus::service_unavailable, kStoreUnavailable);
     }
   }
 }

@@ -106,11 +106,11 @@ class Router {
 
   // The HTML page for `session` with `status` and a notice: commits the session (cookies) and
   // renders it with a fresh CSRF token. GET / and every HTML error answer go through it.
-  boost::asio::awaitable<Response> page(Ctx& ctx, sessionkit::Session& session, Status status,
+  boost::asio::awaitable<Response> page(Ctx& ctx, sessionkit::Session& session, HttpStatus status,
                                         std::string notice, bool ask_password = false) const;
   // An error answer: JSON `{"error": json_message}` for the API, the page with `notice` for a
   // form (a minimal page without forms when there is no session to render).
-  boost::asio::awaitable<Response> fail(Ctx& ctx, sessionkit::Session* session, Status status,
+  boost::asio::awaitable<Response> fail(Ctx& ctx, sessionkit::Session* session, HttpStatus status,
                                         std::string_view json_message, std::string notice) const;
   // The CSRF token the request carries (X-CSRF-Token header, else form field `_csrf`).
   std::optional<std::string> request_csrf_token(const Ctx& ctx) const;

@@ -403,7 +403,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     if (!ec) framing = sessionkit::beast::framing_error(parser);
     if (framing) {
       conn->reading = false;
-      Response error = json_error(Status::bad_request, *framing, 11, false);
+      Response error = json_error(HttpStatus::bad_request, *framing, 11, false);
       stream.expires_after(options_.idle_timeout);
       co_await bhttp::async_write(stream, error, use_tuple);
       lingering_close = true;
@@ -423,13 +423,13 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     if (ec) {
       std::optional<Response> error;
       if (ec == bhttp::error::header_limit) {
-        error = json_error(Status::request_header_fields_too_large, "request header too large", 11,
-                           false);
+        error = json_error(HttpStatus::request_header_fields_too_large, "request header too large",
+                           11, false);
       } else if (ec == bhttp::error::body_limit) {
-        error = json_error(Status::payload_too_large, "request body too large", 11, false);
+        error = json_error(HttpStatus::payload_too_large, "request body too large", 11, false);
       } else if (is_parse_error(ec) && ec != bhttp::error::end_of_stream &&
                  ec != bhttp::error::partial_message) {
-        error = json_error(Status::bad_request, "malformed HTTP request", 11, false);
+        error = json_error(HttpStatus::bad_request, "malformed HTTP request", 11, false);
       }
       if (error) {
         stream.expires_after(options_.idle_timeout);

@@ -23,7 +23,7 @@ using Summary = sessionkit::SessionManager::SessionSummary;
 namespace {
 
 Response reauth_required(const Router::Ctx& ctx) {
-  Response res = ctx.make(Status::unauthorized);
+  Response res = ctx.make(HttpStatus::unauthorized);
   res.set(bhttp::field::cache_control, "no-store");
   set_json_body(res, json{{"error", "re-authentication required: POST /api/reauth"},
                           {"reauthenticate", "/api/reauth"}}
@@ -40,7 +40,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
   const bool one = !rest.empty() && rest != "/revoke-others";
   if (one && m != bhttp::verb::delete_) co_return ctx.method_not_allowed("DELETE");
   if (one && (rest.size() < 2 || rest.find('/', 1) != std::string_view::npos)) {
-    co_return ctx.error(Status::not_found, "no such session");
+    co_return ctx.error(HttpStatus::not_found, "no such session");
   }
 
   auto opened = co_await open_session(ctx);
@@ -50,7 +50,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   }
   if (!session.is_stored() || session.user_id().empty()) {
-    co_return ctx.error(Status::unauthorized, "sign in to manage your sessions");
+    co_return ctx.error(HttpStatus::unauthorized, "sign in to manage your sessions");
   }
   // Ending another session is sensitive (ASVS 3.7.1): it needs a recent authentication.
   // Ending the caller's own session is a logout and needs none.
@@ -60,7 +60,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
     co_return reauth_required(ctx);
   }
 
-  Response res = ctx.make(Status::ok);
+  Response res = ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   if (rest.empty()) {
     auto listed = co_await skb::async_call<std::vector<Summary>>(
@@ -114,7 +114,7 @@ boost::asio::awaitable<Response> Router::sessions_api(Ctx& ctx, std::string_view
       },
       use_awaitable);
   if (!revoked) co_return session_error(ctx, revoked.status());
-  if (!*revoked) co_return ctx.error(Status::not_found, "no such session");
+  if (!*revoked) co_return ctx.error(HttpStatus::not_found, "no such session");
   set_json_body(res, json{{"revoked", true}, {"current", false}}.dump());
   co_return res;
 }
@@ -142,7 +142,8 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   Session& session = std::get<Session>(opened);
   if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
-    co_return co_await fail(ctx, &session, Status::unauthorized, "sign in to change your password",
+    co_return co_await fail(ctx, &session, HttpStatus::unauthorized,
+                            "sign in to change your password",
                             "Please sign in to change your password.");
   }
   PasswordChange change;
@@ -150,20 +151,20 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
     auto current = ctx.form->find("current");
     auto replacement = ctx.form->find("replacement");
     if (current == ctx.form->end() || replacement == ctx.form->end()) {
-      co_return co_await fail(ctx, &session, Status::bad_request, "missing field",
+      co_return co_await fail(ctx, &session, HttpStatus::bad_request, "missing field",
                               "Please fill in both passwords.");
     }
     change.current = current->second;
     change.replacement = replacement->second;
     if (change.replacement.size() < 8 || change.replacement.size() > 1024 ||
         change.current.size() > 1024) {
-      co_return co_await fail(ctx, &session, Status::bad_request, "bad password length",
+      co_return co_await fail(ctx, &session, HttpStatus::bad_request, "bad password length",
                               "The new password must be 8 to 1024 characters long.");
     }
   } else {
     auto parsed = parse_password_change_json(ctx.req.body());
     if (auto* why = std::get_if<std::string>(&parsed)) {
-      co_return ctx.error(Status::bad_request, *why);
+      co_return ctx.error(HttpStatus::bad_request, *why);
     }
     change = std::get<PasswordChange>(std::move(parsed));
   }
@@ -184,7 +185,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   };
   auto changed = co_await skb::async_call<std::string>(std::move(start), use_awaitable);
   if (!changed && changed.code() != sessionkit::errc::not_found) {
-    co_return co_await fail(ctx, &session, Status::service_unavailable,
+    co_return co_await fail(ctx, &session, HttpStatus::service_unavailable,
                             "could not change the password",
                             "The password could not be changed; please try again.");
   }
@@ -193,7 +194,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
     // session ends (a stolen cookie is not an unlimited password oracle).
     auto ended = co_await count_reauth_failure(session);
     if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
-    co_return co_await fail(ctx, &session, Status::forbidden, "the current password is wrong",
+    co_return co_await fail(ctx, &session, HttpStatus::forbidden, "the current password is wrong",
                             *ended ? "Too many wrong passwords: you have been signed out."
                                    : "The current password is wrong.");
   }
@@ -204,7 +205,7 @@ boost::asio::awaitable<Response> Router::post_password(Ctx& ctx) const {
   session.regenerate();
   session.reauthenticated();
   session.set_credential(*changed);
-  Response res = ctx.html ? ctx.see_other("/?done=password") : ctx.make(Status::ok);
+  Response res = ctx.html ? ctx.see_other("/?done=password") : ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -241,18 +242,19 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
   Session& session = std::get<Session>(opened);
   if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!session.is_stored() || session.user_id().empty()) {
-    co_return ctx.error(Status::unauthorized, "sign in first");
+    co_return ctx.error(HttpStatus::unauthorized, "sign in first");
   }
   auto parsed = parse_reauth_json(ctx.req.body());
-  if (auto* why = std::get_if<std::string>(&parsed)) co_return ctx.error(Status::bad_request, *why);
+  if (auto* why = std::get_if<std::string>(&parsed))
+    co_return ctx.error(HttpStatus::bad_request, *why);
   const std::string user = session.user_id();
   PasswordCheck check = co_await verify_password(user, std::get<Reauthentication>(parsed).password);
   if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(ctx, session);
   if (check.outcome != PasswordCheck::ok) {
     auto ended = co_await count_reauth_failure(session);
     if (!ended) co_return session_error(ctx, ended.status());
-    if (!*ended) co_return ctx.error(Status::forbidden, "wrong password");
-    Response res = ctx.error(Status::unauthorized, "too many wrong passwords: signed out");
+    if (!*ended) co_return ctx.error(HttpStatus::forbidden, "wrong password");
+    Response res = ctx.error(HttpStatus::unauthorized, "too many wrong passwords: signed out");
     skb::BeastResponseHeaders out(res);
     auto committed = co_await skb::co_commit(manager_, session, out);
     if (!committed && committed.code() != sessionkit::errc::not_found) {
@@ -261,7 +263,7 @@ boost::asio::awaitable<Response> Router::post_reauth(Ctx& ctx) const {
     co_return res;
   }
   session.reauthenticated();
-  Response res = ctx.make(Status::ok);
+  Response res = ctx.make(HttpStatus::ok);
   res.set(bhttp::field::cache_control, "no-store");
   skb::BeastResponseHeaders out(res);
   auto committed = co_await skb::co_commit(manager_, session, out);
@@ -278,11 +280,11 @@ boost::asio::awaitable<std::variant<Session, Response>> Router::open_session(Ctx
   if (loaded->refusal().empty()) co_return std::move(*loaded);
   // Binding refused the session (it is destroyed): 403, and commit clears the cookie.
   if (ctx.html || ctx.path == "/") {
-    co_return co_await page(ctx, *loaded, Status::forbidden,
+    co_return co_await page(ctx, *loaded, HttpStatus::forbidden,
                             "This session was bound to another browser or address and has been "
                             "ended; please sign in again.");
   }
-  Response res = ctx.error(Status::forbidden,
+  Response res = ctx.error(HttpStatus::forbidden,
                            "this session is bound to another client and has been ended; "
                            "sign in again");
   res.set(bhttp::field::cache_control, "no-store");
@@ -317,11 +319,11 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
   Session& session = std::get<Session>(opened);
   if (auto denied = co_await check_unsafe(ctx, session)) co_return std::move(*denied);
   if (!ctx.form) {
-    co_return co_await fail(ctx, &session, Status::bad_request, "expected a form body",
+    co_return co_await fail(ctx, &session, HttpStatus::bad_request, "expected a form body",
                             "The form could not be read; please try again.");
   }
   if (!session.is_stored() || session.user_id().empty()) {
-    co_return co_await fail(ctx, &session, Status::unauthorized, "sign in first",
+    co_return co_await fail(ctx, &session, HttpStatus::unauthorized, "sign in first",
                             "Please sign in first.");
   }
   auto field = [&ctx](std::string_view name) -> const std::string* {
@@ -333,7 +335,7 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
   if (path == "/reauth") {
     const std::string* password = field("password");
     if (password == nullptr) {
-      co_return co_await fail(ctx, &session, Status::bad_request, "missing field: password",
+      co_return co_await fail(ctx, &session, HttpStatus::bad_request, "missing field: password",
                               "Please enter your password.");
     }
     PasswordCheck check = co_await verify_password(session.user_id(), *password);
@@ -342,23 +344,23 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
       auto ended = co_await count_reauth_failure(session);
       if (!ended) co_return co_await session_failure(ctx, &session, ended.status());
       if (*ended) {
-        co_return co_await page(ctx, session, Status::unauthorized,
+        co_return co_await page(ctx, session, HttpStatus::unauthorized,
                                 "Too many wrong passwords: you have been signed out.");
       }
-      co_return co_await page(ctx, session, Status::forbidden, "Wrong password.", true);
+      co_return co_await page(ctx, session, HttpStatus::forbidden, "Wrong password.", true);
     }
     session.reauthenticated();
   } else if (path == "/sessions/revoke") {
     const std::string* handle = field("handle");
     if (handle == nullptr) {
-      co_return co_await fail(ctx, &session, Status::bad_request, "missing field: handle",
+      co_return co_await fail(ctx, &session, HttpStatus::bad_request, "missing field: handle",
                               "Something went wrong; please try again.");
     }
     if (*handle == manager_.session_handle_of(session)) {
       session.destroy();  // this browser's own session: a logout
     } else {
       if (!manager_.authenticated_within(session, options_.reauth_after)) {
-        co_return co_await page(ctx, session, Status::unauthorized,
+        co_return co_await page(ctx, session, HttpStatus::unauthorized,
                                 "Please confirm your password to end other sessions.", true);
       }
       auto revoked = co_await skb::async_call<bool>(
@@ -368,12 +370,13 @@ boost::asio::awaitable<Response> Router::post_session_form(Ctx& ctx, std::string
           use_awaitable);
       if (!revoked) co_return co_await session_failure(ctx, &session, revoked.status());
       if (!*revoked) {
-        co_return co_await page(ctx, session, Status::not_found, "That session had already ended.");
+        co_return co_await page(ctx, session, HttpStatus::not_found,
+                                "That session had already ended.");
       }
     }
   } else {  // /sessions/revoke-others
     if (!manager_.authenticated_within(session, options_.reauth_after)) {
-      co_return co_await page(ctx, session, Status::unauthorized,
+      co_return co_await page(ctx, session, HttpStatus::unauthorized,
                               "Please confirm your password to end other sessions.", true);
     }
     res = ctx.see_other("/?done=revoke-others");
