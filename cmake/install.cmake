@@ -1,10 +1,23 @@
 # Installation: headers, static libraries and a CMake package, so that users write
 #   find_package(sessionkit REQUIRED)
 #   target_link_libraries(app PRIVATE sessionkit::core sessionkit::sqlite)  # or sessionkit::postgres
+#   target_link_libraries(my_store_test PRIVATE sessionkit::store_conformance GTest::gtest_main)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(sessionkit_exported sessionkit_core sessionkit_memory)
+# A header-only target for people writing a store (docs/stores.md, "Writing a store"):
+#   sessionkit::store_conformance  include/sessionkit/testing/store_conformance.h, the suite;
+#                                  GoogleTest is NOT part of it: link GTest::gtest(_main) yourself
+# Installed headers only (sessionkit::core); nothing under src/ or tests/.
+add_library(sessionkit_store_conformance INTERFACE)
+add_library(sessionkit::store_conformance ALIAS sessionkit_store_conformance)
+set_target_properties(sessionkit_store_conformance PROPERTIES EXPORT_NAME store_conformance)
+target_sources(sessionkit_store_conformance INTERFACE
+  FILE_SET HEADERS BASE_DIRS ${PROJECT_SOURCE_DIR}/include
+  FILES ${PROJECT_SOURCE_DIR}/include/sessionkit/testing/store_conformance.h)
+target_link_libraries(sessionkit_store_conformance INTERFACE sessionkit::core)
+
+set(sessionkit_exported sessionkit_core sessionkit_memory sessionkit_store_conformance)
 if(SESSIONKIT_WITH_SQLITE)
   list(APPEND sessionkit_exported sessionkit_sqlite)
 endif()

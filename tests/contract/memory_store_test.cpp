@@ -8,6 +8,20 @@
 #include <vector>
 
 #include "contract/store_harness.h"
+#include "sessionkit/stores/memory.h"
+
+// The conformance suite against MemoryStore (4 shards).
+namespace sessionkit::testing {
+namespace {
+struct MemoryTraits {
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    return std::make_shared<MemoryStore>(MemoryStoreOptions{.shards = 4, .clock = &clock});
+  }
+};
+[[maybe_unused]] const bool kRegistered = register_store<MemoryTraits>("Memory");
+}  // namespace
+}  // namespace sessionkit::testing
+SESSIONKIT_STORE_CONFORMANCE(Memory, MemoryTraits);
 
 namespace sessionkit::testing {
 namespace {

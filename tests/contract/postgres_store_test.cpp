@@ -12,6 +12,30 @@
 #include <vector>
 
 #include "contract/store_harness.h"
+#include "sessionkit/stores/postgres.h"
+#include "support/postgres_server.h"
+
+// The conformance suite against PostgresStore: a fresh table per test in the process-wide
+// PostgreSQL server (started on first use); skipped when the server binaries are not installed.
+namespace sessionkit::testing {
+namespace {
+struct PostgresTraits {
+  static std::string skip_reason() {
+    return PostgresServer::bin_dir().empty() ? PostgresServer::missing_message() : "";
+  }
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    auto opened = PostgresStore::open({.conninfo = PostgresServer::shared().conninfo(),
+                                       .table = PostgresServer::fresh_table(),
+                                       .pool_size = 4,
+                                       .clock = &clock});
+    if (!opened) throw std::runtime_error("PostgresStore::open: " + opened.status().to_string());
+    return std::move(*opened);
+  }
+};
+[[maybe_unused]] const bool kRegistered = register_store<PostgresTraits>("Postgres");
+}  // namespace
+}  // namespace sessionkit::testing
+SESSIONKIT_STORE_CONFORMANCE(Postgres, PostgresTraits);
 
 namespace sessionkit::testing {
 namespace {

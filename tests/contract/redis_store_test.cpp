@@ -5,6 +5,54 @@
 #include <thread>
 
 #include "contract/store_harness.h"
+#include "sessionkit/stores/redis.h"
+#include "support/redis_server.h"
+
+// The conformance suite against RedisStore, on one redis-server and on a 3-master Redis Cluster
+// per test process (each started on first use, flushed before each test). Redis SCAN has no
+// order, the server deletes expired records by its own (real) clock (so `count` includes
+// records a ManualClock moved past their deadline), and `count` walks the keyspace.
+namespace sessionkit::testing {
+namespace {
+
+// A RedisStore on `url` judging expiry by `clock`.
+std::shared_ptr<SessionStore> open_redis(const std::string& url, const Clock& clock) {
+  auto options = RedisStoreOptions::from_url(url);
+  if (!options) throw std::runtime_error(options.message());
+  options->clock = &clock;
+  auto opened = RedisStore::open(std::move(*options));
+  if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
+  return std::move(*opened);
+}
+
+struct RedisTraits {
+  static constexpr bool kOrderedScan = false;
+  static constexpr bool kExpiresByTtl = true;
+  static constexpr bool kCountIsExpensive = true;
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    RedisServer& server = RedisServer::shared();
+    server.cli({"FLUSHALL"});
+    return open_redis(server.url(), clock);
+  }
+};
+
+struct RedisClusterTraits {
+  static constexpr bool kOrderedScan = false;
+  static constexpr bool kExpiresByTtl = true;
+  static constexpr bool kCountIsExpensive = true;
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    RedisCluster& cluster = RedisCluster::shared();
+    cluster.flush();
+    return open_redis(cluster.url(), clock);
+  }
+};
+
+[[maybe_unused]] const bool kRegistered =
+    register_store<RedisTraits>("Redis") && register_store<RedisClusterTraits>("RedisCluster");
+}  // namespace
+}  // namespace sessionkit::testing
+SESSIONKIT_STORE_CONFORMANCE(Redis, RedisTraits);
+SESSIONKIT_STORE_CONFORMANCE(RedisCluster, RedisClusterTraits);
 
 namespace sessionkit::testing {
 namespace {

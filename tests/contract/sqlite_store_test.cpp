@@ -9,6 +9,28 @@
 #include <vector>
 
 #include "contract/store_harness.h"
+#include "sessionkit/stores/sqlite.h"
+
+// The conformance suite against SqliteStore: a new file in a new temporary directory per test.
+namespace sessionkit::testing {
+namespace {
+struct SqliteTraits {
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    auto dir = std::make_shared<TempDir>();
+    // synchronous=NORMAL: the contract does not depend on fsync, and the suite runs on shared,
+    // slow disks. The default (FULL) is exercised by the tests below.
+    auto opened = SqliteStore::open({.path = (dir->path() / "sessions.db").string(),
+                                     .pool_size = 4,
+                                     .synchronous_full = false,
+                                     .clock = &clock});
+    if (!opened) throw std::runtime_error("SqliteStore::open: " + opened.status().to_string());
+    return owning(std::move(*opened), std::move(dir));
+  }
+};
+[[maybe_unused]] const bool kRegistered = register_store<SqliteTraits>("Sqlite");
+}  // namespace
+}  // namespace sessionkit::testing
+SESSIONKIT_STORE_CONFORMANCE(Sqlite, SqliteTraits);
 
 namespace sessionkit::testing {
 namespace {

@@ -1,34 +1,26 @@
-// Test support for the store conformance suite: one factory per store, a temporary directory,
-// and record builders. Every store is driven through BlockingStore with a ManualClock.
+// Test support for this repository's store tests. The conformance suite itself, with new_key(),
+// make_record() and is_ok(), is the installed header sessionkit/testing/store_conformance.h;
+// each store instantiates it from its own *_store_test.cpp. Here: short assertion names, a
+// temporary directory, and the list of stores that the cross-store test (EveryStore) migrates
+// records between.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/clock.h"
 #include "sessionkit/store.h"
-#include "sessionkit/stores/memory.h"
-#ifdef SESSIONKIT_TEST_SQLITE
-#include "sessionkit/stores/sqlite.h"
-#endif
-#ifdef SESSIONKIT_TEST_REDIS
-#include "sessionkit/stores/redis.h"
-#include "support/redis_server.h"
-#endif
-#ifdef SESSIONKIT_TEST_POSTGRES
-#include "sessionkit/stores/postgres.h"
-#include "support/postgres_server.h"
-#endif
+#include "sessionkit/testing/store_conformance.h"
 
 namespace sessionkit::testing {
-
-using namespace std::chrono_literals;
 
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
@@ -51,157 +43,41 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A store under test plus whatever it lives in (members destroyed in reverse: store first).
-struct StoreUnderTest {
-  std::unique_ptr<TempDir> dir;
-  std::shared_ptr<SessionStore> store;
-};
-
-// Every factory names its store and says how it differs where the contract lets stores differ:
-//   kOrderedScan: scan walks keys in ascending order (SQL and memory stores), so a page of the
-//     whole store is the last one; Redis SCAN has no order.
-//   kExpiresByTtl: the server deletes expired records by its own (real) clock, so
-//     `purge_expired` has nothing to do and `count` includes records that a ManualClock moved
-//     past their deadline.
-struct MemoryFactory {
-  static constexpr const char* kName = "Memory";
-  static constexpr bool kOrderedScan = true;
-  static constexpr bool kExpiresByTtl = false;
-  static StoreUnderTest make(const Clock& clock) {
-    StoreUnderTest s;
-    s.store = std::make_shared<MemoryStore>(MemoryStoreOptions{.shards = 4, .clock = &clock});
-    return s;
-  }
-};
-
-#ifdef SESSIONKIT_TEST_SQLITE
-struct SqliteFactory {
-  static constexpr const char* kName = "Sqlite";
-  static constexpr bool kOrderedScan = true;
-  static constexpr bool kExpiresByTtl = false;
-  static StoreUnderTest make(const Clock& clock) {
-    StoreUnderTest s;
-    s.dir = std::make_unique<TempDir>();
-    // synchronous=NORMAL: the contract does not depend on fsync, and the suite runs on shared,
-    // slow disks. The default (FULL) is exercised by sqlite_store_test.cpp.
-    auto opened = SqliteStore::open({.path = (s.dir->path() / "sessions.db").string(),
-                                     .pool_size = 4,
-                                     .synchronous_full = false,
-                                     .clock = &clock});
-    if (!opened) throw std::runtime_error("SqliteStore::open: " + opened.status().to_string());
-    s.store = std::move(*opened);
-    return s;
-  }
-};
-#endif
-
-#ifdef SESSIONKIT_TEST_REDIS
-// A RedisStore on `url` judging expiry by `clock`.
-inline StoreUnderTest open_redis(const std::string& url, const Clock& clock) {
-  auto options = RedisStoreOptions::from_url(url);
-  if (!options) throw std::runtime_error(options.message());
-  options->clock = &clock;
-  auto opened = RedisStore::open(std::move(*options));
-  if (!opened) throw std::runtime_error("RedisStore::open: " + opened.status().to_string());
-  StoreUnderTest s;
-  s.store = std::move(*opened);
-  return s;
+// `store`, keeping `owner` (say a TempDir holding its file) alive until after the store is gone.
+template <class Owner>
+std::shared_ptr<SessionStore> owning(std::shared_ptr<SessionStore> store,
+                                     std::shared_ptr<Owner> owner) {
+  struct Both {
+    std::shared_ptr<Owner> owner;
+    std::shared_ptr<SessionStore> store;  // declared last: destroyed first
+  };
+  auto both = std::make_shared<Both>(Both{std::move(owner), std::move(store)});
+  return std::shared_ptr<SessionStore>(both, both->store.get());
 }
 
-// One redis-server per test process (started on first use), flushed before each test.
-struct RedisFactory {
-  static constexpr const char* kName = "Redis";
-  static constexpr bool kOrderedScan = false;
-  static constexpr bool kExpiresByTtl = true;
-  static StoreUnderTest make(const Clock& clock) {
-    RedisServer& server = RedisServer::shared();
-    server.cli({"FLUSHALL"});
-    return open_redis(server.url(), clock);
-  }
+// The stores of this build, for the cross-store test: each *_store_test.cpp adds its traits
+// with register_store<Traits>("Name") next to its SESSIONKIT_STORE_CONFORMANCE line.
+struct RegisteredStore {
+  std::string name;
+  std::shared_ptr<SessionStore> (*make)(const Clock&);
+  std::string (*skip_reason)();
 };
 
-// A 3-master Redis Cluster per test process (started on first use), flushed before each test.
-struct RedisClusterFactory {
-  static constexpr const char* kName = "RedisCluster";
-  static constexpr bool kOrderedScan = false;
-  static constexpr bool kExpiresByTtl = true;
-  static StoreUnderTest make(const Clock& clock) {
-    RedisCluster& cluster = RedisCluster::shared();
-    cluster.flush();
-    return open_redis(cluster.url(), clock);
-  }
-};
-#endif
-
-#ifdef SESSIONKIT_TEST_POSTGRES
-// A fresh table per test in the process-wide PostgreSQL server (started on first use). Skips
-// the test when the PostgreSQL binaries are not installed.
-struct PostgresFactory {
-  static constexpr const char* kName = "Postgres";
-  static constexpr bool kOrderedScan = true;
-  static constexpr bool kExpiresByTtl = false;
-  static void skip() { GTEST_SKIP() << PostgresServer::missing_message(); }
-  static StoreUnderTest make(const Clock& clock) {
-    StoreUnderTest s;
-    if (PostgresServer::bin_dir().empty()) {
-      skip();  // recorded now; the test body does not run
-      s.store = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock});
-      return s;
-    }
-    auto opened = PostgresStore::open({.conninfo = PostgresServer::shared().conninfo(),
-                                       .table = PostgresServer::fresh_table(),
-                                       .pool_size = 4,
-                                       .clock = &clock});
-    if (!opened) throw std::runtime_error("PostgresStore::open: " + opened.status().to_string());
-    s.store = std::move(*opened);
-    return s;
-  }
-};
-#endif
-
-struct FactoryName {
-  template <class F>
-  static std::string GetName(int) {
-    return F::kName;
-  }
-};
-
-template <class R>
-::testing::AssertionResult is_ok(const R& r) {
-  if (r.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << to_string(r.code()) << ": " << r.message();
+inline std::vector<RegisteredStore>& registered_stores() {
+  static std::vector<RegisteredStore> stores;
+  return stores;
 }
 
-inline SessionKey new_key() {
-  return SessionKey::of(SessionId::generate());
-}
-
-// A typical record: 30 min idle, 8 h absolute, created now.
-inline SessionRecord make_record(Time now, std::string user = {}, Duration idle = 30min,
-                                 Duration absolute = 8h) {
-  SessionRecord r;
-  r.created_at = now;
-  r.last_access = now;
-  r.absolute_expires_at = now + absolute;
-  r.expires_at = std::min(now + idle, r.absolute_expires_at);
-  r.user_id = std::move(user);
-  r.ip = "203.0.113.7";
-  r.user_agent = "Mozilla/5.0 (sessionkit test)";
-  r.data = {{"cart", {1, 2, 3}}, {"name", "Zoë"}, {"nested", {{"a", nullptr}, {"b", 1.5}}}};
-  return r;
+template <class Traits>
+bool register_store(std::string name) {
+  registered_stores().push_back(
+      {std::move(name),
+       [](const Clock& clock) -> std::shared_ptr<SessionStore> { return Traits::make(clock); },
+       &ConformanceTraits<Traits>::skip_reason});
+  return true;
 }
 
 }  // namespace sessionkit::testing
 
-namespace sessionkit {
-// Readable failure messages for records and keys.
-inline void PrintTo(const SessionRecord& r, std::ostream* os) {
-  *os << encode_record(r);
-}
-inline void PrintTo(const SessionKey& k, std::ostream* os) {
-  *os << k.hex();
-}
-}  // namespace sessionkit
-
-#define ASSERT_OK(expr) ASSERT_TRUE(::sessionkit::testing::is_ok(expr))
-#define EXPECT_OK(expr) EXPECT_TRUE(::sessionkit::testing::is_ok(expr))
+#define ASSERT_OK(expr) SESSIONKIT_ASSERT_OK(expr)
+#define EXPECT_OK(expr) SESSIONKIT_EXPECT_OK(expr)
