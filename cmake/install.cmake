@@ -5,10 +5,19 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# A header-only target for people writing a store (docs/stores.md, "Writing a store"):
+# Two header-only targets for people writing a store (docs/stores.md, "Writing a store"):
+#   sessionkit::reference          include/sessionkit/stores/reference.h, the reference store
 #   sessionkit::store_conformance  include/sessionkit/testing/store_conformance.h, the suite;
 #                                  GoogleTest is NOT part of it: link GTest::gtest(_main) yourself
 # Installed headers only (sessionkit::core); nothing under src/ or tests/.
+add_library(sessionkit_reference INTERFACE)
+add_library(sessionkit::reference ALIAS sessionkit_reference)
+set_target_properties(sessionkit_reference PROPERTIES EXPORT_NAME reference)
+target_sources(sessionkit_reference INTERFACE
+  FILE_SET HEADERS BASE_DIRS ${PROJECT_SOURCE_DIR}/include
+  FILES ${PROJECT_SOURCE_DIR}/include/sessionkit/stores/reference.h)
+target_link_libraries(sessionkit_reference INTERFACE sessionkit::core)
+
 add_library(sessionkit_store_conformance INTERFACE)
 add_library(sessionkit::store_conformance ALIAS sessionkit_store_conformance)
 set_target_properties(sessionkit_store_conformance PROPERTIES EXPORT_NAME store_conformance)
@@ -17,7 +26,8 @@ target_sources(sessionkit_store_conformance INTERFACE
   FILES ${PROJECT_SOURCE_DIR}/include/sessionkit/testing/store_conformance.h)
 target_link_libraries(sessionkit_store_conformance INTERFACE sessionkit::core)
 
-set(sessionkit_exported sessionkit_core sessionkit_memory sessionkit_store_conformance)
+set(sessionkit_exported sessionkit_core sessionkit_memory sessionkit_reference
+  sessionkit_store_conformance)
 if(SESSIONKIT_WITH_SQLITE)
   list(APPEND sessionkit_exported sessionkit_sqlite)
 endif()
