@@ -241,6 +241,8 @@ class SessionManager {
   // Reads the request's session and CSRF cookies; answers how many session cookies it carried.
   std::size_t read_cookies(const http::RequestView& request, Session& s, Candidates& ids,
                            std::optional<CookieSealer::Opened>& opened) const;
+  // The lazy touch a load asks the store for: due by the same rule as commit's touch.
+  TouchSpec lazy_touch(Time now) const;
   // Loads the i-th candidate; a refused one falls through to the next.
   void load_candidate(Session s, Candidates ids, std::size_t i, Callback<Session> done);
   // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.

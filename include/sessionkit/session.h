@@ -154,8 +154,9 @@ class Session {
     bool bound_now_ = false;  // this commit binds a user: the per-user cap is enforced after it
     bool regenerate_ = false;
     bool destroy_ = false;
-    bool cookie_present_ = false;  // the request carried a session cookie (valid or not)
-    bool set_cookie_ = false;      // commit must send the session cookie
+    bool touched_at_load_ = false;  // the load refreshed the access time: no touch at commit
+    bool cookie_present_ = false;   // the request carried a session cookie (valid or not)
+    bool set_cookie_ = false;       // commit must send the session cookie
     // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
     // with a stored session never needs it), or new. (The const
     // SessionManager::presession_seed fills it lazily: State is behind a pointer.)

@@ -48,9 +48,23 @@ class CookieStore;
 // A refreshed access time and deadline, written together. Stores never move a deadline past
 // the record's absolute deadline: the stored `expires_at` becomes
 // min(touch.expires_at, record.absolute_expires_at).
+//
+// A lazy touch (honoured by `load`; the other operations never receive one): with
+// `only_if_accessed_in`, the refresh happens only when the record's current last access lies
+// in [from, before) — `before`: not refreshed within the caller's touch interval; `from`: not
+// idle past the caller's own idle timeout (the caller then ends the record itself and must
+// see its real last access). Outside the window the record is answered as it is. This lets a
+// read refresh the access time in its one round trip, and only when that is due.
+struct AccessWindow {
+  Time from{};
+  Time before{};
+  bool contains(Time t) const noexcept { return t >= from && t < before; }
+};
+
 struct TouchSpec {
   Time last_access{};
   Time expires_at{};
+  std::optional<AccessWindow> only_if_accessed_in{};
 };
 
 // A change of some top-level keys of a record's payload, applied atomically. `erase` is applied
@@ -82,7 +96,9 @@ class SessionStore {
   virtual std::string_view name() const noexcept = 0;
 
   // The record under `key`, or nullopt when missing or expired. With `touch`, the access time
-  // and deadline are refreshed in the same step and the returned record carries the new values.
+  // and deadline are refreshed in the same step (a lazy touch: only when its window holds the
+  // record's last access) and the returned record carries the values as they now are. Network
+  // stores do this in one round trip.
   virtual void load(const SessionKey& key, std::optional<TouchSpec> touch,
                     Callback<std::optional<SessionRecord>> done) = 0;
 

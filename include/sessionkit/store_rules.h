@@ -6,7 +6,8 @@
 //   UTF-8 replaced, never thrown on); anything but an object reads back as errc::corrupt.
 // - `apply_payload_patch`: a patch's `set`, then its `erase`.
 // - `apply_increment`: integer read-modify-write with overflow and type checks.
-// - `touched_deadline`: a touch never moves a deadline past the absolute one.
+// - `touch_applies`: a lazy touch's window; `touched_deadline`: a touch never moves a deadline
+//   past the absolute one.
 #pragma once
 
 #include <algorithm>
@@ -75,6 +76,11 @@ inline Result<std::int64_t> apply_increment(nlohmann::json& data, const std::str
   }
   data[field] = next;
   return next;
+}
+
+// Whether `touch` applies to a record last accessed at `last_access` (a lazy touch's window).
+inline bool touch_applies(const TouchSpec& touch, Time last_access) {
+  return !touch.only_if_accessed_in || touch.only_if_accessed_in->contains(last_access);
 }
 
 // The deadline a touch writes: never past the record's absolute deadline.

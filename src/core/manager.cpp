@@ -96,6 +96,7 @@ TouchSpec SessionManager::touch_spec(Time now) const {
 }
 
 std::optional<Time> SessionManager::touch_due(const Session& s, Time now) const {
+  if (s.st_->touched_at_load_) return std::nullopt;  // load refreshed it in its round trip
   if (options_.rolling || now - s.st_->record_.last_access >= options_.touch_interval) return now;
   return std::nullopt;
 }

@@ -85,13 +85,26 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
   load_candidate(std::move(s), std::move(ids), 0, std::move(done));
 }
 
+TouchSpec SessionManager::lazy_touch(Time now) const {
+  // Due when commit's touch would be (touch_due): not refreshed within the touch interval, or
+  // always with `rolling`; never for a record idle past the idle timeout, which accept_loaded
+  // must see as it is (and end), whatever deadline the store holds for it.
+  constexpr Duration kTick(1);
+  TouchSpec touch = touch_spec(now);
+  touch.only_if_accessed_in =
+      AccessWindow{now - options_.idle_timeout + kTick,
+                   options_.rolling ? Time::max() : now - options_.touch_interval + kTick};
+  return touch;
+}
+
 void SessionManager::load_candidate(Session s, Candidates ids, std::size_t i,
                                     Callback<Session> done) {
   SessionKey key = SessionKey::of(ids[i].first);
+  const Time now = clock_->now();
   store_->load(
-      key, std::nullopt,
+      key, lazy_touch(now),
       timed<std::optional<SessionRecord>>([this, s = std::move(s), ids = std::move(ids), i, key,
-                                           done = std::move(done)](
+                                           now, done = std::move(done)](
                                               Result<std::optional<SessionRecord>> r) mutable {
         if (!r.ok()) {
           emit_for(EventType::store_error, key.hint(), {}, "load: " + r.status().to_string());
@@ -103,6 +116,9 @@ void SessionManager::load_candidate(Session s, Candidates ids, std::size_t i,
           if (last) return done(std::move(s));
           return load_candidate(std::move(s), std::move(ids), i + 1, std::move(done));
         }
+        // Refreshed by this load (or by another request this very millisecond): commit needs
+        // no touch of its own.
+        s.st_->touched_at_load_ = (**r).last_access == now;
         SessionId id = ids[i].first;
         const bool reissue = ids[i].second;
         if (last) {

@@ -44,8 +44,14 @@ class FaultyStore final : public SessionStore {
   void load(const SessionKey& k, std::optional<TouchSpec> t,
             Callback<std::optional<SessionRecord>> d) override {
     if (fail(d)) return;
-    if (t) ++writes_;
-    inner_->load(k, t, std::move(d));
+    if (!t) return inner_->load(k, t, std::move(d));
+    // A (lazy) touch is a write when it refreshed the record.
+    inner_->load(
+        k, t,
+        [this, at = t->last_access, d = std::move(d)](Result<std::optional<SessionRecord>> r) {
+          if (r.ok() && r->has_value() && (*r)->last_access == at) ++writes_;
+          d(std::move(r));
+        });
   }
   void create(const SessionKey& k, const SessionRecord& r, Callback<void> d) override {
     if (fail(d)) return;

@@ -197,13 +197,16 @@ TEST_F(ManagerTest, DestroyRemovesRecordAndClearsCookie) {
 
 TEST_F(ManagerTest, IdleTimeout) {
   std::string cookie = new_session();
+  const SessionKey key = SessionKey::of(
+      *SessionId::parse(cookie.substr(cookie.find('=') + 1, SessionId::kEncodedLength)));
   clock_.advance(options_.idle_timeout - 1s);
-  EXPECT_FALSE(load_ok(cookie).is_new());
+  auto live = BlockingStore(*memory_).load(key);  // (a load by the manager would refresh it)
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(live->has_value());
   clock_.advance(2s);
   EXPECT_TRUE(load_ok(cookie).is_new());
   // The store's own TTL hid it (the manager then cannot tell it from an unknown ID).
-  auto rec = BlockingStore(*memory_).load(SessionKey::of(
-      *SessionId::parse(cookie.substr(cookie.find('=') + 1, SessionId::kEncodedLength))));
+  auto rec = BlockingStore(*memory_).load(key);
   ASSERT_TRUE(rec.ok());
   EXPECT_FALSE(rec->has_value());
 }
@@ -253,6 +256,41 @@ TEST_F(ManagerTest, LazyTouch) {
   Session s = load_ok(cookie);
   EXPECT_EQ(s.last_access(), created + 10s + options_.touch_interval);
   EXPECT_EQ(s.expires_at(), s.last_access() + options_.idle_timeout);
+}
+
+TEST_F(ManagerTest, ADueTouchRidesOnTheLoadAndCommitWritesNothingMore) {
+  std::string cookie = new_session();
+  clock_.advance(options_.touch_interval);
+  const std::size_t calls = store_->calls(), writes = store_->writes();
+  Session s = load_ok(cookie);
+  EXPECT_EQ(s.last_access(), clock_.now()) << "the load refreshed the access time";
+  EXPECT_TRUE(commit_cookie(s).empty());
+  EXPECT_EQ(store_->calls(), calls + 1) << "one store call for the whole read";
+  EXPECT_EQ(store_->writes(), writes + 1);
+}
+
+TEST_F(ManagerTest, RollingTouchesOnceForLoadAndCommit) {
+  SessionOptions o = SessionOptions::development();
+  o.rolling = true;
+  rebuild(o);
+  std::string cookie = new_session();
+  clock_.advance(1s);
+  const std::size_t calls = store_->calls();
+  Session s = load_ok(cookie);
+  EXPECT_EQ(s.last_access(), clock_.now());
+  EXPECT_FALSE(commit_cookie(s).empty()) << "rolling re-sends the cookie";
+  EXPECT_EQ(store_->calls(), calls + 1);
+}
+
+TEST_F(ManagerTest, TheLoadNeverRefreshesARecordIdlePastTheManagersTimeout) {
+  std::string cookie = new_session();  // stored with the default 30-minute idle deadline
+  SessionOptions shorter = SessionOptions::development();
+  shorter.idle_timeout = 10min;
+  rebuild(shorter);
+  clock_.advance(15min);  // live for the store, idle for this manager
+  Session s = load_ok(cookie);
+  EXPECT_FALSE(s.is_stored()) << "expired by the manager's idle timeout, not extended by the load";
+  EXPECT_EQ(stored(), 0u);
 }
 
 TEST_F(ManagerTest, TouchIntervalIsCappedWithinTheIdleWindow) {

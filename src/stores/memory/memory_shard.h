@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "sessionkit/stores/memory.h"
 #include "sessionkit/store_rules.h"
+#include "sessionkit/stores/memory.h"
 
 namespace sessionkit {
 namespace memory_detail {
@@ -190,8 +190,10 @@ class MemoryStore::Shard {
     heap_fix(e.heap_pos);
   }
 
+  // A touch (a lazy one only within its window: store_rules.h).
   void apply_touch(Node* node, const TouchSpec& touch) noexcept {
     Entry& e = node->second;
+    if (!stores::touch_applies(touch, from_millis(e.access))) return;
     e.access = to_millis(touch.last_access);
     mark_used(node);
     set_deadlines(node, to_millis(stores::touched_deadline(touch, from_millis(e.absolute))),

@@ -11,9 +11,9 @@
 #include <unordered_map>
 #include <utility>
 
+#include "sessionkit/store_rules.h"
 #include "stores/memory/memory_shard.h"
 #include "stores/memory/payload_codec.h"
-#include "sessionkit/store_rules.h"
 
 namespace sessionkit {
 

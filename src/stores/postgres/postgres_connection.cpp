@@ -62,9 +62,15 @@ INSERT INTO "{t}_meta" (schema_version) VALUES (1);
 constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     // load
     "SELECT " SK_COLS " FROM \"{t}\" WHERE " SK_LIVE,
-    // load_touch
-    "UPDATE \"{t}\" SET last_access = $3, expires_at = least($4::bigint, absolute_expires_at) "
-    "WHERE " SK_LIVE " RETURNING " SK_COLS,
+    // load_touch: refreshes a record last accessed in [$5, $6) and answers it as it now is, in
+    // one statement (a record outside the window is answered unchanged; the second SELECT sees
+    // the statement's snapshot, and is empty when the UPDATE matched)
+    "WITH touched AS (UPDATE \"{t}\" SET last_access = $3, "
+    "expires_at = least($4::bigint, absolute_expires_at) "
+    "WHERE " SK_LIVE " AND last_access >= $5::bigint AND last_access < $6::bigint "
+    "RETURNING " SK_COLS ") "
+    "SELECT " SK_COLS " FROM touched UNION ALL "
+    "SELECT " SK_COLS " FROM \"{t}\" WHERE " SK_LIVE " AND NOT EXISTS (SELECT 1 FROM touched)",
     // create: takes the key over only when the row there has expired
     "INSERT INTO \"{t}\" AS s (key, " SK_COLS ") "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) "

@@ -423,7 +423,13 @@ void PostgresStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
   guarded(done, [&] {
     Params p;
     p.key(key).integer(0);
-    if (touch) p.integer(to_millis(touch->last_access)).integer(to_millis(touch->expires_at));
+    if (touch) {
+      const auto& window = touch->only_if_accessed_in;
+      p.integer(to_millis(touch->last_access))
+          .integer(to_millis(touch->expires_at))
+          .integer(window ? to_millis(window->from) : std::numeric_limits<std::int64_t>::min())
+          .integer(window ? to_millis(window->before) : std::numeric_limits<std::int64_t>::max());
+    }
     const Q q = touch ? Q::load_touch : Q::load;
     pool_->submit(done,
                   [p = std::move(p), q](Connection& c, std::int64_t now) mutable -> Result<R> {

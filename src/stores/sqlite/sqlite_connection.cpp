@@ -43,7 +43,7 @@ PRAGMA user_version = 1;
 constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     "SELECT " SK_RECORD_COLS " FROM sessions WHERE " SK_LIVE,
     "UPDATE sessions SET last_access = ?3, expires_at = min(?4, absolute_expires_at) WHERE " SK_LIVE
-    " RETURNING " SK_RECORD_COLS,
+    " AND last_access >= ?5 AND last_access < ?6 RETURNING " SK_RECORD_COLS,
     "INSERT INTO sessions (key, " SK_RECORD_COLS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (key) DO UPDATE SET "
     "user_id = excluded.user_id, created_at = excluded.created_at, "

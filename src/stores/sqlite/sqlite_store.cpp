@@ -84,24 +84,65 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
   }
 }
 
+namespace {
+
+// The touching load (load_touch): the refreshed record, or none when the record is missing,
+// expired, or (a lazy touch) last accessed outside the window.
+Result<std::optional<SessionRecord>> touch_row(Connection& c, std::int64_t now,
+                                               const SessionKey& key, const TouchSpec& touch) {
+  using R = std::optional<SessionRecord>;
+  auto stmt = c.statement(Q::load_touch);
+  if (!stmt) return stmt.status();
+  Stmt st(*stmt);
+  st.bind_key(1, key);
+  st.bind_int(2, now);
+  st.bind_int(3, to_millis(touch.last_access));
+  st.bind_int(4, to_millis(touch.expires_at));
+  const auto& window = touch.only_if_accessed_in;
+  st.bind_int(5, window ? to_millis(window->from) : std::numeric_limits<std::int64_t>::min());
+  st.bind_int(6, window ? to_millis(window->before) : std::numeric_limits<std::int64_t>::max());
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return R{};
+  if (rc != SQLITE_ROW) return failure(c, rc, "load");
+  auto record = read_record(*stmt, 0);
+  if ((rc = st.finish()) != SQLITE_DONE) return failure(c, rc, "load");
+  if (!record) return record.status();
+  return R(std::move(*record));
+}
+
+}  // namespace
+
 void SqliteStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
                        Callback<std::optional<SessionRecord>> done) {
   using R = std::optional<SessionRecord>;
+  if (touch && touch->only_if_accessed_in) {
+    // A lazy touch: read on a reader connection, and take the write turn only when the touch is
+    // due (in-process, so the two steps cost no extra round trip; most reads never write).
+    std::optional<Result<R>> read;
+    load(key, std::nullopt, [&](Result<R> r) { read.emplace(std::move(r)); });
+    const Result<R>& r = *read;
+    if (!r.ok() || !r->has_value() || !stores::touch_applies(*touch, (*r)->last_access)) {
+      return done(std::move(*read));
+    }
+    run<R>(*pool_, Access::write, done, [&](Connection& c) -> Result<R> {
+      auto touched = touch_row(c, pool_->now(), key, *touch);
+      // No row: a concurrent request refreshed (or ended) it meanwhile; the read stands.
+      if (touched.ok() && !touched->has_value()) return std::move(*read);
+      return touched;
+    });
+    return;
+  }
   run<R>(*pool_, touch ? Access::write : Access::read, done, [&](Connection& c) -> Result<R> {
-    auto stmt = c.statement(touch ? Q::load_touch : Q::load);
+    if (touch) return touch_row(c, pool_->now(), key, *touch);
+    auto stmt = c.statement(Q::load);
     if (!stmt) return stmt.status();
     Stmt st(*stmt);
     st.bind_key(1, key);
     st.bind_int(2, pool_->now());
-    if (touch) {
-      st.bind_int(3, to_millis(touch->last_access));
-      st.bind_int(4, to_millis(touch->expires_at));
-    }
     int rc = st.step();
     if (rc == SQLITE_DONE) return R{};
     if (rc != SQLITE_ROW) return failure(c, rc, "load");
     auto record = read_record(*stmt, 0);
-    if (touch && (rc = st.finish()) != SQLITE_DONE) return failure(c, rc, "load");
     if (!record) return record.status();
     return R(std::move(*record));
   });
