@@ -1,9 +1,8 @@
-// router_ctx.h — the per-request state shared by the demo's route files (private to the demo).
+// router_ctx.h — the request as the demo's route files see it (private to the demo).
 #pragma once
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,18 +13,30 @@
 
 namespace demo {
 
+// The JSON error of every answer the session store could not give (503).
+inline constexpr std::string_view kStoreUnavailable = "session store unavailable";
+
 struct Router::Ctx {
   Request& req;
   sessionkit::beast::BeastRequestView view;
   boost::beast::http::verb method;  // HEAD is routed as GET
   std::string_view path;
+  // The path parameter of a route that has one: the {handle} of /api/sessions/{handle}.
+  std::string_view param;
   // The urlencoded body, parsed when the Content-Type says so; `form_malformed` when that
   // failed (bad %-escape).
-  std::optional<std::map<std::string, std::string, std::less<>>> form;
+  std::optional<FormFields> form;
   bool form_malformed = false;
-  // The request came from one of the HTML page's forms (a route outside /api/): errors are
-  // answered with the page and a notice, not JSON.
+  // Errors are answered with the HTML page and a notice, not JSON: GET / and the page's forms
+  // (every other route outside /api/ but the operations ones).
   bool html = false;
+
+  // The form field `name`; nullptr when it is missing (or the body is no form).
+  const std::string* field(std::string_view name) const {
+    if (!form) return nullptr;
+    auto it = form->find(name);
+    return it == form->end() ? nullptr : &it->second;
+  }
 
   Response make(HttpStatus status) const {
     return make_response(status, req.version(), req.keep_alive());

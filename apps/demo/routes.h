@@ -2,9 +2,17 @@
 //
 // `Router::handle` is a coroutine: besides the session manager's asynchronous calls it does no
 // I/O of its own (password hashing runs on a separate executor). It never throws for client
-// input; every error becomes a JSON `{"error": ...}` response with a 4xx status (the JSON API),
-// or the HTML page with a notice and the same status (the page's forms), or 503 when the session
-// store cannot answer (no Set-Cookie is sent then). See docs/demo.md for the routes.
+// input. Every error is answered in the route's format: JSON `{"error": ...}` with a 4xx status
+// for the API (/api/…), the HTML page with a notice and the same status for the page and its
+// forms, 503 when the session store cannot answer (no Set-Cookie is sent then). See docs/demo.md
+// for the routes.
+//
+// Where things are: routes.cpp dispatches (the route table: path, method, the checks each route
+// declares, handler); session_scope.{h,cpp} runs a request that uses the session, from load to
+// commit, and holds the one table from failures to answers; the handlers are in page_routes.cpp
+// (GET /), api_routes.cpp (/api/session, increment, /api/sessions), auth_routes.cpp (login,
+// logout, password, re-authentication, ending sessions) and ops_routes.cpp (/healthz, /readyz,
+// /metrics).
 //
 // Thread safety: a Router is shared by all connections; `handle` may run concurrently.
 #pragma once
@@ -18,9 +26,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "credentials.h"
 #include "http_util.h"
 #include "pages.h"
 #include "sessionkit/http/origin.h"
@@ -62,19 +70,62 @@ class Router {
 
   sessionkit::SessionManager& manager() const noexcept { return manager_; }
 
-  struct Ctx;  // per-request state (router_ctx.h; shared by the route files)
+  // Per-request types of the route files (private to the demo).
+  struct Ctx;           // the request as the routes see it (router_ctx.h)
+  struct SessionRules;  // the checks a route declares (session_scope.h)
+  class SessionScope;   // a request's session from load to commit (session_scope.h)
+  struct Failure;       // what a failure answers, in JSON and HTML alike (session_scope.h)
 
  private:
+  using Handler = boost::asio::awaitable<Response> (Router::*)(SessionScope&) const;
+  struct Route;
+
+  // ---- routes.cpp: dispatch ----
   boost::asio::awaitable<Response> route(Ctx& ctx) const;
-  boost::asio::awaitable<Response> get_home(Ctx& ctx) const;
-  boost::asio::awaitable<Response> get_api_session(Ctx& ctx) const;
-  boost::asio::awaitable<Response> post_increment(Ctx& ctx, bool api) const;
-  boost::asio::awaitable<Response> post_login(Ctx& ctx, bool api) const;
-  boost::asio::awaitable<Response> post_logout(Ctx& ctx, bool api) const;
+  static const Route* find_route(std::string_view path);
+
+  // ---- session_scope.cpp: the scaffold of every route that uses the session ----
+  // Loads the session, runs the checks `rules` declares, then `handler`.
+  boost::asio::awaitable<Response> with_session(Ctx& ctx, const SessionRules& rules,
+                                                Handler handler) const;
+  // The one table from a manager error to its answer (status, JSON error, page notice, …).
+  Failure describe(const sessionkit::Status& status) const;
+  // That answer without a session page: JSON, or the small notice page. `partial`: the response
+  // commit wrote headers into (on 409 its cookie-clearing header must reach the client).
+  Response failure_answer(const Ctx& ctx, const sessionkit::Status& status,
+                          Response* partial) const;
+  // Retry-After for a rate-limited anonymous session, in seconds.
+  std::string anonymous_retry_after() const;
+
+  // ---- ops_routes.cpp: no session work ----
+  Response get_healthz(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_readyz(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_metrics(Ctx& ctx) const;
-  // /api/sessions[/…] (session_routes.cpp); `rest` is the path after "/api/sessions".
-  boost::asio::awaitable<Response> sessions_api(Ctx& ctx, std::string_view rest) const;
+
+  // ---- page_routes.cpp ----
+  boost::asio::awaitable<Response> get_home(SessionScope& s) const;
+  // The HTML page for the session with `status` and a notice: commits the session (cookies) and
+  // renders it with fresh CSRF tokens. GET / and every HTML answer of a form go through it.
+  boost::asio::awaitable<Response> page(SessionScope& s, HttpStatus status, std::string notice,
+                                        bool ask_password) const;
+  // The signed-in user's sessions for the page (empty when the store cannot answer).
+  boost::asio::awaitable<std::vector<SessionRow>> session_rows(sessionkit::Session& session) const;
+
+  // ---- api_routes.cpp ----
+  boost::asio::awaitable<Response> get_api_session(SessionScope& s) const;
+  boost::asio::awaitable<Response> post_increment(SessionScope& s) const;
+  boost::asio::awaitable<Response> get_sessions(SessionScope& s) const;
+  boost::asio::awaitable<
+      sessionkit::Result<std::vector<sessionkit::SessionManager::SessionSummary>>>
+  list_sessions(const sessionkit::Session& session) const;
+
+  // ---- auth_routes.cpp ----
+  boost::asio::awaitable<Response> post_login(SessionScope& s) const;
+  boost::asio::awaitable<Response> post_logout(SessionScope& s) const;
+  boost::asio::awaitable<Response> post_password(SessionScope& s) const;
+  boost::asio::awaitable<Response> post_reauth(SessionScope& s) const;
+  boost::asio::awaitable<Response> revoke_session(SessionScope& s) const;
+  boost::asio::awaitable<Response> revoke_other_sessions(SessionScope& s) const;
   // A password check on the hashing pool: the account's security stamp when it matched.
   struct PasswordCheck {
     enum Outcome { ok, wrong, busy } outcome = wrong;
@@ -82,54 +133,21 @@ class Router {
   };
   boost::asio::awaitable<PasswordCheck> verify_password(const std::string& user,
                                                         const std::string& password) const;
-  // 503 with Retry-After: the hashing pool's queue is full (JSON, or the page for a form).
-  boost::asio::awaitable<Response> password_busy(Ctx& ctx, sessionkit::Session& session) const;
-  // A wrong password where re-authentication was demanded: true when that ended the session.
-  boost::asio::awaitable<sessionkit::Result<bool>> count_reauth_failure(
-      sessionkit::Session& session) const;
-  // POST /api/password, POST /password; POST /api/reauth (session_routes.cpp).
-  boost::asio::awaitable<Response> post_password(Ctx& ctx) const;
-  boost::asio::awaitable<Response> post_reauth(Ctx& ctx) const;
-  // The HTML page's forms: POST /reauth, /sessions/revoke, /sessions/revoke-others.
-  boost::asio::awaitable<Response> post_session_form(Ctx& ctx, std::string_view path) const;
-  // "Sign out everywhere else": a new security stamp for the user (every session signed in
-  // before it ends on its next request), carried by `session`, then the others destroyed.
-  // Commits `session` into `res` (its new cookie). errc::unsupported with client-side sessions:
-  // the stamp still ends them on their next request.
-  boost::asio::awaitable<sessionkit::Result<std::size_t>> revoke_others(
-      sessionkit::Session& session, Response& res) const;
-  // The signed-in user's sessions for the HTML page (empty when the store cannot answer).
-  boost::asio::awaitable<std::vector<SessionRow>> session_rows(sessionkit::Session& session) const;
-  // Loads the request's session; or the response to send instead: 503 when the store cannot
-  // answer, 403 (cookie cleared) when binding refused the session.
-  boost::asio::awaitable<std::variant<sessionkit::Session, Response>> open_session(Ctx& ctx) const;
-
-  // The HTML page for `session` with `status` and a notice: commits the session (cookies) and
-  // renders it with a fresh CSRF token. GET / and every HTML error answer go through it.
-  boost::asio::awaitable<Response> page(Ctx& ctx, sessionkit::Session& session, HttpStatus status,
-                                        std::string notice, bool ask_password = false) const;
-  // An error answer: JSON `{"error": json_message}` for the API, the page with `notice` for a
-  // form (a minimal page without forms when there is no session to render).
-  boost::asio::awaitable<Response> fail(Ctx& ctx, sessionkit::Session* session, HttpStatus status,
-                                        std::string_view json_message, std::string notice) const;
-  // The CSRF token the request carries (X-CSRF-Token header, else form field `_csrf`).
-  std::optional<std::string> request_csrf_token(const Ctx& ctx) const;
-  // nullopt when the unsafe request may proceed; otherwise the 403 (or 400) response.
-  boost::asio::awaitable<std::optional<Response>> check_unsafe(Ctx& ctx,
-                                                               sessionkit::Session& session) const;
-  // Maps a manager error to a response (503, 413, 409, 429, 501): JSON, or the page for a form.
-  // `partial` is the response commit wrote headers into (its cookie-clearing header must reach
-  // the client on 409).
-  boost::asio::awaitable<Response> session_failure(Ctx& ctx, sessionkit::Session* session,
-                                                   const sessionkit::Status& status,
-                                                   Response* partial = nullptr) const;
-  Response session_error(Ctx& ctx, const sessionkit::Status& status,
-                         Response* partial = nullptr) const;
-  // Retry-After for a rate-limited anonymous session, in seconds.
-  std::string anonymous_retry_after() const;
+  // The new security stamp; not_found when `change.current` is wrong.
+  boost::asio::awaitable<sessionkit::Result<std::string>> change_password(
+      const std::string& user, const PasswordChange& change) const;
+  // 503 with Retry-After: the hashing pool's queue is full.
+  boost::asio::awaitable<Response> password_busy(SessionScope& s) const;
+  // A wrong password where re-authentication was demanded: counted; the last one allowed ends
+  // the session (401), the others answer 403 with `error` / `notice`.
+  boost::asio::awaitable<Response> wrong_password(SessionScope& s, std::string_view error,
+                                                  std::string notice, bool ask_password) const;
+  // Ends every session of `keep`'s user but `keep`.
+  boost::asio::awaitable<sessionkit::Result<std::size_t>> revoke_user_sessions(
+      const sessionkit::Session& keep) const;
 
   static constexpr std::chrono::seconds kExpensiveCountMaxAge{15};
-  struct CountCache {
+  struct CountCache {  // /metrics when store().count_is_expensive()
     std::mutex mutex;
     std::optional<std::uint64_t> value;
     std::chrono::steady_clock::time_point at{};
@@ -137,8 +155,7 @@ class Router {
 
   sessionkit::SessionManager& manager_;
   mutable CountCache count_cache_;
-  mutable std::atomic<std::size_t> pending_password_checks_{
-      0};  // /metrics when store().count_is_expensive()
+  mutable std::atomic<std::size_t> pending_password_checks_{0};
   UserDirectory& users_;
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;
