@@ -129,20 +129,11 @@ std::string render_notice_page(std::string_view notice, std::string_view title) 
   return html;
 }
 
-std::string render_home(const HomePage& page) {
-  std::string html;
-  html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  html += "<title>sessionkit demo</title>\n<style>";
-  html += kStyle;
-  html += "</style>\n</head>\n<body>\n<h1>sessionkit demo</h1>\n";
+namespace {
 
-  if (!page.message.empty()) {
-    html += fmt::format("<section class=\"notice\" role=\"alert\">{}</section>\n",
-                        html_escape(page.message));
-  }
-
-  html += "<section>\n<h2>Session</h2>\n";
+// "Session": what the server stores about this browser, the visit count and Increment.
+std::string render_session_section(const HomePage& page) {
+  std::string html = "<section>\n<h2>Session</h2>\n";
   if (page.id_hint.empty()) {
     html +=
         "<p>No session is stored for you yet: reading pages costs the server nothing. "
@@ -158,8 +149,12 @@ std::string render_home(const HomePage& page) {
       "<form method=\"post\" action=\"/increment\">{}<button type=\"submit\">Increment"
       "</button></form>\n</section>\n",
       csrf_input(page));
+  return html;
+}
 
-  html += "<section>\n";
+// Signed in: Log out, "Your active sessions", the password form. Otherwise: the login form.
+std::string render_account_section(const HomePage& page) {
+  std::string html = "<section>\n";
   if (page.authenticated) {
     html += fmt::format("<p>Signed in as <strong>{}</strong>.</p>\n", html_escape(page.user));
     html += fmt::format(
@@ -190,7 +185,24 @@ std::string render_home(const HomePage& page) {
         csrf_input(page));
   }
   html += "</section>\n";
+  return html;
+}
 
+}  // namespace
+
+std::string render_home(const HomePage& page) {
+  std::string html;
+  html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += "<title>sessionkit demo</title>\n<style>";
+  html += kStyle;
+  html += "</style>\n</head>\n<body>\n<h1>sessionkit demo</h1>\n";
+  if (!page.message.empty()) {
+    html += fmt::format("<section class=\"notice\" role=\"alert\">{}</section>\n",
+                        html_escape(page.message));
+  }
+  html += render_session_section(page);
+  html += render_account_section(page);
   html +=
       "<section>\n<p>JSON API: <code>GET /api/session</code>, <code>POST /api/login</code>, "
       "<code>POST /api/increment</code>, <code>POST /api/logout</code> (send the CSRF token "

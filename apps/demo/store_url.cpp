@@ -212,8 +212,45 @@ void warn_if_shared(const std::string& path) {
       path, st.st_mode & 0777);
 }
 
-sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store_unscrubbed(
-    std::string_view url) {
+using StoreResult = sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>>;
+
+// cookie://[?max_bytes=N]
+StoreResult open_cookie_store(std::string_view rest) {
+  sessionkit::CookieStoreOptions options;
+  if (!rest.empty()) {
+    constexpr std::string_view kOption = "?max_bytes=";
+    std::size_t n = 0;
+    const std::string_view value = rest.substr(std::min(rest.size(), kOption.size()));
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (!rest.starts_with(kOption) || value.empty() || ec != std::errc() ||
+        end != value.data() + value.size() || n < 100 || n > 4000) {
+      return {errc::invalid_argument,
+              "cookie:// takes only ?max_bytes=N (100 to 4000; default 3800)"};
+    }
+    options.max_cookie_bytes = n;
+  }
+  return std::shared_ptr<sessionkit::SessionStore>(
+      std::make_shared<sessionkit::CookieStore>(options));
+}
+
+// sqlite://PATH: the parent directory is created (0700) when missing.
+StoreResult open_sqlite_store(std::string_view rest) {
+  if (rest.empty()) {
+    return {errc::invalid_argument, "sqlite:// needs a file path, e.g. sqlite://./data/s.db"};
+  }
+  std::filesystem::path path{std::string(rest)};
+  if (path.has_parent_path()) {
+    if (auto made = create_private_directories(path.parent_path()); !made) return made;
+  }
+  sessionkit::SqliteStoreOptions options;
+  options.path = path.string();
+  auto store = sessionkit::SqliteStore::open(std::move(options));
+  if (!store) return store.status();
+  warn_if_shared(path.string());
+  return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
+}
+
+StoreResult open_store_unscrubbed(std::string_view url) {
   std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
     return {errc::invalid_argument,
@@ -230,39 +267,8 @@ sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store_unscrub
         std::make_shared<sessionkit::MemoryStore>(sessionkit::MemoryStoreOptions{}));
   }
 
-  if (scheme == "cookie") {
-    sessionkit::CookieStoreOptions options;
-    if (!rest.empty()) {
-      constexpr std::string_view kOption = "?max_bytes=";
-      std::size_t n = 0;
-      const std::string_view value = rest.substr(std::min(rest.size(), kOption.size()));
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (!rest.starts_with(kOption) || value.empty() || ec != std::errc() ||
-          end != value.data() + value.size() || n < 100 || n > 4000) {
-        return {errc::invalid_argument,
-                "cookie:// takes only ?max_bytes=N (100 to 4000; default 3800)"};
-      }
-      options.max_cookie_bytes = n;
-    }
-    return std::shared_ptr<sessionkit::SessionStore>(
-        std::make_shared<sessionkit::CookieStore>(options));
-  }
-
-  if (scheme == "sqlite") {
-    if (rest.empty()) {
-      return {errc::invalid_argument, "sqlite:// needs a file path, e.g. sqlite://./data/s.db"};
-    }
-    std::filesystem::path path{std::string(rest)};
-    if (path.has_parent_path()) {
-      if (auto made = create_private_directories(path.parent_path()); !made) return made;
-    }
-    sessionkit::SqliteStoreOptions options;
-    options.path = path.string();
-    auto store = sessionkit::SqliteStore::open(std::move(options));
-    if (!store) return store.status();
-    warn_if_shared(path.string());
-    return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
-  }
+  if (scheme == "cookie") return open_cookie_store(rest);
+  if (scheme == "sqlite") return open_sqlite_store(rest);
 
 #ifdef SESSIONKIT_DEMO_REDIS
   if (scheme == "redis" || scheme == "rediss" || scheme == "redis+cluster" ||

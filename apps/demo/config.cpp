@@ -1,0 +1,180 @@
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstring>
+
+namespace demo {
+
+namespace {
+
+// The flags in --help order, in three parts: where it runs and its secrets; lifetimes, threads,
+// proxies and session policy; limits against abuse and the connection limits.
+void add_deployment_flags(CLI::App& app, Config& cfg) {
+  app.add_option("--listen", cfg.listen, "Address to listen on, HOST:PORT (port 0: any)")
+      ->envname("SESSION_LISTEN");
+  app.add_option("--store", cfg.store,
+                 "Session store URL: memory://, sqlite://PATH (missing directories are created "
+                 "0700, a new file 0600), "
+                 "redis://[user:pass@]host:port[/db], rediss://… (TLS), "
+                 "redis+cluster://host:port[,host:port…], "
+                 "postgresql://user:pass@host:port/db[?sslmode=…]. Passwords are shown as *** in "
+                 "logs and errors")
+      ->envname("SESSION_STORE");
+  app.add_option("--secret", cfg.secret,
+                 "Cookie signing secrets, comma-separated, newest first (production: each at "
+                 "least 32 bytes; development without one: a random per-process secret). On the "
+                 "command line other local users can see it: prefer --secret-file or the "
+                 "environment variable")
+      ->envname("SESSION_SECRET");
+  app.add_option("--secret-file", cfg.secret_file,
+                 "Read the secrets (as for --secret) from this file; one trailing newline is "
+                 "ignored. Keep it owner-only (chmod 600): a warning otherwise")
+      ->envname("SESSION_SECRET_FILE");
+  app.add_option("--metrics-token-file", cfg.metrics_token_file,
+                 "Protect GET /metrics: read a bearer token from this file (one trailing newline "
+                 "ignored); scrapers then send 'Authorization: Bearer <token>'. Without it "
+                 "/metrics is public")
+      ->envname("SESSION_METRICS_TOKEN_FILE");
+  app.add_option("--cookie-name", cfg.cookie_name, "Session cookie name (without prefix)")
+      ->envname("SESSION_COOKIE_NAME");
+  app.add_option("--mode", cfg.mode,
+                 "development (plain HTTP, cookies without Secure) or production (Secure, "
+                 "__Host- prefix, secret required)")
+      ->envname("SESSION_MODE")
+      ->check(CLI::IsMember({"development", "production"}));
+}
+
+void add_policy_flags(CLI::App& app, Config& cfg) {
+  app.add_option("--idle-timeout", cfg.idle_timeout, "Idle timeout in seconds")
+      ->envname("SESSION_IDLE_TIMEOUT")
+      ->check(CLI::Range(1L, 365L * 24 * 3600));
+  app.add_option("--absolute-timeout", cfg.absolute_timeout, "Absolute timeout in seconds")
+      ->envname("SESSION_ABSOLUTE_TIMEOUT")
+      ->check(CLI::Range(1L, 366L * 24 * 3600));
+  app.add_option("--threads", cfg.threads, "I/O threads (default: hardware concurrency)")
+      ->envname("SESSION_THREADS")
+      ->check(CLI::Range(1U, 1024U));
+  app.add_option("--trusted-proxies", cfg.trusted_proxies,
+                 "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: "
+                 "comma-separated addresses or CIDR blocks (default: none, headers ignored)")
+      ->envname("SESSION_TRUSTED_PROXIES");
+  app.add_option("--hsts", cfg.hsts,
+                 "Send Strict-Transport-Security with this max-age (seconds) on HTTPS requests; "
+                 "0 = off")
+      ->envname("SESSION_HSTS")
+      ->check(CLI::Range(0L, 63072000L));
+  app.add_option("--bind", cfg.bind,
+                 "Bind each session to its client: none, fingerprint (User-Agent), ip, or both. "
+                 "A request from another client ends the session with 403")
+      ->envname("SESSION_BIND")
+      ->check(CLI::IsMember({"none", "fingerprint", "ip", "both"}));
+  app.add_option("--max-sessions-per-user", cfg.max_sessions_per_user,
+                 "Sessions a user may have at once; a login beyond it ends the oldest (0: no cap)")
+      ->envname("SESSION_MAX_PER_USER")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
+  app.add_option("--reauth-after", cfg.reauth_after,
+                 "Seconds after which sensitive actions (ending other sessions) need the password "
+                 "again (POST /api/reauth)")
+      ->envname("SESSION_REAUTH_AFTER")
+      ->check(CLI::Range(1L, 366L * 24 * 3600));
+  app.add_option("--janitor-interval", cfg.janitor_interval,
+                 "Seconds between sweeps that delete expired sessions (each sweep drains all)")
+      ->envname("SESSION_JANITOR_INTERVAL")
+      ->check(CLI::Range(1L, 24L * 3600));
+}
+
+void add_limit_flags(CLI::App& app, Config& cfg) {
+  app.add_option("--anonymous-session-burst", cfg.anonymous_burst,
+                 "New sessions a client address may create without signing in before it gets "
+                 "429 (0: no limit)")
+      ->envname("SESSION_ANONYMOUS_BURST");
+  app.add_option("--anonymous-sessions-per-minute", cfg.anonymous_per_minute,
+                 "Rate at which that allowance refills")
+      ->envname("SESSION_ANONYMOUS_PER_MINUTE");
+  app.add_option("--max-reauth-failures", cfg.max_reauth_failures,
+                 "Wrong passwords for re-authentication before the session is ended (0: never)")
+      ->envname("SESSION_MAX_REAUTH_FAILURES");
+  app.add_flag("--persistent-cookies", cfg.persistent_cookies,
+               "Session cookies with Max-Age (survive a browser restart) instead of "
+               "browser-session cookies")
+      ->envname("SESSION_PERSISTENT_COOKIES");
+  app.add_option("--allowed-origins", cfg.allowed_origins,
+                 "Origins unsafe requests may come from, comma-separated (default: the "
+                 "request's own Host and scheme)")
+      ->envname("SESSION_ALLOWED_ORIGINS");
+  app.add_flag("--allow-same-site", cfg.allow_same_site,
+               "Accept unsafe requests with Sec-Fetch-Site: same-site (sibling subdomains)")
+      ->envname("SESSION_ALLOW_SAME_SITE");
+  app.add_option("--header-timeout", cfg.header_timeout,
+                 "Seconds from a request's first byte to the end of its header")
+      ->envname("SESSION_HEADER_TIMEOUT")
+      ->check(CLI::Range(1L, 3600L));
+  app.add_option("--max-connections", cfg.max_connections,
+                 "Connections served at once (0: the file descriptor limit minus 64)")
+      ->envname("SESSION_MAX_CONNECTIONS");
+}
+
+}  // namespace
+
+void add_flags(CLI::App& app, Config& cfg) {
+  app.option_defaults()->always_capture_default();
+  add_deployment_flags(app, cfg);
+  add_policy_flags(app, cfg);
+  add_limit_flags(app, cfg);
+}
+
+std::pair<std::string, std::uint16_t> split_listen(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw UsageError("--listen: expected [IPV6]:PORT, got '" + text + "'");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      throw UsageError("--listen: expected HOST:PORT, got '" + text + "'");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+      value > 65535) {
+    throw UsageError("--listen: expected HOST:PORT with a port 0-65535, got '" + text + "'");
+  }
+  return {host, static_cast<std::uint16_t>(value)};
+}
+
+bool on_command_line(int argc, char** argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == flag ||
+        (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void hide_from_command_line(int argc, char** argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    char* value = nullptr;
+    if (arg == flag && i + 1 < argc) {
+      value = argv[++i];
+    } else if (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=') {
+      value = argv[i] + flag.size() + 1;
+    }
+    if (value != nullptr) std::memset(value, 'x', std::strlen(value));
+  }
+}
+
+}  // namespace demo
