@@ -12,13 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <iostream>
 #include <optional>
@@ -27,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "http_io.h"
 #include "sessionkit/http/beast.h"
 
 namespace demo {
@@ -49,32 +44,6 @@ void log_exception(std::string_view what, std::exception_ptr e) {
   } catch (...) {
     spdlog::error("{} ended with an unknown exception", what);
   }
-}
-
-bool is_parse_error(const error_code& ec) {
-  return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category();
-}
-
-// The response's status line and header fields, in one contiguous buffer, so that the response
-// goes out in one plain gather write with the body. Beast's async_write presents the header as
-// a buffer sequence of several pieces per field and walks it again on every write_some; this
-// walks it once (docs/performance.md, "The one-buffer response write": healthz +42%, read +16%).
-error_code serialize_header(Response& res, std::string& out) {
-  out.clear();
-  bhttp::serializer<false, bhttp::string_body> sr(res);
-  sr.split(true);
-  error_code ec;
-  while (!ec && !sr.is_header_done()) {
-    sr.next(ec, [&](error_code&, const auto& buffers) {
-      std::size_t n = 0;
-      for (auto b : beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      sr.consume(n);
-    });
-  }
-  return ec;
 }
 
 // Accept failures that mean "no descriptor or memory for a new connection right now".
@@ -119,6 +88,34 @@ struct Server::Connection {
   bool reading = false;                 // waiting for (the rest of) a request: may be cancelled
   asio::any_io_executor executor;       // the connection's strand; guards the fields above
 };
+
+// Keeps a connection in the server's set (shutdown cancels it while it waits for a request)
+// until its coroutine ends.
+class Server::Enrollment {
+ public:
+  Enrollment(Server* server, std::shared_ptr<Connection> conn)
+      : server_(server), conn_(std::move(conn)) {}
+  Enrollment(const Enrollment&) = delete;
+  Enrollment& operator=(const Enrollment&) = delete;
+  ~Enrollment() {
+    conn_->stream = nullptr;
+    server_->withdraw(conn_);
+  }
+
+ private:
+  Server* server_;
+  std::shared_ptr<Connection> conn_;
+};
+
+namespace {
+
+std::string peer_address(beast::tcp_stream& stream) {
+  error_code ec;
+  auto remote = stream.socket().remote_endpoint(ec);
+  return ec ? std::string() : remote.address().to_string();
+}
+
+}  // namespace
 
 Server::Server(Router& router, ServerOptions options)
     : router_(router),
@@ -332,119 +329,35 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
   beast::tcp_stream stream(std::move(socket));
   conn->stream = &stream;
   if (!enroll(conn)) co_return;  // shutting down: the socket closes with `stream`
-  struct Withdraw {
-    Server* self;
-    std::shared_ptr<Connection> conn;
-    ~Withdraw() {
-      conn->stream = nullptr;
-      self->withdraw(conn);
-    }
-  } withdraw_on_exit{this, conn};
+  Enrollment enrollment(this, conn);
 
-  std::string peer;
-  {
-    error_code ec;
-    auto remote = stream.socket().remote_endpoint(ec);
-    if (!ec) peer = remote.address().to_string();
-  }
-
+  const std::string peer = peer_address(stream);
   beast::flat_buffer buffer;
   std::string header;  // the serialized response header, reused across the connection's requests
   auto& metrics = router_.manager().metrics();
-  bool lingering_close = false;
-
+  bool lingering = false;  // after a refusal: let the client read it before the close
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
+    RequestParser parser;
     parser.header_limit(options_.header_limit);
     parser.body_limit(options_.body_limit);
-
     conn->reading = true;
     if (stopping_.load()) break;
-    // The header, parsed as it arrives (what http::async_read_header does, with two deadlines):
-    // the idle timeout until the request's first byte, then header_timeout for the whole header.
-    error_code ec;
-    std::size_t n = 0;
-    bool header_deadline = false;
-    stream.expires_after(options_.idle_timeout);
-    for (;;) {
-      if (buffer.size() > 0) {
-        if (!header_deadline) {
-          stream.expires_after(options_.header_timeout);
-          header_deadline = true;
-        }
-        const std::size_t used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
-        if (ec != bhttp::error::need_more) break;  // the header is complete, or malformed
-        ec = {};
-      }
-      const std::size_t room = beast::read_size(buffer, 65536);
-      if (room == 0) {
-        ec = bhttp::error::buffer_overflow;
-        break;
-      }
-      auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(room), use_tuple);
-      buffer.commit(rn);
-      if (rec == asio::error::eof) {
-        if (parser.got_some()) {
-          parser.put_eof(ec);  // partial_message
-        } else {
-          ec = bhttp::error::end_of_stream;
-        }
-        break;
-      }
-      if (rec) {
-        ec = rec;
-        break;
-      }
-    }
-    // Framing that RFC 9112 answers with 400 and a closed connection: nothing after this header
-    // is parsed (a body that is not one would otherwise run as the next request).
-    std::optional<std::string_view> framing;
-    if (!ec) framing = sessionkit::beast::framing_error(parser);
-    if (framing) {
-      conn->reading = false;
-      Response error = json_error(HttpStatus::bad_request, *framing, 11, false);
-      stream.expires_after(options_.idle_timeout);
-      co_await bhttp::async_write(stream, error, use_tuple);
-      lingering_close = true;
-      break;
-    }
-    if (!ec && !parser.is_done()) stream.expires_after(options_.idle_timeout);
-    if (!ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
-      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
-      auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
-      ec = wec;
-    }
-    if (!ec && !parser.is_done()) {
-      std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-    }
+    const ReadOutcome read = co_await read_request(stream, buffer, parser, options_.idle_timeout,
+                                                   options_.header_timeout);
     conn->reading = false;
-
-    if (ec) {
-      std::optional<Response> error;
-      if (ec == bhttp::error::header_limit) {
-        error = json_error(HttpStatus::request_header_fields_too_large, "request header too large",
-                           11, false);
-      } else if (ec == bhttp::error::body_limit) {
-        error = json_error(HttpStatus::payload_too_large, "request body too large", 11, false);
-      } else if (is_parse_error(ec) && ec != bhttp::error::end_of_stream &&
-                 ec != bhttp::error::partial_message) {
-        error = json_error(HttpStatus::bad_request, "malformed HTTP request", 11, false);
-      }
-      if (error) {
-        stream.expires_after(options_.idle_timeout);
-        co_await bhttp::async_write(stream, *error, use_tuple);
-        lingering_close = true;
-      }
+    if (std::optional<Response> error = refusal(read)) {
+      stream.expires_after(options_.idle_timeout);
+      co_await bhttp::async_write(stream, *error, use_tuple);
+      lingering = true;
       break;
     }
+    if (read.ec) break;  // the client went away, or timed out
 
     const auto started = std::chrono::steady_clock::now();
     Request req = parser.release();
     Response res = co_await router_.handle(req, peer);
     const bool keep_alive = !res.need_eof() && !stopping_.load();
     res.keep_alive(keep_alive);
-
     stream.expires_after(options_.idle_timeout);
     error_code wec;
     if (res.chunked()) {  // no handler answers chunked; Beast would encode the chunks
@@ -459,22 +372,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
                   std::string_view(req.target()), res.result_int());
     if (wec || !keep_alive) break;
   }
-
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  if (lingering_close) {
-    // Read and discard what the client is still sending (bounded), so that closing the socket
-    // with unread data does not reset the connection before the client has read our answer.
-    stream.expires_after(std::chrono::seconds(2));
-    std::array<char, 16 * 1024> sink;
-    std::size_t drained = 0;
-    while (drained < 1024 * 1024) {
-      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-      if (rec) break;
-      drained += rn;
-    }
-  }
-  stream.socket().close(ignored);
+  co_await close_connection(stream, lingering);
 }
 
 asio::awaitable<void> Server::janitor() {

@@ -1,14 +1,15 @@
 // server.h — the demo's HTTP/1.1 server: an Asio io_context run by N threads, an acceptor, and
 // one coroutine per connection (Beast's advanced-server / server-flex-awaitable shape).
 //
-// Per connection: each connection runs on its own strand; a request parser is created for every
-// message with an 8 KiB header limit (431) and a 64 KiB body limit (413); malformed input gets
-// a 400, and so does a header whose framing RFC 9112 forbids (sessionkit::beast::framing_error:
-// Transfer-Encoding not ending in chunked, on HTTP/1.0 or with Content-Length; no Host on
-// HTTP/1.1, several Host lines), answered before any body is read and without parsing another
-// byte; after any of these the connection is closed (lingering: the unread rest is discarded
-// unparsed for at most 2 s so that the close does not reset the connection before the client
-// has read the error). Keep-alive with an idle timeout; `Expect: 100-continue` is honoured.
+// Per connection (`serve`; reading and writing in http_io.h): each connection runs on its own
+// strand; a request parser is created for every message with an 8 KiB header limit (431) and a
+// 64 KiB body limit (413); malformed input gets a 400, and so does a header whose framing
+// RFC 9112 forbids (sessionkit::beast::framing_error: Transfer-Encoding not ending in chunked,
+// on HTTP/1.0 or with Content-Length; no Host on HTTP/1.1, several Host lines), answered before
+// any body is read and without parsing another byte; after any of these the connection is
+// closed (lingering: the unread rest is discarded unparsed for at most 2 s so that the close
+// does not reset the connection before the client has read the error). Keep-alive with an idle
+// timeout; `Expect: 100-continue` is honoured.
 //
 // Timeouts: waiting for a request's first byte (a new or kept-alive connection) and every body
 // read or response write: `idle_timeout`. From a request's first byte to the end of its header:
@@ -87,9 +88,11 @@ class Server {
 
  private:
   struct Connection;
-  class Slot;  // one counted connection; releasing it may resume accepting
+  class Slot;        // one counted connection; releasing it may resume accepting
+  class Enrollment;  // one connection in `connections_`, from enroll to withdraw
 
   boost::asio::awaitable<void> accept_loop();
+  // One connection's HTTP/1.1 loop (reading and writing: http_io.h).
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, Slot slot);
   void release_slot();
   boost::asio::awaitable<void> janitor();

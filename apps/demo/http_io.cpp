@@ -1,0 +1,141 @@
+#include "http_io.h"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <tuple>
+
+#include "sessionkit/http/beast.h"
+
+namespace demo {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+bool is_parse_error(const error_code& ec) {
+  return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+}  // namespace
+
+error_code serialize_header(Response& res, std::string& out) {
+  out.clear();
+  bhttp::serializer<false, bhttp::string_body> sr(res);
+  sr.split(true);
+  error_code ec;
+  while (!ec && !sr.is_header_done()) {
+    sr.next(ec, [&](error_code&, const auto& buffers) {
+      std::size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      sr.consume(n);
+    });
+  }
+  return ec;
+}
+
+asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                          RequestParser& parser, std::chrono::seconds idle_timeout,
+                                          std::chrono::seconds header_timeout) {
+  // The header, parsed as it arrives (what http::async_read_header does, with two deadlines):
+  // `idle_timeout` until the request's first byte, then `header_timeout` for the whole header.
+  ReadOutcome out;
+  error_code& ec = out.ec;
+  bool header_deadline = false;
+  stream.expires_after(idle_timeout);
+  for (;;) {
+    if (buffer.size() > 0) {
+      if (!header_deadline) {
+        stream.expires_after(header_timeout);
+        header_deadline = true;
+      }
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec != bhttp::error::need_more) break;  // the header is complete, or malformed
+      ec = {};
+    }
+    const std::size_t room = beast::read_size(buffer, 65536);
+    if (room == 0) {
+      ec = bhttp::error::buffer_overflow;
+      break;
+    }
+    auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(room), use_tuple);
+    buffer.commit(rn);
+    if (rec == asio::error::eof) {
+      if (parser.got_some()) {
+        parser.put_eof(ec);  // partial_message
+      } else {
+        ec = bhttp::error::end_of_stream;
+      }
+      break;
+    }
+    if (rec) {
+      ec = rec;
+      break;
+    }
+  }
+  if (ec) co_return out;
+  // Framing that RFC 9112 answers with 400 and a closed connection: nothing after this header
+  // is parsed (a body that is not one would otherwise run as the next request).
+  out.framing = sessionkit::beast::framing_error(parser);
+  if (out.framing) co_return out;
+  if (!parser.is_done()) stream.expires_after(idle_timeout);
+  if (parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, cont, use_tuple);
+  }
+  if (!ec && !parser.is_done()) {
+    std::tie(ec, std::ignore) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+  }
+  co_return out;
+}
+
+std::optional<Response> refusal(const ReadOutcome& read) {
+  if (read.framing) return json_error(HttpStatus::bad_request, *read.framing, 11, false);
+  const error_code& ec = read.ec;
+  if (ec == bhttp::error::header_limit) {
+    return json_error(HttpStatus::request_header_fields_too_large, "request header too large", 11,
+                      false);
+  }
+  if (ec == bhttp::error::body_limit) {
+    return json_error(HttpStatus::payload_too_large, "request body too large", 11, false);
+  }
+  if (is_parse_error(ec) && ec != bhttp::error::end_of_stream &&
+      ec != bhttp::error::partial_message) {
+    return json_error(HttpStatus::bad_request, "malformed HTTP request", 11, false);
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> close_connection(beast::tcp_stream& stream, bool lingering) {
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (lingering) {
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16 * 1024> sink;
+    std::size_t drained = 0;
+    while (drained < 1024 * 1024) {
+      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (rec) break;
+      drained += rn;
+    }
+  }
+  stream.socket().close(ignored);
+}
+
+}  // namespace demo
