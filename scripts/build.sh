@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds one CMake preset (debug, release, asan).
+# Configures and builds one CMake preset (debug, release, asan, tsan).
 # Usage: scripts/build.sh PRESET [--target T ...] [-- extra cmake configure arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
