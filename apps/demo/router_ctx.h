@@ -27,8 +27,8 @@ struct Router::Ctx {
   // failed (bad %-escape).
   std::optional<FormFields> form;
   bool form_malformed = false;
-  // Errors are answered with the HTML page and a notice, not JSON: GET / and the page's forms
-  // (every other route outside /api/ but the operations ones).
+  // Answers go to the HTML page (a notice and the right status), not JSON: GET / and the page's
+  // forms (every request outside /api/ but a GET).
   bool html = false;
 
   // The form field `name`; nullptr when it is missing (or the body is no form).

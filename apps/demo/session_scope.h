@@ -32,7 +32,7 @@ struct Router::SessionRules {
   // An unsafe method (POST, DELETE): Origin / Fetch Metadata (403), a readable form body (400),
   // the CSRF token from X-CSRF-Token or the form's `_csrf` field (403).
   bool unsafe = false;
-  // From the page, the body must be a form (400): forms whose fields are all optional.
+  // From the page, the body must be an urlencoded form (400): /reauth and /sessions/….
   bool form = false;
   // Not empty: the route needs a signed-in user; 401 with this JSON error / page notice.
   std::string_view signed_out_error = {};
@@ -79,7 +79,8 @@ class Router::SessionScope {
   std::string csrf_token(Response& res);
 
   // A refusal of this request: JSON {"error": error}, or the page with `notice` (and the
-  // password form). An answer that ends the session also commits it: its cookie is cleared.
+  // password form when `ask_password`). An answer that ends the session (binding refused it, or
+  // it is destroyed) also commits it: its cookie is cleared.
   boost::asio::awaitable<Response> fail(HttpStatus status, std::string_view error,
                                         std::string notice, bool ask_password = false);
   // A manager error: the answer `Router::describe` gives it. `partial`: the response commit
