@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
@@ -319,12 +320,14 @@ Params& Params::key(const SessionKey& k) {
 Params& Params::bytes(std::string v) {
   values_.emplace_back(std::move(v));
   formats_.push_back(1);
+  is_now_.push_back(false);
   return *this;
 }
 
 Params& Params::text(std::string v) {
   values_.emplace_back(std::move(v));
   formats_.push_back(0);
+  is_now_.push_back(false);
   return *this;
 }
 
@@ -335,17 +338,28 @@ Params& Params::integer(std::int64_t v) {
 Params& Params::null() {
   values_.emplace_back(std::nullopt);
   formats_.push_back(0);
+  is_now_.push_back(false);
   return *this;
 }
 
-Params::View Params::view() const {
-  View v;
-  for (std::size_t i = 0; i < values_.size(); ++i) {
-    v.values.push_back(values_[i] ? values_[i]->c_str() : nullptr);
-    v.lengths.push_back(values_[i] ? static_cast<int>(values_[i]->size()) : 0);
+Params& Params::now() {
+  null();
+  is_now_.back() = true;
+  return *this;
+}
+
+Params::View::View(const Params& p, std::optional<std::int64_t> now) : formats(p.formats_) {
+  if (now) now_ = std::to_string(*now);
+  for (std::size_t i = 0; i < p.values_.size(); ++i) {
+    if (p.is_now_[i]) {
+      if (!now) throw std::logic_error("postgres: a now() parameter without the time");
+      values.push_back(now_.c_str());
+      lengths.push_back(static_cast<int>(now_.size()));
+    } else {
+      values.push_back(p.values_[i] ? p.values_[i]->c_str() : nullptr);
+      lengths.push_back(p.values_[i] ? static_cast<int>(p.values_[i]->size()) : 0);
+    }
   }
-  v.formats = formats_;
-  return v;
 }
 
 std::string Settings::hide_secrets(std::string message) const {
@@ -463,7 +477,7 @@ Result<ResultPtr> Connection::finish(const std::string& what) {
   return last;
 }
 
-Result<ResultPtr> Connection::exec(Q q, const Params& params) {
+Result<ResultPtr> Connection::exec(Q q, const Params& params, std::int64_t now) {
   const auto i = static_cast<std::size_t>(q);
   const std::string name = "sessionkit_" + std::to_string(i);
   if (!prepared_[i]) {
@@ -474,7 +488,7 @@ Result<ResultPtr> Connection::exec(Q q, const Params& params) {
     if (!r) return r.status();
     prepared_[i] = true;
   }
-  const Params::View v = params.view();
+  const Params::View v(params, now);
   if (!PQsendQueryPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()),
                            v.values.data(), v.lengths.data(), v.formats.data(), 0)) {
     return lost(kWhat[i]);
@@ -486,7 +500,7 @@ Result<ResultPtr> Connection::exec_sql(const std::string& sql, const Params* par
                                        const std::string& what) {
   int sent = 0;
   if (params) {
-    const Params::View v = params->view();
+    const Params::View v(*params, std::nullopt);
     sent = PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(params->size()), nullptr,
                              v.values.data(), v.lengths.data(), v.formats.data(), 0);
   } else {

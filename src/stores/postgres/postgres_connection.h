@@ -63,6 +63,9 @@ struct ResultClear {
 using ResultPtr = std::unique_ptr<PGresult, ResultClear>;
 
 // Statement parameters: text (format 0) or the binary key (format 1); nullopt is SQL NULL.
+// `now()` names the parameter that carries the store's clock reading for the operation: it is
+// filled in only when the statement runs (Connection::exec's `now`), since a queued operation
+// must judge expiry by the time it runs, not the time it was queued.
 class Params {
  public:
   Params& key(const SessionKey& k);
@@ -71,22 +74,30 @@ class Params {
   Params& integer(std::int64_t v);
   Params& null();
   Params& opt_integer(const std::optional<std::int64_t>& v) { return v ? integer(*v) : null(); }
+  Params& now();  // the store's clock, ms since the epoch, when the statement runs
   std::size_t size() const noexcept { return values_.size(); }
-  // Overwrites parameter `i` (0-based) with an integer; used for "now", known only when the
-  // statement is about to run.
-  void set_integer(std::size_t i, std::int64_t v) { values_.at(i) = std::to_string(v); }
 
-  // Pointer arrays for libpq, valid while this object is alive and unchanged.
-  struct View {
+  // Pointer arrays for libpq, with every now() parameter set to `now` (none given: a statement
+  // with a now() parameter throws std::logic_error). Valid while this View and the Params are
+  // alive and the Params unchanged; neither copied nor moved (the pointers would dangle).
+  class View {
+   public:
+    View(const Params& params, std::optional<std::int64_t> now);
+    View(const View&) = delete;
+    View& operator=(const View&) = delete;
+
     std::vector<const char*> values;
     std::vector<int> lengths;
     std::vector<int> formats;
+
+   private:
+    std::string now_;
   };
-  View view() const;
 
  private:
   std::vector<std::optional<std::string>> values_;
   std::vector<int> formats_;
+  std::vector<bool> is_now_;
 };
 
 struct ConnFinish {
@@ -106,10 +117,11 @@ class Connection {
   bool usable();
   bool broken() const noexcept { return broken_; }
 
-  // Runs prepared statement `q` (preparing it on this connection first if needed).
-  Result<ResultPtr> exec(Q q, const Params& params);
+  // Runs prepared statement `q` (preparing it on this connection first if needed); `now` (the
+  // store's clock, ms) fills the parameters named by Params::now().
+  Result<ResultPtr> exec(Q q, const Params& params, std::int64_t now);
   // Runs SQL text; without parameters it may hold several statements (simple query protocol).
-  // `what` names the step in error messages.
+  // `what` names the step in error messages. No Params::now() here.
   Result<ResultPtr> exec_sql(const std::string& sql, const Params* params = nullptr,
                              const std::string& what = "setup");
 

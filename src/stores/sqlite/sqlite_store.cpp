@@ -1,12 +1,12 @@
 #include "sessionkit/stores/sqlite.h"
 
 #include <algorithm>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
+#include "stores/completion.h"
 #include "stores/sqlite/sqlite_connection.h"
 
 namespace sessionkit {
@@ -17,32 +17,24 @@ namespace {
 
 enum class Access { read, write };
 
-// Checks out a connection, runs `body(connection)` and calls `done` after the connection is
-// back in the pool. A write first takes the pool's writer lock: SQLite admits one writer at a
-// time anyway, and queueing in-process writers on a mutex (woken at once) instead of in
-// SQLite's busy handler (which polls with sleeps of up to 100 ms) keeps them from starving each
-// other; the busy handler is then only needed against other processes. The connection is taken
-// before the lock, so a lock holder never waits for a connection. Exceptions (std::bad_alloc
-// in practice) become `unavailable`.
+// Checks out a connection, runs `body(connection)` and answers after the connection is back in
+// the pool (stores::complete: exceptions, std::bad_alloc in practice, answer `unavailable`). A
+// write first takes the pool's writer lock: SQLite admits one writer at a time anyway, and
+// queueing in-process writers on a mutex (woken at once) instead of in SQLite's busy handler
+// (which polls with sleeps of up to 100 ms) keeps them from starving each other; the busy
+// handler is then only needed against other processes. The connection is taken before the lock,
+// so a lock holder never waits for a connection.
 template <class T, class F>
-void run(ConnectionPool& pool, Access access, const Callback<T>& done, F&& body) {
-  std::optional<Result<T>> result;
-  try {
+void run(ConnectionPool& pool, Access access, Callback<T>& done, F&& body) noexcept {
+  stores::complete<T>("sqlite", done, [&]() -> Result<T> {
     auto lease = pool.acquire();
     std::unique_lock<std::timed_mutex> writing(pool.writer_lock(), std::defer_lock);
-    if (!lease) {
-      result.emplace(lease.status());
-    } else if (access == Access::write && !writing.try_lock_for(pool.options().busy_timeout)) {
-      result.emplace(errc::unavailable, "sqlite: no write turn within busy_timeout");
-    } else {
-      result.emplace(body(**lease));
+    if (!lease) return lease.status();
+    if (access == Access::write && !writing.try_lock_for(pool.options().busy_timeout)) {
+      return {errc::unavailable, "sqlite: no write turn within busy_timeout"};
     }
-  } catch (const std::exception& e) {
-    result.emplace(errc::unavailable, std::string("sqlite store: ") + e.what());
-  } catch (...) {
-    result.emplace(errc::unavailable, "sqlite store: unknown failure");
-  }
-  if (done) done(std::move(*result));
+    return body(**lease);
+  });
 }
 
 }  // namespace
@@ -122,7 +114,7 @@ void SqliteStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
     load(key, std::nullopt, [&](Result<R> r) { read.emplace(std::move(r)); });
     const Result<R>& r = *read;
     if (!r.ok() || !r->has_value() || !stores::touch_applies(*touch, (*r)->last_access)) {
-      return done(std::move(*read));
+      return stores::answer(done, std::move(*read));
     }
     run<R>(*pool_, Access::write, done, [&](Connection& c) -> Result<R> {
       auto touched = touch_row(c, pool_->now(), key, *touch);
