@@ -1,6 +1,6 @@
-// Internal to the PostgreSQL store: the SQL (with the table name filled in), one libpq
-// connection driven in non-blocking mode with a deadline on every wait, its prepared
-// statements, parameter and result helpers, error mapping and the schema. Not installed.
+// Internal to the PostgreSQL store: one libpq connection driven in non-blocking mode with a
+// deadline on every wait, its prepared statements (SQL from settings.h), parameter and result
+// helpers, error mapping and the schema. Not installed.
 //
 // Thread safety: a Connection is used by one thread at a time (the worker owning it). Settings
 // is immutable once built and shared freely.
@@ -19,43 +19,9 @@
 #include <vector>
 
 #include "sessionkit/stores/postgres.h"
+#include "stores/postgres/settings.h"
 
 namespace sessionkit::postgres_detail {
-
-// The statements every connection prepares (once, on first use); SQL text in the .cpp.
-enum class Q : std::size_t {
-  load,
-  load_touch,
-  create,
-  patch,
-  increment,
-  increment_probe,
-  replace,
-  touch,
-  destroy,
-  list_user,
-  destroy_user,
-  count,
-  scan,
-  purge,
-  health,
-  kCount,
-};
-
-// Validated options plus every statement's SQL for this table.
-struct Settings {
-  PostgresStoreOptions options;
-  std::array<std::string, static_cast<std::size_t>(Q::kCount)> sql;
-  std::string schema_v1;    // DDL of schema version 1 (tables, indexes, version row)
-  std::string meta_select;  // reads the schema version
-  // The conninfo's password and sslpassword values, hidden from connection error messages.
-  std::vector<std::string> secrets;
-  // `message` with every secret replaced by "***".
-  std::string hide_secrets(std::string message) const;
-};
-
-// Checks the options and builds the SQL; `invalid_argument` for bad options.
-Result<Settings> make_settings(PostgresStoreOptions options);
 
 struct ResultClear {
   void operator()(PGresult* r) const noexcept { PQclear(r); }
