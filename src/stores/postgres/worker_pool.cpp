@@ -42,12 +42,14 @@ void WorkerPool::enqueue(std::unique_ptr<Job> job) noexcept {
         refused = "postgres store: out of memory";
       }
     }
+    // Signalled under the lock: once it is released a worker may run the job, whose callback
+    // may drop the store's last owner; that worker then ends and the pool (ready_ with it) is
+    // destroyed while this thread, which holds no reference, would still be signalling ready_
+    // (TSan: pthread_cond_signal here racing pthread_cond_destroy in ~WorkerPool, in
+    // PostgresStoreTest.ACallbackMayDropTheLastOwner).
+    if (!refused) ready_.notify_one();
   }
-  if (refused) {
-    job->fail({errc::unavailable, refused});
-    return;
-  }
-  ready_.notify_one();
+  if (refused) job->fail({errc::unavailable, refused});
 }
 
 void WorkerPool::close() noexcept {
