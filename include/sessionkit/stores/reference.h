@@ -48,7 +48,10 @@ class ReferenceStore final : public SessionStore {
     answer<R>(done, [&](Time now) -> Result<R> {
       Entry* e = live(key, now);
       if (!e) return R{};  // Rule: a miss (missing or expired) is success with nothing.
-      if (touch) set_touch(key, *e, *touch);  // the answer carries the refreshed deadline
+      // Rule: a lazy touch refreshes only when its window holds the record's last access
+      // (touch_applies); outside it the record is answered as it is. A refreshed record is
+      // answered with its new last_access and deadline.
+      if (touch && stores::touch_applies(*touch, e->meta.last_access)) set_touch(key, *e, *touch);
       auto record = to_record(*e);
       if (!record) return record.status();
       return R(std::move(*record));

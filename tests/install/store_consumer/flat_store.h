@@ -33,8 +33,10 @@ class FlatStore final : public SessionStore {
       auto r = read(key, now);
       if (r.code() == errc::not_found) return R{};
       if (!r) return r.status();
-      if (touch) touched(*r, *touch);
-      write(key, *r);
+      if (touch && stores::touch_applies(*touch, r->last_access)) {  // a lazy touch: when due
+        touched(*r, *touch);
+        write(key, *r);
+      }
       return R(std::move(*r));
     }));
   }
