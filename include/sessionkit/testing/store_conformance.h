@@ -389,6 +389,175 @@ TYPED_TEST_P(StoreConformance, LoadWithTouchAnswersTheRefreshedRecord) {
   EXPECT_EQ(this->stored(), 1u);
 }
 
+// A lazy touch (TouchSpec::only_if_accessed_in), as the manager sends with every load: refresh
+// only when the last access lies in [from, before). Due (the first window begins exactly at the
+// last access: `from` is in it), the load answers the refreshed record and the store keeps it,
+// the deadline being min(touch.expires_at, absolute_expires_at).
+TYPED_TEST_P(StoreConformance, LazyTouchAtLoadRefreshesWhenItsWindowHoldsTheLastAccess) {
+  const Time start = this->now();
+  const SessionKey key = this->add("alice", 30min, 45min);
+  this->clock_.advance(2min);
+  const TouchSpec due{this->now(), this->now() + 30min, AccessWindow{start, this->now() - 1min}};
+  auto r = this->db().load(key, due);
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->has_value());
+  SessionRecord want = make_record(start, "alice", 30min, 45min);
+  want.last_access = this->now();
+  want.expires_at = this->now() + 30min;
+  EXPECT_EQ(**r, want);
+  EXPECT_EQ(this->get(key), want);
+
+  // Due again later, with a deadline past the absolute one: capped there.
+  this->clock_.advance(25min);
+  const TouchSpec capped{this->now(), this->now() + 30min,
+                         AccessWindow{this->now() - 30min, this->now() - 1min}};
+  auto c = this->db().load(key, capped);
+  ASSERT_OK(c);
+  ASSERT_TRUE(c->has_value());
+  want.last_access = this->now();
+  want.expires_at = start + 45min;  // min(touch.expires_at, absolute_expires_at)
+  EXPECT_EQ(**c, want);
+  EXPECT_EQ(this->get(key), want);
+  this->clock_.advance(18min - 1ms);  // alive until the absolute deadline, 18 min on
+  EXPECT_EQ(this->get(key), want);
+}
+
+// Outside its window a lazy touch changes nothing: the load answers the record as it is and
+// the deadline stays where it was (the record still expires on time).
+TYPED_TEST_P(StoreConformance, LazyTouchAtLoadOutsideItsWindowChangesNothing) {
+  // Too recent: last access >= before (refreshed within the caller's touch interval of 1 min;
+  // then the bound itself: `before` is not in the window).
+  const Time start = this->now();
+  const SessionKey recent = this->add("alice", 30min);
+  const SessionRecord recent_as_created = make_record(start, "alice", 30min);
+  this->clock_.advance(30s);
+  for (Time before : {this->now() - 1min, start}) {
+    const TouchSpec not_yet{this->now(), this->now() + 30min,
+                            AccessWindow{this->now() - 30min, before}};
+    auto r = this->db().load(recent, not_yet);
+    ASSERT_OK(r);
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ(**r, recent_as_created);
+    EXPECT_EQ(this->get(recent), recent_as_created);
+  }
+
+  // Too old: last access < from (idle past the caller's own timeout, which the caller enforces
+  // itself and so must see): 40 min idle against a 30 min timeout, then against a window that
+  // begins 1 ms after the last access. The stored deadline is 2 h away.
+  const SessionKey idle = this->add("bob", 2h);
+  const SessionRecord idle_as_created = make_record(this->now(), "bob", 2h);
+  this->clock_.advance(40min);
+  for (Time from : {this->now() - 30min, idle_as_created.last_access + 1ms}) {
+    const TouchSpec too_late{this->now(), this->now() + 30min,
+                             AccessWindow{from, this->now() - 1min}};
+    auto r = this->db().load(idle, too_late);
+    ASSERT_OK(r);
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ(**r, idle_as_created);
+    EXPECT_EQ(this->get(idle), idle_as_created);
+  }
+
+  // Nothing moved: the first record expired at its own deadline (30 min after creation), the
+  // second lives until its own and no longer.
+  EXPECT_EQ(this->get(recent), std::nullopt);
+  this->clock_.advance(80min - 1ms);
+  EXPECT_EQ(this->get(idle), idle_as_created);
+  this->clock_.advance(1ms);
+  EXPECT_EQ(this->get(idle), std::nullopt);
+}
+
+// Without a window the touch at load is unconditional, however recent or old the last access.
+TYPED_TEST_P(StoreConformance, UnconditionalTouchAtLoadRefreshesAtAnyAge) {
+  const Time start = this->now();
+  const SessionKey key = this->add("alice", 30min, 8h);
+  SessionRecord want = make_record(start, "alice", 30min, 8h);
+  this->clock_.advance(1ms);  // accessed a moment ago: a lazy touch would wait
+  const TouchSpec now_touch{this->now(), this->now() + 30min, std::nullopt};
+  auto r = this->db().load(key, now_touch);
+  ASSERT_OK(r);
+  ASSERT_TRUE(r->has_value());
+  want.last_access = this->now();
+  want.expires_at = this->now() + 30min;
+  EXPECT_EQ(**r, want);
+  EXPECT_EQ(this->get(key), want);
+
+  this->clock_.advance(30min - 1ms);  // idle for 30 min less 1 ms: still live
+  const TouchSpec late{this->now(), this->now() + 10min, std::nullopt};
+  auto l = this->db().load(key, late);
+  ASSERT_OK(l);
+  ASSERT_TRUE(l->has_value());
+  want.last_access = this->now();
+  want.expires_at = this->now() + 10min;
+  EXPECT_EQ(**l, want);
+  EXPECT_EQ(this->get(key), want);
+}
+
+// A lazy touch answers nothing and writes nothing for a destroyed or unknown key; never brings
+// back or answers an expired record (idle or absolute), even with a window that holds its last
+// access; and one that is not due does not keep a record alive.
+TYPED_TEST_P(StoreConformance, LazyTouchAtLoadNeverResurrectsOrReturnsAnExpiredRecord) {
+  auto lazy = [this](Time from, Time before) {
+    return TouchSpec{this->now(), this->now() + 30min, AccessWindow{from, before}};
+  };
+  auto load = [this](const SessionKey& key, const TouchSpec& touch) {
+    auto r = this->db().load(key, touch);
+    SESSIONKIT_EXPECT_OK(r);
+    return r.ok() ? *r : std::nullopt;
+  };
+  // A use as the manager makes it: due when last accessed 1 to 30 min ago.
+  auto use = [&](const SessionKey& key) {
+    return load(key, lazy(this->now() - 30min, this->now() - 1min));
+  };
+  // Destroyed, or never created: nothing answered, nothing written (counted before any
+  // deadline is near, as a server deleting by TTL would delete a record about to expire).
+  const SessionKey gone = this->add("alice");
+  ASSERT_EQ(*this->db().destroy(gone), true);
+  EXPECT_EQ(this->stored(), 0u);
+  EXPECT_EQ(load(gone, lazy(this->now() - 30min, this->now() + 1min)), std::nullopt);
+  EXPECT_EQ(load(new_key(), lazy(this->now() - 30min, this->now() + 1min)), std::nullopt);
+  EXPECT_EQ(this->stored(), 0u);
+  EXPECT_EQ(this->get(gone), std::nullopt);
+  EXPECT_TRUE(this->user_keys("alice").empty());
+
+  const Time start = this->now();
+  const SessionKey idle = this->add({}, 30min);
+  const SessionKey absolute = this->add({}, 30min, 1h);
+
+  this->clock_.advance(20min - 1ms);  // 19:59.999
+  auto first = use(absolute);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->last_access, this->now());
+  EXPECT_EQ(this->get(absolute), first);
+
+  // Not due at 29 min (the window ends at the last access): the idle deadline stays, so at
+  // 30 min the record is gone, though a window holding its last access is offered.
+  this->clock_.advance(9min + 1ms);  // 29:00.000
+  auto early = load(idle, lazy(start - 1h, start));
+  ASSERT_TRUE(early.has_value());
+  EXPECT_EQ(early->last_access, start);
+  this->clock_.advance(1min);  // 30:00.000
+  EXPECT_EQ(load(idle, lazy(start - 1h, this->now())), std::nullopt);
+  EXPECT_EQ(this->get(idle), std::nullopt);
+  EXPECT_EQ(this->db().touch(idle, {this->now(), this->now() + 30min}).code(), errc::not_found);
+
+  // Kept alive by due lazy touches, a record still ends at its absolute deadline (60 min).
+  this->clock_.advance(10min - 1ms);  // 39:59.999
+  ASSERT_TRUE(use(absolute).has_value());
+  this->clock_.advance(20min - 1ms);  // 59:59.998
+  auto last = use(absolute);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->last_access, this->now());
+  EXPECT_EQ(last->expires_at, start + 1h);
+  this->clock_.advance(2ms);  // 60:00.000
+  EXPECT_EQ(load(absolute, lazy(start, this->now() + 1min)), std::nullopt);
+  EXPECT_EQ(this->get(absolute), std::nullopt);
+  EXPECT_EQ(this->db().increment(absolute, "n").code(), errc::not_found);
+
+  const SessionRecord fresh = make_record(this->now(), "carol");  // the key may be taken anew
+  ASSERT_OK(this->db().create(idle, fresh));
+  EXPECT_EQ(this->get(idle), fresh);
+}
+
 TYPED_TEST_P(StoreConformance, DestroyAnswersWhetherTheRecordWasThere) {
   const SessionKey key = this->add("alice");
   EXPECT_EQ(*this->db().destroy(key), true);
@@ -751,7 +920,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     WritesToAMissingKeyAreNotFoundAndCreateNothing, IncrementStartsAtZeroAndAdds,
     IncrementOfANonIntegerIsInvalidAndChangesNothing, IncrementWithTouchRefreshesTheDeadline,
     ReplaceOverwritesTheWholeRecord, TouchNeverMovesTheDeadlinePastTheAbsoluteOne,
-    LoadWithTouchAnswersTheRefreshedRecord, DestroyAnswersWhetherTheRecordWasThere,
+    LoadWithTouchAnswersTheRefreshedRecord, LazyTouchAtLoadRefreshesWhenItsWindowHoldsTheLastAccess,
+    LazyTouchAtLoadOutsideItsWindowChangesNothing, UnconditionalTouchAtLoadRefreshesAtAnyAge,
+    LazyTouchAtLoadNeverResurrectsOrReturnsAnExpiredRecord, DestroyAnswersWhetherTheRecordWasThere,
     IdleExpiryHidesTheRecordFromEveryOperation, AbsoluteExpiryWinsOverRecentActivity,
     PurgeRemovesExactlyTheExpiredInBatches, ListUserAndDestroyUserWithKeep,
     UserIndexFollowsRebindingDestroyAndExpiry, CountCountsRecords, ScanReturnsEveryKeyExactlyOnce,
