@@ -196,6 +196,59 @@ TEST(RedisStore, ReadsCostOneCommandAndChangesOne) {
             (Commands{"EVALSHA", "ZREM"}));
 }
 
+// The lazy touch the manager sends with every load: HGETALL alone while the touch is not due,
+// HGETALL then the touch script once it is (once per touch interval per session: an EVALSHA
+// costs ~10x the server time of an HGETALL); an unconditional touch is the one script.
+TEST(RedisStore, ALazyTouchAtLoadAddsTheScriptOnlyWhenDue) {
+  RedisServer& server = RedisServer::shared();
+  server.cli({"FLUSHALL"});
+  ManualClock clock;
+  auto store = open_url(server.url(), &clock);
+  ASSERT_TRUE(store);
+  BlockingStore db(*store);
+  const Time start = clock.now();
+  const SessionKey key = new_key();
+  ASSERT_OK(db.create(key, make_record(start, "alice")));
+  // warm: the scripts are cached after their first use
+  ASSERT_OK(db.load(key, TouchSpec{start, start + 30min, std::nullopt}));
+  ASSERT_OK(db.touch(key, TouchSpec{start, start + 30min, std::nullopt}));
+  clock.advance(30s);
+  const Time now = clock.now();
+
+  using Commands = std::vector<std::string>;
+  std::optional<SessionRecord> answered;
+  auto load = [&](const TouchSpec& touch) {
+    return server.client_commands([&] {
+      auto r = db.load(key, touch);
+      ASSERT_OK(r);
+      answered = *r;
+    });
+  };
+  // Not due: last accessed 30 s ago, within a 1 min touch interval.
+  EXPECT_EQ(load(TouchSpec{now, now + 30min, AccessWindow{now - 30min, now - 1min}}),
+            Commands{"HGETALL"});
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->last_access, start);
+  // Not due either: idle past the caller's timeout (the caller ends it; nothing is written).
+  EXPECT_EQ(load(TouchSpec{now, now + 30min, AccessWindow{now - 10s, now}}), Commands{"HGETALL"});
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->last_access, start);
+  // Due (a 10 s interval): read, then touched.
+  EXPECT_EQ(load(TouchSpec{now, now + 30min, AccessWindow{now - 30min, now - 10s}}),
+            (Commands{"HGETALL", "EVALSHA"}));
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->last_access, now);
+  EXPECT_EQ(answered->expires_at, now + 30min);
+  // Unconditional: the one touch_load script.
+  clock.advance(1s);
+  EXPECT_EQ(load(TouchSpec{clock.now(), clock.now() + 30min, std::nullopt}), Commands{"EVALSHA"});
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->last_access, clock.now());
+  auto stored = db.load(key);
+  ASSERT_OK(stored);
+  EXPECT_EQ(*stored, answered);
+}
+
 TEST(RedisStore, TheServerDeletesExpiredSessionsByTtl) {
   RedisServer& server = RedisServer::shared();
   server.cli({"FLUSHALL"});
