@@ -1,5 +1,5 @@
 // MemoryStore beyond the shared contract: the cap's eviction order, bounded expiry work,
-// sharding and copy semantics.
+// sharding, copy semantics, and invalid UTF-8 repaired as the other stores repair it.
 #include <map>
 #include <optional>
 #include <random>
@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "contract/store_harness.h"
+#include "sessionkit/store_rules.h"
 #include "sessionkit/stores/memory.h"
+#include "sessionkit/stores/reference.h"
+#include "stores/memory/payload_codec.h"
 
 // The conformance suite against MemoryStore (4 shards).
 namespace sessionkit::testing {
@@ -370,7 +373,131 @@ TEST_F(MemoryStoreTest, InvalidUtf8IsStoredReplacedNotThrown) {
   SessionRecord rec = make_record(clock_.now());
   rec.data["bad"] = std::string("\xff\xfe", 2);
   ASSERT_OK(db_->create(key, rec));
-  EXPECT_TRUE(exists(key));
+  auto got = db_->load(key);
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->data["bad"], "\uFFFD\uFFFD");
+}
+
+// The UTF-8 check that lets a valid payload skip the repair agrees with nlohmann's (what
+// stores::dump_payload replaces) on every string of up to 2 bytes and on random strings of the
+// bytes where the rules change, at every offset of the 64-byte ASCII scan; the
+// repair is dump_payload's, byte for byte.
+TEST(MemoryPayloadUtf8, TheCheckAgreesWithNlohmannAndTheRepairIsDumpPayloads) {
+  using memory_detail::replaced_utf8;
+  using memory_detail::valid_utf8;
+  auto check = [&](const std::string& s) {
+    // nlohmann's serializer dropping (ignore) and replacing invalid bytes agree only when there
+    // are none
+    const bool valid =
+        nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::ignore) ==
+        stores::dump_payload(nlohmann::json(s));
+    ASSERT_EQ(valid_utf8(s), valid)
+        << nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+    if (valid) return;
+    const std::string fixed = replaced_utf8(s);
+    ASSERT_EQ(nlohmann::json(fixed).dump(), stores::dump_payload(nlohmann::json(s)));
+    ASSERT_TRUE(valid_utf8(fixed));
+  };
+  for (int a = 0; a < 256; ++a) {
+    check(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 256; ++b)
+      check(std::string{static_cast<char>(a), static_cast<char>(b)});
+  }
+  const unsigned char edges[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+                                 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee,
+                                 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xfe, 0xff};
+  std::mt19937 rng(20261202);
+  for (int i = 0; i < 30'000; ++i) {
+    std::string s(rng() % 8, '\0');
+    for (auto& c : s)
+      c = static_cast<char>(edges[rng() % std::size(edges)]);
+    check(s);
+    // Around it: ASCII and two- and three-byte characters, so that it falls at every offset of
+    // the 64-byte ASCII blocks and inside runs of other characters.
+    std::string before, after;
+    for (std::string* side : {&before, &after}) {
+      for (auto n = rng() % 80; n > 0; --n)
+        *side += rng() % 4 ? "x" : rng() % 2 ? "\xc3\xa9" : "\xe2\x82\xac";
+    }
+    check(before + s + after);
+  }
+  for (const char* ok : {"", "Zo\xc3\xab", "\xe2\x82\xac", "\xf0\x9f\x8e\x89", "\xed\x9f\xbf",
+                         "\xee\x80\x80", "\xf4\x8f\xbf\xbf", "\xef\xbf\xbd"}) {
+    EXPECT_TRUE(valid_utf8(std::string(ok))) << ok;
+  }
+  for (const char* bad : {"\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                          "\xf5\x80\x80\x80", "\xe2\x82", "\x80", "\xf0\x9f\x8e"}) {
+    EXPECT_FALSE(valid_utf8(std::string(bad))) << bad;
+    EXPECT_FALSE(valid_utf8(std::string(20, 'a') + bad)) << bad;
+  }
+}
+
+// The memory store answers exactly what the reference store (JSON text through dump_payload)
+// answers for invalid UTF-8 anywhere in a payload: values, nested and top-level keys, keys
+// that become equal once repaired, through create, replace, patch and increment.
+TEST(MemoryPayloadUtf8, EveryWriteAnswersWhatTheReferenceStoreAnswers) {
+  ManualClock clock;
+  MemoryStore memory_store(MemoryStoreOptions{.shards = 2, .clock = &clock});
+  ReferenceStore reference_store(clock);
+  BlockingStore memory(memory_store), reference(reference_store);
+  const std::string ff{'\xff'}, cut{'\xe2', '\x82'}, surrogate{'\xed', '\xa0', '\x80'};
+  auto same = [&](const SessionKey& key, const char* step) {
+    auto m = memory.load(key);
+    auto r = reference.load(key);
+    ASSERT_OK(m);
+    ASSERT_OK(r);
+    ASSERT_TRUE(m->has_value()) << step;
+    ASSERT_TRUE(r->has_value()) << step;
+    EXPECT_EQ(stores::dump_payload((*m)->data), stores::dump_payload((*r)->data)) << step;
+    EXPECT_EQ(**m, **r) << step;
+    EXPECT_TRUE(memory_detail::all_valid_utf8((*m)->data)) << step;
+  };
+  SessionRecord rec = make_record(clock.now());
+  rec.data["a" + ff + "b"] = "x" + cut + "y";
+  rec.data["nested"] = {{"k" + surrogate, {"ok", ff, cut + cut, "\xc3"}}, {"fine", 1}};
+  // Two keys that are one once repaired: "twin\xff" sorts after "twin\uFFFD", so its value wins.
+  rec.data["twin" + ff] = "repaired";
+  rec.data["twin\xef\xbf\xbd"] = "valid from the start";
+  rec.data["name"] = "Zo\xc3\xab";
+  const SessionKey key = new_key();
+  ASSERT_OK(memory.create(key, rec));
+  ASSERT_OK(reference.create(key, rec));
+  same(key, "create");
+  auto created = memory.load(key);
+  ASSERT_OK(created);
+  ASSERT_TRUE(created->has_value());
+  EXPECT_EQ((*created)->data.value("twin\xef\xbf\xbd", ""), "repaired");
+  EXPECT_EQ((*created)->data.value("a\xef\xbf\xbd"
+                                   "b",
+                                   ""),
+            "x\xef\xbf\xbdy");
+
+  SessionRecord next = make_record(clock.now());
+  next.data = {{"r" + cut, {{"deep" + ff, ff}}}, {"list", {ff, 1, surrogate}}};
+  ASSERT_OK(memory.replace(key, next));
+  ASSERT_OK(reference.replace(key, next));
+  same(key, "replace");
+
+  SessionPatch p;
+  p.set = {{"set" + ff, "v" + cut}, {"obj", {{"k" + surrogate, ff}}}, {"list", "plain"}};
+  p.erase = {"r" + cut, "r\xef\xbf\xbd"};  // the raw name matches nothing; the repaired one does
+  ASSERT_OK(memory.patch(key, p));
+  ASSERT_OK(reference.patch(key, p));
+  same(key, "patch");
+
+  SessionPatch valid;
+  valid.set = {{"plain", "text"}};
+  ASSERT_OK(memory.patch(key, valid));
+  ASSERT_OK(reference.patch(key, valid));
+  same(key, "valid patch");
+
+  auto m = memory.increment(key, "n" + ff, 3);
+  auto r = reference.increment(key, "n" + ff, 3);
+  ASSERT_OK(m);
+  ASSERT_OK(r);
+  EXPECT_EQ(*m, *r);
+  same(key, "increment");
 }
 
 }  // namespace

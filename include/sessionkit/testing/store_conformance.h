@@ -913,6 +913,22 @@ TYPED_TEST_P(StoreConformance, ListUserIsOrderedByCreationThenKey) {
   EXPECT_EQ(got, want);
 }
 
+// A payload string with invalid UTF-8 is stored with U+FFFD for each bad byte, not refused.
+TYPED_TEST_P(StoreConformance, InvalidUtf8InThePayloadIsReplacedNotRefused) {
+  const SessionKey key = new_key();
+  SessionRecord rec = make_record(this->now());
+  rec.data["bad"] = std::string{'a', '\xff', 'b'};
+  ASSERT_OK(this->db().create(key, rec));
+  SessionPatch p;
+  p.set = {{"cut", std::string{'\xc3'}}};  // a sequence cut short
+  ASSERT_OK(this->db().patch(key, p));
+  auto got = this->get(key);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->data["bad"], "a\uFFFDb");
+  EXPECT_EQ(got->data["cut"], "\uFFFD");
+  EXPECT_EQ(got->data["name"], "Zoë");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreConformance, CreateThenLoadRoundTrips, CreateOfATakenKeyIsAConflictAndKeepsTheOriginal,
     LoadOfAMissingKeyIsSuccessWithNothing, CreateRejectsAPayloadThatIsNotAnObject,
@@ -929,7 +945,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ScanToleratesChangesBetweenPages, ScanRejectsABadCursorOrAZeroLimit,
     ConcurrentIncrementsAreExact, ConcurrentPatchesOfDifferentKeysAreAllKept,
     KeysAtRestAreDigestsOfTheIds, HealthIsOk, EveryCallbackRunsExactlyOnce,
-    CountIsExpensiveAsDeclared, ListUserIsOrderedByCreationThenKey);
+    CountIsExpensiveAsDeclared, ListUserIsOrderedByCreationThenKey,
+    InvalidUtf8InThePayloadIsReplacedNotRefused);
 
 #pragma pop_macro("EXPECT_OK")
 #pragma pop_macro("ASSERT_OK")

@@ -76,6 +76,14 @@ Result<SessionRecord> to_record(Snapshot& s) {
   return r;
 }
 
+// Whether every name and value a patch sets is valid UTF-8 (erased names change nothing stored).
+bool sets_valid_utf8(const SessionPatch& patch) noexcept {
+  for (const auto& [name, value] : patch.set) {
+    if (!valid_utf8(name) || !all_valid_utf8(value)) return false;
+  }
+  return true;
+}
+
 // Runs `body` (which answers a Result<T>) and hands its result to `done`, outside any lock.
 // Exceptions (only std::bad_alloc in practice) become `unavailable`.
 template <class T, class F>
@@ -139,7 +147,8 @@ void MemoryStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
 void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
   complete<void>(done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
-    auto packed = pack(record.ip, record.user_agent, memory_detail::encode_payload(record.data));
+    auto packed =
+        pack(record.ip, record.user_agent, memory_detail::encode_payload_repaired(record.data));
     if (!packed) return packed.status();
     Entry entry = make_entry(record, std::move(*packed));
     const std::int64_t now = to_millis(clock_->now());
@@ -184,6 +193,8 @@ void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callba
       auto data = memory_detail::decode_payload(f.data);
       if (!data) return data.status();
       stores::apply_payload_patch(*data, patch);
+      // The stored payload is valid UTF-8 already: only what the patch sets needs a look.
+      if (!sets_valid_utf8(patch)) replace_invalid_utf8(*data);
       auto p = pack(f.ip, f.ua, memory_detail::encode_payload(*data));
       if (!p) return p.status();
       packed = std::move(*p);
@@ -214,6 +225,7 @@ void MemoryStore::increment(const SessionKey& key, const std::string& field, std
     if (!data) return data.status();
     auto value = stores::apply_increment(*data, field, delta);
     if (!value) return value;
+    if (!valid_utf8(field)) replace_invalid_utf8(*data);  // the rest is stored, hence valid
     auto packed = pack(f.ip, f.ua, memory_detail::encode_payload(*data));
     if (!packed) return packed.status();
     e.blob = std::move(packed->bytes);
@@ -226,7 +238,8 @@ void MemoryStore::increment(const SessionKey& key, const std::string& field, std
 void MemoryStore::replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
   complete<void>(done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
-    auto packed = pack(record.ip, record.user_agent, memory_detail::encode_payload(record.data));
+    auto packed =
+        pack(record.ip, record.user_agent, memory_detail::encode_payload_repaired(record.data));
     if (!packed) return packed.status();
     Entry fresh = make_entry(record, std::move(*packed));
     const std::int64_t now = to_millis(clock_->now());

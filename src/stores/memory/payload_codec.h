@@ -9,9 +9,17 @@
 // deeper than kMaxDepth) is `corrupt`. Strings are taken as they are (no UTF-8 check), as the
 // encoder wrote them.
 //
+// Invalid UTF-8: the store keeps every string and key with invalid UTF-8 replaced by U+FFFD
+// exactly as `stores::dump_payload` writes it (what every other store answers), so the reader
+// never needs to check. `encode_payload_repaired` does that for a whole payload: a valid one
+// costs one walk of its strings (ASCII 64 bytes per step) and is encoded as it is; only an
+// invalid one is copied and repaired. Writers that change a stored (hence valid) payload check
+// just what they add, repair with `replace_invalid_utf8` if needed, and call `encode_payload`.
+//
 // Thread safety: plain functions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -22,10 +30,147 @@
 
 namespace sessionkit::memory_detail {
 
+// Whether `s` is valid UTF-8 as nlohmann's serializer judges it (Unicode's well-formed byte
+// sequences: no overlong forms, no surrogates, nothing above U+10FFFF, nothing cut short).
+// ASCII goes 64 bytes per test (one OR of eight words, which compilers vectorize: about as fast
+// as copying the string); a run of other characters is decoded sequence by sequence.
+inline bool valid_utf8(std::string_view s) noexcept {
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;  // the top bit of each byte
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  for (;;) {
+    for (; end - p >= 64; p += 64) {
+      std::uint64_t any = 0;
+      for (int k = 0; k < 8; ++k) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p + 8 * k, 8);
+        any |= w;
+      }
+      if (any & kHigh) break;
+    }
+    while (p != end && *p < 0x80)
+      ++p;
+    // A run of multi-byte sequences, up to the next ASCII byte.
+    while (p != end && *p >= 0x80) {
+      const unsigned char c = *p;
+      const std::ptrdiff_t left = end - p;
+      // The common cases first: two bytes (Latin, Greek, Cyrillic...) and three bytes without a
+      // narrower second byte (most of the BMP: CJK and the rest).
+      if (c >= 0xC2 && c <= 0xDF) {
+        if (left < 2 || (p[1] & 0xC0) != 0x80) return false;
+        p += 2;
+        continue;
+      }
+      if (c >= 0xE1 && c <= 0xEF && c != 0xED) {
+        if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
+        p += 3;
+        continue;
+      }
+      // The rest: E0 and ED (a narrower second byte), four bytes, and what is never valid.
+      std::ptrdiff_t tail = 2;             // continuation bytes
+      unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+      if (c == 0xE0) {
+        lo = 0xA0;  // overlong
+      } else if (c == 0xED) {
+        hi = 0x9F;  // surrogates
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        tail = 3;
+        if (c == 0xF0) lo = 0x90;  // overlong
+        if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+      } else {
+        return false;  // a continuation byte, C0/C1, F5..FF
+      }
+      if (left <= tail || p[1] < lo || p[1] > hi) return false;
+      for (std::ptrdiff_t k = 2; k <= tail; ++k) {
+        if ((p[k] & 0xC0) != 0x80) return false;
+      }
+      p += tail + 1;
+    }
+    if (p == end) return true;
+  }
+}
+
+// Whether every string and every object key in `j` is valid UTF-8.
+inline bool all_valid_utf8(const nlohmann::json& j) noexcept {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string:
+      return valid_utf8(j.get_ref<const std::string&>());
+    case nlohmann::json::value_t::array:
+      for (const auto& element : j.get_ref<const nlohmann::json::array_t&>()) {
+        if (!all_valid_utf8(element)) return false;
+      }
+      return true;
+    case nlohmann::json::value_t::object:
+      for (const auto& [key, value] : j.get_ref<const nlohmann::json::object_t&>()) {
+        if (!valid_utf8(key) || !all_valid_utf8(value)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// `s` as stores::dump_payload writes it: nlohmann's own replacement (error_handler_t::replace:
+// one U+FFFD per invalid byte, or per sequence cut short), so the result is byte for byte what
+// a store keeping JSON text answers. The slow path: only for a string that is not valid.
+inline std::string replaced_utf8(const std::string& s) {
+  const std::string text =
+      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json::parse(text).get<std::string>();
+}
+
+// Replaces invalid UTF-8 in every string and key of `j`, as parse_payload(dump_payload(j))
+// would: two keys that become equal keep the value of the one that comes last in key order.
+inline void replace_invalid_utf8(nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string: {
+      auto& s = j.get_ref<std::string&>();
+      if (!valid_utf8(s)) s = replaced_utf8(s);
+      return;
+    }
+    case nlohmann::json::value_t::array:
+      for (auto& element : j.get_ref<nlohmann::json::array_t&>())
+        replace_invalid_utf8(element);
+      return;
+    case nlohmann::json::value_t::object: {
+      auto& object = j.get_ref<nlohmann::json::object_t&>();
+      bool keys_valid = true;
+      for (auto& [key, value] : object) {
+        replace_invalid_utf8(value);
+        keys_valid = keys_valid && valid_utf8(key);
+      }
+      if (keys_valid) return;
+      nlohmann::json::object_t fixed;
+      for (auto& [key, value] : object) {
+        if (valid_utf8(key)) {
+          fixed.insert_or_assign(key, std::move(value));
+        } else {
+          fixed.insert_or_assign(replaced_utf8(key), std::move(value));
+        }
+      }
+      object = std::move(fixed);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// MessagePack of a payload, strings byte for byte (the codec itself: decode_payload reads back
+// exactly this).
 inline std::string encode_payload(const nlohmann::json& data) {
   std::string out;
   nlohmann::json::to_msgpack(data, nlohmann::detail::output_adapter<char>(out));
   return out;
+}
+
+// MessagePack of a payload as the store keeps it: invalid UTF-8 replaced as
+// stores::dump_payload replaces it. A valid payload (the usual case) is encoded as it is.
+inline std::string encode_payload_repaired(const nlohmann::json& data) {
+  if (all_valid_utf8(data)) return encode_payload(data);
+  nlohmann::json fixed = data;
+  replace_invalid_utf8(fixed);
+  return encode_payload(fixed);
 }
 
 class PayloadReader {
