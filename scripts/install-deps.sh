@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sessionkit needs, and only those that are missing.
 # Idempotent; needs root (or sudo).
-# Usage: scripts/install-deps.sh [--test] [--browser] [--bench] [--fuzz] [--profile]
+# Usage: scripts/install-deps.sh [--test] [--browser] [--bench] [--fuzz] [--profile] [--lint]
 #   --test   also the packages the test suite needs (implies --browser: the suite includes
 #            the browser tests, label browser).
 #   --browser  also chromium, nodejs and npm (tests/browser: Playwright drives Debian's Chromium).
@@ -10,6 +10,7 @@
 #   --bench  also the packages the benchmarks need.
 #   --fuzz   also clang-14 and its libFuzzer runtime (scripts/fuzz.sh).
 #   --profile  also valgrind, perf and python3 (bench/macro/profile.sh and breakdown.sh).
+#   --lint   also clang-tidy-14 and its run-clang-tidy-14 (scripts/lint.sh).
 set -euo pipefail
 
 packages=(
@@ -27,6 +28,7 @@ for arg in "$@"; do
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --bench) packages+=(libbenchmark-dev wrk curl) ;;
     --profile) packages+=(valgrind linux-perf python3 wrk curl) ;;
+    --lint) packages+=(clang-tidy-14) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

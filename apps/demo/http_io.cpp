@@ -127,9 +127,9 @@ asio::awaitable<void> close_connection(beast::tcp_stream& stream, bool lingering
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (lingering) {
     stream.expires_after(std::chrono::seconds(2));
-    std::array<char, 16 * 1024> sink;
+    std::array<char, std::size_t{16} * 1024> sink;
     std::size_t drained = 0;
-    while (drained < 1024 * 1024) {
+    while (drained < std::size_t{1024} * 1024) {
       auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
       if (rec) break;
       drained += rn;

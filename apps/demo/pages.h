@@ -22,7 +22,7 @@ struct SessionRow {
 
 // "Chrome on Linux", "Firefox on Windows", ... from a User-Agent string; the raw string (cut)
 // when it is not recognised.
-std::string describe_user_agent(std::string_view user_agent);
+std::string describe_user_agent(std::string_view ua);
 // "just now", "5 minutes ago", "3 hours ago", "2 days ago": how long `seconds` is.
 std::string describe_age(long long seconds);
 

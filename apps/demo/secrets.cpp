@@ -13,7 +13,9 @@ namespace demo {
 std::string read_secret_file(const std::string& what, const std::string& path) {
   auto error = [&](const std::string& why) { return UsageError(what + " '" + path + "': " + why); };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw error(std::string("cannot read it: ") + std::strerror(errno));
+  char errbuf[256];  // strerror_r (GNU): strerror's buffer may be shared between threads
+  if (fd < 0)
+    throw error(std::string("cannot read it: ") + ::strerror_r(errno, errbuf, sizeof errbuf));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -27,11 +29,11 @@ std::string read_secret_file(const std::string& what, const std::string& path) {
     if (n < 0) {
       const int e = errno;
       ::close(fd);
-      throw error(std::string("cannot read it: ") + std::strerror(e));
+      throw error(std::string("cannot read it: ") + ::strerror_r(e, errbuf, sizeof errbuf));
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 64 * 1024) {
+    if (text.size() > std::size_t{64} * 1024) {
       ::close(fd);
       throw error("larger than 64 KiB");
     }

@@ -35,7 +35,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-void log_exception(std::string_view what, std::exception_ptr e) {
+void log_exception(std::string_view what, const std::exception_ptr& e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
@@ -158,9 +158,9 @@ void Server::start() {
   }
 
   asio::co_spawn(acceptor_.get_executor(), accept_loop(),
-                 [](std::exception_ptr e) { log_exception("accept loop", e); });
+                 [](const std::exception_ptr& e) { log_exception("accept loop", e); });
   asio::co_spawn(janitor_timer_.get_executor(), janitor(),
-                 [](std::exception_ptr e) { log_exception("janitor", e); });
+                 [](const std::exception_ptr& e) { log_exception("janitor", e); });
   wait_for_signal();
 
   spdlog::info("listening on http://{}:{} with {} threads, at most {} connections",
@@ -192,7 +192,7 @@ void Server::run() {
 void Server::stop() {
   if (stopping_.exchange(true)) return;
   asio::co_spawn(asio::make_strand(ioc_), shutdown_sequence(),
-                 [](std::exception_ptr e) { log_exception("shutdown", e); });
+                 [](const std::exception_ptr& e) { log_exception("shutdown", e); });
 }
 
 void Server::wait_for_signal() {
@@ -319,7 +319,7 @@ asio::awaitable<void> Server::accept_loop() {
     open_connections_.fetch_add(1);
     auto executor = socket.get_executor();
     asio::co_spawn(executor, serve(std::move(socket), Slot(this)),
-                   [](std::exception_ptr e) { log_exception("connection", e); });
+                   [](const std::exception_ptr& e) { log_exception("connection", e); });
   }
 }
 

@@ -64,7 +64,7 @@ struct ServerOptions {
   std::chrono::seconds janitor_interval{30};  // purge_expired period
   std::size_t janitor_batch = 1000;           // per purge_expired call; a run drains all
   std::uint32_t header_limit = 8 * 1024;
-  std::uint64_t body_limit = 64 * 1024;
+  std::uint64_t body_limit = std::uint64_t{64} * 1024;
 };
 
 class Server {

@@ -194,8 +194,9 @@ sessionkit::Status create_private_directories(const std::filesystem::path& dir) 
     partial /= part;
     if (part.empty() || part == "/" || part == "." || part == "..") continue;
     if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return {errc::unavailable,
-              "cannot create directory '" + partial.string() + "': " + std::strerror(errno)};
+      char errbuf[256];  // strerror_r (GNU): strerror's buffer may be shared between threads
+      return {errc::unavailable, "cannot create directory '" + partial.string() +
+                                     "': " + ::strerror_r(errno, errbuf, sizeof errbuf)};
     }
   }
   return {};

@@ -49,7 +49,7 @@ class CookieSealer {
 
   // `context` separates values sealed for different purposes (e.g. "cookie:sid"); a value
   // sealed under one context never opens under another.
-  CookieSealer(const Keyring& keyring, std::string context,
+  CookieSealer(const Keyring& keyring, std::string_view context,
                std::size_t max_sealed_bytes = kDefaultMaxSealedBytes);
 
   // The sealed text (base64url, cookie-safe) with the newest key; errc::too_large when it would

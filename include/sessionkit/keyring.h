@@ -33,7 +33,7 @@ class Keyring {
   static Result<Keyring> from_secrets(std::vector<std::string> secrets);
   // A comma-separated list, newest first (the SESSION_SECRET format). Spaces around items are
   // trimmed; empty items are rejected.
-  static Result<Keyring> parse(std::string_view comma_separated);
+  static Result<Keyring> parse(std::string_view text);
   // One fresh random secret: for development and tests only (cookies die with the process).
   static Keyring ephemeral();
 

@@ -93,7 +93,7 @@ struct SessionOptions {
   bool rolling = false;
   bool resave = false;
   bool save_uninitialized = false;
-  std::size_t max_payload_bytes = 64 * 1024;
+  std::size_t max_payload_bytes = std::size_t{64} * 1024;
   std::size_t max_keys = 256;
   // Opt-in binding of a session to the client that created it (hijacking defence in depth).
   // A request whose User-Agent (`user_agent`) or address (`ip`) differs from the one recorded
@@ -151,12 +151,12 @@ class SessionManager {
   // Loads the request's session. Errors: only store failures (unavailable/timeout/corrupt).
   void load(const http::RequestView& request, Callback<Session> done);
 
-  // Persists the session's changes and writes cookie headers into `response`. `session` must
+  // Persists the session's changes and writes cookie headers into `out`. `session` must
   // stay alive until `done` runs. Errors: store failures (nothing is half-applied from the
   // client's point of view: no cookie is sent), `too_large`, and `not_found` when the session
   // was destroyed concurrently (the changes are dropped, never resurrected; the cookie is
   // cleared).
-  void commit(Session& session, http::ResponseHeaders& response, Callback<void> done);
+  void commit(Session& session, http::ResponseHeaders& out, Callback<void> done);
 
   // Atomically adds `delta` to integer value `field` in the store and answers the new value;
   // a session without a record is created with `field = delta`. The session's view is updated.
@@ -169,9 +169,9 @@ class SessionManager {
   bool authenticated_within(const Session& session, Duration max_age) const;
 
   // A CSRF token for this session, masked afresh on every call. Writes the browser's CSRF
-  // cookie into `response` when the browser needs one (a visitor's first token, or a new seed
+  // cookie into `out` when the browser needs one (a visitor's first token, or a new seed
   // after a sign-in); commit writes it too if it is still due. Any order with commit is fine.
-  std::string csrf_token(Session& session, http::ResponseHeaders& response);
+  std::string csrf_token(Session& session, http::ResponseHeaders& out);
   // Whether `token` is a valid CSRF token for this session (constant time). Counts failures.
   bool verify_csrf(const Session& session, std::string_view token) const;
   // The request's X-CSRF-Token header, if any.
@@ -300,11 +300,11 @@ class SessionManager {
   void write_commit_cookies(Session& s, http::ResponseHeaders& out) const;
 
   // ---- client-side sessions (manager_client_side.cpp)
-  void load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done);
-  void commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done);
+  void load_sealed(Session s, const CookieSealer::Opened& opened, Callback<Session> done);
+  void commit_sealed(Session& s, http::ResponseHeaders& out, const Callback<void>& done);
   // The sealed cookie of a session to keep (new, rotated, changed or due), when one is due.
   void seal_session(Session& s, http::ResponseHeaders& out, const CommitPlan& plan,
-                    Callback<void> done);
+                    const Callback<void>& done);
 
   // ---- CSRF (manager_csrf.cpp)
   void write_presession_cookie(Session& s, http::ResponseHeaders& out) const;

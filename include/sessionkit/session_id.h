@@ -57,7 +57,7 @@ class SessionKey {
   std::string hint() const;
 
   bool operator==(const SessionKey&) const = default;
-  auto operator<=>(const SessionKey&) const = default;
+  auto operator<=>(const SessionKey&) const = default;  // NOLINT(modernize-use-nullptr): no pointer
 
  private:
   Bytes bytes_{};

@@ -69,7 +69,7 @@ struct CookieSealer::Impl {
   }
 };
 
-CookieSealer::CookieSealer(const Keyring& keyring, std::string context,
+CookieSealer::CookieSealer(const Keyring& keyring, std::string_view context,
                            std::size_t max_sealed_bytes) {
   crypto::init();
   auto impl = std::make_shared<Impl>(keyring.size(), max_sealed_bytes);

@@ -14,7 +14,8 @@ constexpr std::size_t kIdChars = 43;
 
 }  // namespace
 
-void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callback<Session> done) {
+void SessionManager::load_sealed(Session s, const CookieSealer::Opened& opened,
+                                 Callback<Session> done) {
   const std::string_view text = opened.plaintext;
   std::optional<SessionId> id =
       text.size() > kIdChars ? SessionId::parse(text.substr(0, kIdChars)) : std::nullopt;
@@ -33,7 +34,8 @@ void SessionManager::load_sealed(Session s, CookieSealer::Opened opened, Callbac
                 std::move(done));
 }
 
-void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callback<void> done) {
+void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out,
+                                   const Callback<void>& done) {
   if (s.st_->destroy_) {
     if (s.st_->stored_) {
       s.st_->ended();
@@ -62,11 +64,11 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out, Callb
     done({});
     return;
   }
-  seal_session(s, out, *plan, std::move(done));
+  seal_session(s, out, *plan, done);
 }
 
 void SessionManager::seal_session(Session& s, http::ResponseHeaders& out, const CommitPlan& plan,
-                                  Callback<void> done) {
+                                  const Callback<void>& done) {
   const Time now = clock_->now();
   // The record and ID the new cookie carries.
   SessionRecord record;

@@ -34,7 +34,7 @@ Result<SessionManager::CommitPlan> SessionManager::plan_commit(const Session& s)
 
 void SessionManager::commit(Session& s, http::ResponseHeaders& out, Callback<void> done) {
   if (sealer_) {
-    commit_sealed(s, out, std::move(done));
+    commit_sealed(s, out, done);
     return;
   }
   s.st_->bound_now_ = s.st_->user_dirty_ && !s.st_->record_.user_id.empty() && !s.st_->destroy_;
@@ -77,8 +77,8 @@ void SessionManager::commit_destroy(Session& s, http::ResponseHeaders& out, Call
     finish_commit(s, out, std::move(done));
     return;
   }
-  store_->destroy(s.st_->key_,
-                  timed<bool>([this, &s, &out, done = std::move(done)](Result<bool> r) mutable {
+  store_->destroy(s.st_->key_, timed<bool>([this, &s, &out,
+                                            done = std::move(done)](const Result<bool>& r) mutable {
                     if (!r.ok()) {
                       emit(EventType::store_error, s, "destroy: " + r.status().to_string());
                       done(r.status());
@@ -115,7 +115,7 @@ void SessionManager::create_record(Session& s, bool rotate, Callback<void> done)
                    // The new session stands even if the old record cannot be removed now; it then
                    // expires by itself, and the event log says so.
                    store_->destroy(old_key, timed<bool>([this, &s, old_key, done = std::move(done)](
-                                                            Result<bool> r) mutable {
+                                                            const Result<bool>& r) mutable {
                                      if (!r.ok()) {
                                        emit(EventType::store_error, s,
                                             "destroy of rotated-out session " + old_key.hint() +

@@ -84,9 +84,7 @@ void SessionManager::write_presession_cookie(Session& s, http::ResponseHeaders& 
 }
 
 std::string SessionManager::csrf_token(Session& s, http::ResponseHeaders& out) {
-  if (s.st_->csrf_rotate_) {
-    fresh_csrf_seed(s);
-  } else if (csrf_seed(s).empty() && !(s.st_->stored_ && s.st_->id_)) {
+  if (s.st_->csrf_rotate_ || (csrf_seed(s).empty() && !(s.st_->stored_ && s.st_->id_))) {
     fresh_csrf_seed(s);
   }
   write_presession_cookie(s, out);

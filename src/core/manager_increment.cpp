@@ -16,6 +16,7 @@ void SessionManager::increment(Session& s, std::string field, std::int64_t delta
   increment_field(s, std::move(field), delta, std::move(done));
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): owned: an inline `done` may free the app's
 void SessionManager::increment_field(Session& s, std::string field, std::int64_t delta,
                                      Callback<std::int64_t> done) {
   if (s.st_->destroy_) {

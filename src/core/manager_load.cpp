@@ -75,7 +75,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
              std::to_string(ids.size()) + " validly signed); the first live one is used");
   }
   if (opened) {
-    load_sealed(std::move(s), std::move(*opened), std::move(done));
+    load_sealed(std::move(s), *opened, std::move(done));
     return;
   }
   if (ids.empty()) {
@@ -145,7 +145,7 @@ void SessionManager::accept_loaded(Session s, SessionId id, const SessionKey& ke
     emit_for(EventType::expired, key.hint(), record.user_id, why);
     // Best effort: the store's own expiry removes it later anyway. (A client-side session has
     // nothing to remove: commit clears its cookie.)
-    if (!sealer_) store_->destroy(key, timed<bool>([](Result<bool>) {}));
+    if (!sealer_) store_->destroy(key, timed<bool>([](const Result<bool>&) {}));
     done(std::move(s));
     return;
   }

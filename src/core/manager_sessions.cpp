@@ -59,6 +59,7 @@ void SessionManager::list_sessions(const Session& current,
 
 void SessionManager::revoke_session(const Session& current, std::string_view handle,
                                     Callback<bool> done) {
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): `done` may end `current` inline
   const std::string user = current.user_id();
   if (user.empty() || !current.is_stored()) return done(false);
   store_->list_user(
@@ -141,7 +142,7 @@ void SessionManager::evict_over_cap(const Session& s, Callback<void> done) {
         const bool mine_evicted = std::find(victims.begin(), victims.end(), mine) != victims.end();
         auto fan = detail::FanIn<bool>::start(
             victims.size(),
-            [cap, mine_evicted, done = std::move(done)](Result<std::vector<bool>> all) {
+            [cap, mine_evicted, done = std::move(done)](const Result<std::vector<bool>>& all) {
               if (!all.ok()) return done(all.status());
               if (!mine_evicted) return done({});
               done(Status(errc::conflict, "a newer login of this user took the last of its " +

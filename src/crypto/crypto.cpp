@@ -116,6 +116,7 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
   }
   if (k < out.size()) {
     const std::uint64_t w = encode8(load(p + k, out.size() - k));
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): into a std::string, which ends itself
     std::memcpy(p + k, &w, out.size() - k);
   }
   return out;

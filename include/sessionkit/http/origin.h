@@ -59,7 +59,7 @@ class OriginPolicy {
   // http or https, a host (IPv6 in brackets), an optional port; no path (a lone trailing "/" is
   // tolerated), user info, query or wildcard. "" is none (derive from Host). `invalid_argument`
   // naming the bad entry otherwise.
-  static Result<OriginPolicy> parse(std::string_view comma_separated_origins);
+  static Result<OriginPolicy> parse(std::string_view list);
 
   // Whether Sec-Fetch-Site: same-site (another subdomain of the same registrable domain, or
   // the same host over the other scheme) passes. Off by default.
