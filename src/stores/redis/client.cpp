@@ -136,8 +136,15 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         if (stopping_) conns.back()->close();  // answers "store closed" at once
       }
     }
-    std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % conns.size();
-    return conns[i];
+    const std::size_t first = next_.fetch_add(1, std::memory_order_relaxed);
+    // Round robin, skipping a connection that waits to reconnect while another is usable: after
+    // an outage each connection reconnects on its own timer, and a request must not fail on one
+    // that has not yet noticed the server is back when its sibling has.
+    for (std::size_t k = 0; k + 1 < conns.size(); ++k) {
+      const auto& c = conns[(first + k) % conns.size()];
+      if (!c->backing_off()) return c;
+    }
+    return conns[(first + conns.size() - 1) % conns.size()];
   }
 
   std::optional<Endpoint> owner(std::uint16_t slot) {

@@ -52,6 +52,11 @@ Connection::Connection(asio::io_context& io, Endpoint endpoint, const Connection
 
 Connection::~Connection() = default;
 
+bool Connection::backing_off() const {
+  std::lock_guard lock(mutex_);
+  return state_ == State::backoff;
+}
+
 void Connection::execute(Command command, ReplyHandler done) {
   std::unique_lock lock(mutex_);
   switch (state_) {

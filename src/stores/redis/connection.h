@@ -61,6 +61,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket and fails everything in flight with `unavailable` ("closed"); no more
   // reconnects. Thread-safe; called by the owner before the I/O thread stops.
   void close();
+  // Whether the connection is waiting to reconnect (so `execute` would fail fast). Thread-safe;
+  // a hint only: the state may change right after the answer.
+  bool backing_off() const;
 
  private:
   enum class State { idle, connecting, ready, backoff, closed };

@@ -8,6 +8,7 @@
 
 #include "sessionkit/store_rules.h"
 #include "stores/redis/resp.h"
+#include "stores/utf8.h"
 
 namespace sessionkit::redis {
 namespace {
@@ -29,7 +30,13 @@ std::optional<std::int64_t> parse_i64(std::string_view s) {
 
 std::string payload_field(std::string_view name) {
   std::string field(kPayloadPrefix);
-  field += name;
+  // A name is kept as a hash field, not as JSON text: repaired here as dump_payload repairs
+  // the names inside a value, so every store answers the same payload (U+FFFD per bad byte).
+  if (stores::valid_utf8(name)) {
+    field += name;
+  } else {
+    field += stores::replaced_utf8(name);
+  }
   return field;
 }
 
