@@ -1,9 +1,11 @@
 // sessionkit/blocking_store.h — a synchronous facade over any SessionStore.
 //
-// For synchronous frameworks (cpp-httplib, Crow: one request per thread) and for tests. Each
-// method starts the store's asynchronous operation and blocks the calling thread until its
-// callback has delivered the result, then answers that result unchanged (errors included).
-// With the memory and SQLite stores, which complete inline, this costs no thread switch.
+// For tests and tools that call a store directly. Applications never call their store: for
+// synchronous frameworks (cpp-httplib, Crow: one request per thread) use sessionkit/sync.h,
+// the same blocking calls over SessionManager (load, commit, increment, ...). Each method starts
+// the store's asynchronous operation and blocks the calling thread until its callback has delivered
+// the result, then answers that result unchanged (errors included). With the memory and SQLite
+// stores, which complete inline, this costs no thread switch.
 //
 // Thread safety: as thread-safe as the wrapped store (every SessionStore is); any number of
 // threads may call one BlockingStore at once. Never call it from a thread the wrapped store uses

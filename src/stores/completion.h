@@ -20,6 +20,9 @@
 //   whatever will answer it, and only once nothing it still does can throw, or the callback is
 //   lost.
 //
+// `answer` runs every callback inside a `sync::CompletionScope` (sessionkit/sync.h), so that the
+// blocking facade refuses to wait on a thread that is running a store's completion.
+//
 // `store` names the store in messages ("postgres", "redis"). Every function here is noexcept.
 #pragma once
 
@@ -31,6 +34,7 @@
 
 #include "sessionkit/result.h"
 #include "sessionkit/store.h"
+#include "sessionkit/sync.h"
 
 namespace sessionkit::stores {
 
@@ -41,6 +45,7 @@ void answer(Callback<T>& done, std::type_identity_t<Result<T>> result) noexcept 
   Callback<T> once = std::move(done);
   done = nullptr;
   try {
+    const sync::CompletionScope in_completion;
     once(std::move(result));
   } catch (
       ...) {  // NOLINT(bugprone-empty-catch): the callback broke the contract; nowhere to report
