@@ -26,7 +26,7 @@ inline bool valid_utf8(std::string_view s) noexcept {
   for (;;) {
     for (; end - p >= 64; p += 64) {
       std::uint64_t any = 0;
-      for (int k = 0; k < 8; ++k) {
+      for (std::size_t k = 0; k < 8; ++k) {
         std::uint64_t w = 0;
         std::memcpy(&w, p + 8 * k, 8);
         any |= w;

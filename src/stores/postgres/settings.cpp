@@ -180,7 +180,8 @@ Status check_uri_credentials(std::string_view conninfo) {
     if (conninfo.starts_with(scheme)) body = scheme.size();
   }
   if (body == 0) return {};
-  const Status refused{
+  Status refused{
+      // not const: returned by (automatic) move
       errc::invalid_argument,
       "postgres: the URI has an '@' after the host (a user name or password with an unencoded "
       "'/' or '@'?): percent-encode them (%2F, %40)"};

@@ -49,6 +49,9 @@ void WorkerPool::enqueue(std::unique_ptr<Job> job) noexcept {
     // PostgresStoreTest.ACallbackMayDropTheLastOwner).
     if (!refused) ready_.notify_one();
   }
+  // `refused` is set only when `job` was not moved, or when push_back threw, which leaves it
+  // intact (strong guarantee).
+  // NOLINTNEXTLINE(bugprone-use-after-move)
   if (refused) job->fail({errc::unavailable, refused});
 }
 

@@ -155,7 +155,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
 
   void execute(std::string_view key, Command command, ReplyHandler done) {
     if (!options_.cluster) {
-      return connection(seeds_.front())->execute(std::move(command), std::move(done));
+      return connection(seeds_.front())->execute(command, std::move(done));
     }
     const std::uint16_t slot = key_slot(key);
     std::optional<Endpoint> ep = owner(slot);
@@ -167,7 +167,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
                 false);
   }
 
-  void send_routed(const Endpoint& ep, std::uint16_t slot, std::shared_ptr<Command> command,
+  void send_routed(const Endpoint& ep, std::uint16_t slot, const std::shared_ptr<Command>& command,
                    ReplyHandler done, int redirects, bool asking) {
     Command wire;
     if (asking) {
@@ -178,8 +178,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       wire = *command;
     }
     auto self = shared_from_this();
-    connection(ep)->execute(std::move(wire), [self, slot, command, done = std::move(done),
-                                              redirects](Result<Reply> r) {
+    connection(ep)->execute(wire, [self, slot, command, done = std::move(done),
+                                   redirects](Result<Reply> r) mutable {
       if (!r) {
         self->refresh();  // the node may have failed over: learn the new owner
         return done(std::move(r));
@@ -241,8 +241,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     try_refresh(std::make_shared<std::vector<Endpoint>>(std::move(candidates)), 0, "");
   }
 
-  void try_refresh(std::shared_ptr<std::vector<Endpoint>> candidates, std::size_t i,
-                   std::string last_error) {
+  void try_refresh(const std::shared_ptr<std::vector<Endpoint>>& candidates, std::size_t i,
+                   const std::string& last_error) {
     if (i >= candidates->size()) {
       return finish_refresh(Status(errc::unavailable,
                                    "redis cluster: no node answered CLUSTER "
@@ -289,7 +289,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         });
   }
 
-  void finish_refresh(Status status) {
+  void finish_refresh(const Status& status) {
     std::vector<std::function<void(Status)>> waiters;
     {
       std::lock_guard lock(mutex_);
@@ -303,7 +303,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   void masters(std::function<void(Result<std::vector<Endpoint>>)> done) {
     if (!options_.cluster) return done(std::vector<Endpoint>{seeds_.front()});
     auto self = shared_from_this();
-    refresh([self, done = std::move(done)](Status s) {
+    refresh([self, done = std::move(done)](const Status& s) {
       if (!s) return done(s);
       std::vector<Endpoint> list;
       {
@@ -362,8 +362,8 @@ void Client::masters(std::function<void(Result<std::vector<Endpoint>>)> done) {
   impl_->masters(std::move(done));
 }
 
-void Client::execute_on(const Endpoint& node, Command command, ReplyHandler done) {
-  impl_->connection(node)->execute(std::move(command), std::move(done));
+void Client::execute_on(const Endpoint& node, const Command& command, ReplyHandler done) {
+  impl_->connection(node)->execute(command, std::move(done));
 }
 
 }  // namespace sessionkit::redis

@@ -33,7 +33,7 @@ class Client {
   // The masters to visit for whole-keyspace commands (SCAN, PING), as known now.
   void masters(std::function<void(Result<std::vector<Endpoint>>)> done);
   // Runs `command` on one given server.
-  void execute_on(const Endpoint& node, Command command, ReplyHandler done);
+  void execute_on(const Endpoint& node, const Command& command, ReplyHandler done);
 
   // Closes every connection (calls in flight answer `unavailable`, later calls too) and joins
   // the I/O thread. Idempotent; also done by the destructor.

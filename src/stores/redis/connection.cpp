@@ -57,7 +57,7 @@ bool Connection::backing_off() const {
   return state_ == State::backoff;
 }
 
-void Connection::execute(Command command, ReplyHandler done) {
+void Connection::execute(const Command& command, ReplyHandler done) {
   std::unique_lock lock(mutex_);
   switch (state_) {
     case State::closed:

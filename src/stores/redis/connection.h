@@ -57,7 +57,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Sends `command` (one or more commands pipelined back to back) and calls `done` with the
   // LAST reply (the others, e.g. ASKING, are checked for errors only). Thread-safe.
-  void execute(Command command, ReplyHandler done);
+  void execute(const Command& command, ReplyHandler done);
   // Closes the socket and fails everything in flight with `unavailable` ("closed"); no more
   // reconnects. Thread-safe; called by the owner before the I/O thread stops.
   void close();

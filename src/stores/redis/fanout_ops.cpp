@@ -101,7 +101,7 @@ void RedisStore::Impl::scan_batch(const redis::Endpoint& node, const std::string
   auto command =
       redis::make_command({"SCAN", cursor, "MATCH", redis::match_pattern(session_prefix()), "COUNT",
                            std::to_string(count)});
-  client_->execute_on(node, std::move(command),
+  client_->execute_on(node, command,
                       answering(std::move(done), [prefix = session_prefix()](const redisReply& r) {
                         return redis::read_scan_reply(r, prefix);
                       }));
@@ -118,7 +118,7 @@ void RedisStore::Impl::count(Callback<std::size_t>&& done) {
   });
 }
 
-void RedisStore::Impl::count_from(Endpoints nodes, std::size_t node, std::string cursor,
+void RedisStore::Impl::count_from(Endpoints nodes, std::size_t node, const std::string& cursor,
                                   std::size_t total, Callback<std::size_t>&& done) {
   if (node >= nodes->size()) return answer(done, total);
   const redis::Endpoint& server = (*nodes)[node];
@@ -131,7 +131,7 @@ void RedisStore::Impl::count_from(Endpoints nodes, std::size_t node, std::string
                  if (b->next_cursor == "0") {
                    return self->count_from(nodes, node + 1, "0", total, std::move(done));
                  }
-                 self->count_from(nodes, node, std::move(b->next_cursor), total, std::move(done));
+                 self->count_from(nodes, node, b->next_cursor, total, std::move(done));
                });
              });
 }
@@ -198,7 +198,7 @@ void RedisStore::Impl::health(Callback<void>&& done) {
     guarded(kRedisStoreName, done, [&] {
       if (!nodes) return answer(done, nodes.status());
       auto fan = detail::FanIn<int>::start(
-          nodes->size(), [done = std::move(done)](Result<std::vector<int>> all) mutable {
+          nodes->size(), [done = std::move(done)](const Result<std::vector<int>>& all) mutable {
             answer(done, all.status());
           });
       for (std::size_t i = 0; i < nodes->size(); ++i) {

@@ -138,7 +138,8 @@ void RedisStore::Impl::patch(const SessionKey& key, const SessionPatch& patch,
                }));
   };
   if (!patch.user_id || patch.user_id->empty()) {
-    return apply([done = std::move(done)](Result<Time> r) mutable { answer(done, r.status()); });
+    return apply(
+        [done = std::move(done)](const Result<Time>& r) mutable { answer(done, r.status()); });
   }
   // Rebinding: index first with a provisional score (the absolute deadline is not known
   // here), then the patch, which answers the deadline that becomes the entry's real score.
@@ -153,7 +154,7 @@ void RedisStore::Impl::patch(const SessionKey& key, const SessionPatch& patch,
                      if (!absolute) return answer(done, absolute.status());
                      self->index_then(
                          user, key, *absolute,
-                         [done = std::move(done)](Status) mutable { answer(done, {}); });
+                         [done = std::move(done)](const Status&) mutable { answer(done, {}); });
                    });
                  });
                });

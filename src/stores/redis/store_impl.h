@@ -99,7 +99,7 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
                     Callback<std::size_t>&& done);
   void scan_batch(const redis::Endpoint& node, const std::string& cursor, std::size_t count,
                   Callback<redis::ScanBatch>&& done);
-  void count_from(Endpoints nodes, std::size_t node, std::string cursor, std::size_t total,
+  void count_from(Endpoints nodes, std::size_t node, const std::string& cursor, std::size_t total,
                   Callback<std::size_t>&& done);
   void scan_step(Endpoints nodes, redis::ScanCursor c, std::size_t limit,
                  Callback<ScanPage>&& done);

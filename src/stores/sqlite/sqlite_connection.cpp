@@ -8,6 +8,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
@@ -97,9 +98,11 @@ Status create_file(const SqliteStoreOptions& o) {
     ::close(fd);
     return {};
   }
-  if (errno == EEXIST) return {};
-  return {errc::unavailable,
-          "sqlite: '" + o.path + "': cannot create the file: " + std::strerror(errno)};
+  const int error = errno;
+  if (error == EEXIST) return {};
+  // std::system_category's message is thread-safe (std::strerror is not).
+  return {errc::unavailable, "sqlite: '" + o.path + "': cannot create the file: " +
+                                 std::system_category().message(error)};
 }
 
 Result<std::unique_ptr<Connection>> open_connection(const SqliteStoreOptions& o) {
