@@ -18,8 +18,9 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "0700, a new file 0600), "
                  "redis://[user:pass@]host:port[/db], rediss://… (TLS), "
                  "redis+cluster://host:port[,host:port…], "
-                 "postgresql://user:pass@host:port/db[?sslmode=…]. Passwords are shown as *** in "
-                 "logs and errors")
+                 "postgresql://user:pass@host:port/db[?sslmode=…], or cookie://[?max_bytes=N] "
+                 "(no store: client-side sessions in encrypted cookies, no server-side "
+                 "revocation). Passwords are shown as *** in logs and errors")
       ->envname("SESSION_STORE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "

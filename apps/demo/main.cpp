@@ -102,23 +102,28 @@ Settings settings_of(const demo::Config& cfg, bool secret_on_command_line) {
   return s;
 }
 
-std::shared_ptr<sessionkit::SessionStore> open_store(const demo::Config& cfg,
-                                                     const sessionkit::SessionOptions& options) {
-  auto store = demo::open_store(cfg.store);
-  if (!store) {
+demo::SessionBackend open_store(const demo::Config& cfg,
+                                const sessionkit::SessionOptions& options) {
+  auto backend = demo::open_store(cfg.store);
+  if (!backend) {
     // open_store's messages never hold the URL's secrets; redact() shows it without them.
-    if (store.code() == sessionkit::errc::invalid_argument) {
-      throw UsageError("--store '" + demo::redact(cfg.store) + "': " + store.message());
+    if (backend.code() == sessionkit::errc::invalid_argument) {
+      throw UsageError("--store '" + demo::redact(cfg.store) + "': " + backend.message());
     }
-    throw StartupFailure("cannot open store '" + demo::redact(cfg.store) + "': " + store.message());
+    throw StartupFailure("cannot open store '" + demo::redact(cfg.store) +
+                         "': " + backend.message());
   }
-  spdlog::info("session store: {} ({})", (*store)->name(), demo::redact(cfg.store));
-  if ((*store)->client_side() != nullptr && options.max_sessions_per_user > 0) {
-    throw UsageError(
-        "--max-sessions-per-user needs a server-side store: client-side (cookie://) sessions "
-        "cannot be counted or evicted");
+  if (backend->client_side) {
+    spdlog::info("session store: none, client-side sessions ({})", demo::redact(cfg.store));
+    if (options.max_sessions_per_user > 0) {
+      throw UsageError(
+          "--max-sessions-per-user needs a server-side store: client-side (cookie://) sessions "
+          "cannot be counted or evicted");
+    }
+  } else {
+    spdlog::info("session store: {} ({})", backend->store->name(), demo::redact(cfg.store));
   }
-  return std::move(store).value();
+  return std::move(backend).value();
 }
 
 demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
@@ -144,14 +149,15 @@ demo::ServerOptions server_options(const demo::Config& cfg, const Settings& s) {
 }
 
 // Serves until a signal ends it.
-void run(const demo::Config& cfg, Settings& s, std::shared_ptr<sessionkit::SessionStore> store) {
+void run(const demo::Config& cfg, Settings& s, demo::SessionBackend backend) {
   demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
   // The directory is the manager's CredentialSource (non-owning: it outlives the manager):
   // a session whose user's security stamp changed ends on its next request.
   sessionkit::SessionManager::Dependencies deps;
   deps.credentials =
       std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
-  sessionkit::SessionManager manager(std::move(store), std::move(*s.keyring), s.options,
+  deps.client_side = backend.client_side;  // cookie://: no store, client-side sessions
+  sessionkit::SessionManager manager(std::move(backend.store), std::move(*s.keyring), s.options,
                                      std::move(deps));
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s));

@@ -1,5 +1,6 @@
 // The operations routes: GET /healthz (liveness), /readyz (the store answers), /metrics
-// (Prometheus). No session work.
+// (Prometheus). No session work. With client-side sessions (cookie://) there is no store: always
+// ready, and no count of active sessions.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/use_awaitable.hpp>
@@ -22,11 +23,14 @@ Response Router::get_healthz(Ctx& ctx) const {
   return res;
 }
 
-// GET /readyz: whether the store answers.
+// GET /readyz: whether the store answers (no store, client-side sessions: ready).
 asio::awaitable<Response> Router::get_readyz(Ctx& ctx) const {
-  auto health = co_await skb::async_call<void>(
-      [this](sessionkit::Callback<void> done) { manager_.store().health(std::move(done)); },
-      asio::use_awaitable);
+  sessionkit::Status health;
+  if (sessionkit::SessionStore* store = manager_.store()) {
+    health = co_await skb::async_call<void>(
+        [store](sessionkit::Callback<void> done) { store->health(std::move(done)); },
+        asio::use_awaitable);
+  }
   if (!health) {
     spdlog::warn("readiness check failed: {}", health.to_string());
     co_return ctx.error(HttpStatus::service_unavailable, kStoreUnavailable);
@@ -50,18 +54,20 @@ asio::awaitable<Response> Router::get_metrics(Ctx& ctx) const {
   }
   // Where count() walks every record (Redis: SCAN), reuse a recent figure instead of paying
   // that on every scrape. Other stores count cheaply and answer fresh figures.
-  const bool expensive = manager_.store().count_is_expensive();
+  // Client-side sessions: no store, nothing to count (the metric is left out).
+  sessionkit::SessionStore* store = manager_.store();
+  const bool expensive = store != nullptr && store->count_is_expensive();
   const auto now = std::chrono::steady_clock::now();
   std::optional<std::uint64_t> active;
-  {
+  if (store != nullptr) {
     std::lock_guard lock(count_cache_.mutex);
     if (expensive && count_cache_.value && now - count_cache_.at < kExpensiveCountMaxAge) {
       active = count_cache_.value;
     }
   }
-  if (!active) {
+  if (store != nullptr && !active) {
     auto count = co_await skb::async_call<std::size_t>(
-        [this](sessionkit::Callback<std::size_t> done) { manager_.store().count(std::move(done)); },
+        [store](sessionkit::Callback<std::size_t> done) { store->count(std::move(done)); },
         asio::use_awaitable);
     if (count) {
       active = *count;

@@ -376,6 +376,8 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
 }
 
 asio::awaitable<void> Server::janitor() {
+  sessionkit::SessionStore* store = router_.manager().store();
+  if (store == nullptr) co_return;  // client-side sessions: nothing is kept, nothing to purge
   for (;;) {
     janitor_timer_.expires_after(options_.janitor_interval);
     auto [ec] = co_await janitor_timer_.async_wait(use_tuple);
@@ -386,8 +388,8 @@ asio::awaitable<void> Server::janitor() {
     std::size_t total = 0;
     for (;;) {
       auto purged = co_await sessionkit::beast::async_call<std::size_t>(
-          [this](sessionkit::Callback<std::size_t> done) {
-            router_.manager().store().purge_expired(options_.janitor_batch, std::move(done));
+          [this, store](sessionkit::Callback<std::size_t> done) {
+            store->purge_expired(options_.janitor_batch, std::move(done));
           },
           asio::use_awaitable);
       if (!purged) {

@@ -13,7 +13,6 @@
 #include <system_error>
 #include <vector>
 
-#include "sessionkit/stores/cookie.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/sqlite.h"
 #ifdef SESSIONKIT_DEMO_REDIS
@@ -215,9 +214,11 @@ void warn_if_shared(const std::string& path) {
 
 using StoreResult = sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>>;
 
-// cookie://[?max_bytes=N]
-StoreResult open_cookie_store(std::string_view rest) {
-  sessionkit::CookieStoreOptions options;
+constexpr std::string_view kCookieScheme = "cookie://";
+
+// cookie://[?max_bytes=N]: no store, client-side sessions.
+sessionkit::Result<sessionkit::ClientSideOptions> client_side_options(std::string_view rest) {
+  sessionkit::ClientSideOptions options;
   if (!rest.empty()) {
     constexpr std::string_view kOption = "?max_bytes=";
     std::size_t n = 0;
@@ -230,8 +231,7 @@ StoreResult open_cookie_store(std::string_view rest) {
     }
     options.max_cookie_bytes = n;
   }
-  return std::shared_ptr<sessionkit::SessionStore>(
-      std::make_shared<sessionkit::CookieStore>(options));
+  return options;
 }
 
 // sqlite://PATH: the parent directory is created (0700) when missing.
@@ -268,7 +268,6 @@ StoreResult open_store_unscrubbed(std::string_view url) {
         std::make_shared<sessionkit::MemoryStore>(sessionkit::MemoryStoreOptions{}));
   }
 
-  if (scheme == "cookie") return open_cookie_store(rest);
   if (scheme == "sqlite") return open_sqlite_store(rest);
 
 #ifdef SESSIONKIT_DEMO_REDIS
@@ -298,10 +297,15 @@ StoreResult open_store_unscrubbed(std::string_view url) {
 
 }  // namespace
 
-sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url) {
+sessionkit::Result<SessionBackend> open_store(std::string_view url) {
+  if (url.starts_with(kCookieScheme)) {
+    auto options = client_side_options(url.substr(kCookieScheme.size()));
+    if (!options) return options.status();
+    return SessionBackend{nullptr, *options};
+  }
   auto store = open_store_unscrubbed(url);
   if (!store) return {store.code(), scrub(store.message(), url)};
-  return store;
+  return SessionBackend{std::move(store).value(), std::nullopt};
 }
 
 std::string redact(std::string_view url) {

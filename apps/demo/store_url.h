@@ -1,5 +1,8 @@
-// store_url.h — opens a SessionStore from a URL given on the command line.
+// store_url.h — opens a SessionStore, or chooses client-side sessions, from a URL given on the
+// command line.
 //
+//   cookie://[?max_bytes=N]   no store: client-side sessions (sessionkit/client_side.h), sealed
+//                        cookies of at most N bytes (100 to 4000; default 3800)
 //   memory://            the in-process memory store (sessions die with the process)
 //   sqlite://PATH        the SQLite store in file PATH (relative to the working directory, or
 //                        absolute as in sqlite:///var/lib/demo/s.db); the parent directory is
@@ -19,15 +22,24 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "sessionkit/client_side.h"
 #include "sessionkit/result.h"
 #include "sessionkit/store.h"
 
 namespace demo {
 
-sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>> open_store(std::string_view url);
+// Where the sessions live: a store, or (cookie://) the client, never both. The two fields go to
+// SessionManager as its store and `Dependencies::client_side`.
+struct SessionBackend {
+  std::shared_ptr<sessionkit::SessionStore> store;           // null for cookie://
+  std::optional<sessionkit::ClientSideOptions> client_side;  // set for cookie:// only
+};
+
+sessionkit::Result<SessionBackend> open_store(std::string_view url);
 
 // The URL with every secret replaced by "***", for logs and error messages: the password of
 // the userinfo (up to the last '@', so a password with an unencoded '/', '?', '#', '@' or ':'

@@ -32,10 +32,11 @@
 // response itself when the browser needs one. A token reflects the session as it stands: call
 // it after `set_user`. Records made before seeds existed use HMAC(session ID) instead.
 //
-// Client-side sessions: given a `CookieStore` (stores/cookie.h), the manager keeps each session
-// in its sealed cookie instead of a store; the policy above is the same, except that nothing can
-// be revoked on the server (see cookie.h), `increment` is not atomic across requests, and
-// `max_sessions_per_user` cannot be enforced (the constructor rejects it).
+// Client-side sessions: given `ClientSideOptions` instead of a store (client_side.h), the manager
+// keeps each session in its sealed cookie; the policy above is the same, except that nothing can
+// be revoked on the server (the operations that need a store answer `errc::unsupported`),
+// `increment` is not atomic across requests, and `max_sessions_per_user` cannot be enforced (the
+// constructor rejects it).
 //
 // Thread safety: a SessionManager is shared by all request threads; every member is thread-safe.
 // Lifetime: the manager must outlive every operation it started (a store completion calls back
@@ -52,6 +53,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sessionkit/client_side.h"
 #include "sessionkit/clock.h"
 #include "sessionkit/cookie_sealer.h"
 #include "sessionkit/credentials.h"
@@ -140,9 +142,14 @@ class SessionManager {
     // Ties sessions to the credentials they were created with (credentials.h). Default: none
     // (stamps given to set_user are recorded but not checked).
     std::shared_ptr<const CredentialSource> credentials;
+    // Client-side sessions (client_side.h) instead of a store: set this and pass no store
+    // (nullptr). A manager has exactly one of the two.
+    std::optional<ClientSideOptions> client_side = std::nullopt;
   };
 
-  // Throws std::invalid_argument when `options.validate()` fails (start-up code).
+  // Throws std::invalid_argument when `options.validate()` fails, when it is given both a store
+  // and `deps.client_side` or neither, and for `max_sessions_per_user` with client-side sessions
+  // (start-up code).
   SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring, SessionOptions options,
                  Dependencies deps);
   SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
@@ -186,6 +193,7 @@ class SessionManager {
   void reauthentication_failed(Session& session, Callback<bool> done);
 
   // Destroys every session of `user_id` except `keep` (e.g. the caller's current session).
+  // Errors: store failures; errc::unsupported with client-side sessions (nothing to destroy).
   void revoke_user_sessions(const std::string& user_id, const Session* keep,
                             Callback<std::size_t> done);
 
@@ -199,18 +207,22 @@ class SessionManager {
     std::string user_agent;
   };
   // The sessions of `current`'s user, newest first; none when `current` is not bound to a user.
-  // Errors: store failures only.
+  // Errors: store failures; errc::unsupported with client-side sessions (for a signed-in one).
   void list_sessions(const Session& current, Callback<std::vector<SessionSummary>> done);
   // Destroys the session named by `handle` if it belongs to `current`'s user: true when one was
   // destroyed, false when this user has no such session (answer 404: another user's handle
-  // looks exactly like a wrong one). Errors: store failures only.
+  // looks exactly like a wrong one). Errors: store failures; errc::unsupported with client-side
+  // sessions (for a signed-in one).
   void revoke_session(const Session& current, std::string_view handle, Callback<bool> done);
   // The handle of a stored session (see SessionSummary); "" for a session not stored.
   std::string session_handle(const SessionKey& key) const;
   std::string session_handle_of(const Session& session) const;
 
   const SessionOptions& options() const noexcept { return options_; }
-  SessionStore& store() noexcept { return *store_; }
+  // The store; nullptr with client-side sessions.
+  SessionStore* store() noexcept { return store_.get(); }
+  // The client-side options; empty with a store.
+  const std::optional<ClientSideOptions>& client_side() const noexcept { return client_side_; }
   Metrics& metrics() noexcept { return *metrics_; }
   const Clock& clock() const noexcept { return *clock_; }
   const std::string& csrf_cookie_name() const noexcept { return csrf_cookie_name_; }
@@ -337,7 +349,8 @@ class SessionManager {
   template <class T, class F>
   Callback<T> timed(F&& f) const;
 
-  std::shared_ptr<SessionStore> store_;
+  std::shared_ptr<SessionStore> store_;  // null with client-side sessions
+  std::optional<ClientSideOptions> client_side_;
   Keyring keyring_;
   SessionOptions options_;
   const Clock* clock_;
@@ -346,7 +359,7 @@ class SessionManager {
   std::string cookie_name_;
   std::string csrf_cookie_name_;  // <cookie name>-csrf
   std::string sign_context_;
-  std::optional<CookieSealer> sealer_;  // set with a client-side store (CookieStore)
+  std::optional<CookieSealer> sealer_;  // set with client-side sessions
   std::shared_ptr<const CredentialSource> credentials_;
   // Identifies this manager in the per-thread cache of verified stamps (0 until first used).
   mutable std::atomic<std::uint64_t> instance_id_{0};

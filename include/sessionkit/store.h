@@ -43,8 +43,6 @@ namespace sessionkit {
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 
-class CookieStore;
-
 // A refreshed access time and deadline, written together. Stores never move a deadline past
 // the record's absolute deadline: the stored `expires_at` becomes
 // min(touch.expires_at, record.absolute_expires_at).
@@ -149,10 +147,6 @@ class SessionStore {
 
   // Success when the store can serve requests now.
   virtual void health(Callback<void> done) = 0;
-
-  // Non-null for the client-side store (stores/cookie.h): the manager then keeps each session
-  // in its encrypted cookie and calls none of the operations above.
-  virtual const CookieStore* client_side() const noexcept { return nullptr; }
 };
 
 }  // namespace sessionkit

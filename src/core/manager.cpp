@@ -11,7 +11,6 @@
 
 #include "core/reserved_keys.h"
 #include "crypto/crypto.h"
-#include "sessionkit/stores/cookie.h"
 
 namespace sessionkit {
 
@@ -22,6 +21,7 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
 SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
                                SessionOptions options, Dependencies deps)
     : store_(std::move(store)),
+      client_side_(deps.client_side),
       keyring_(std::move(keyring)),
       options_(std::move(options)),
       clock_(deps.clock ? deps.clock : &system_clock()),
@@ -31,7 +31,15 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
       anonymous_limiter_(RateLimiter::Options{options_.anonymous_sessions.burst,
                                               options_.anonymous_sessions.per_minute},
                          *clock_) {
-  if (!store_) throw std::invalid_argument("SessionManager needs a store");
+  if (store_ && client_side_) {
+    throw std::invalid_argument(
+        "SessionManager takes a store or client-side sessions (Dependencies::client_side), not "
+        "both");
+  }
+  if (!store_ && !client_side_) {
+    throw std::invalid_argument(
+        "SessionManager needs a store or client-side sessions (Dependencies::client_side)");
+  }
   if (Status s = options_.validate(); !s.ok()) throw std::invalid_argument(s.to_string());
   // Lazy touch must happen well within the idle window, or active sessions would expire.
   options_.touch_interval = std::min(options_.touch_interval, options_.idle_timeout / 2);
@@ -39,12 +47,12 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
   csrf_cookie_name_ = cookie_name_ + "-csrf";
   sign_context_ = "cookie:" + cookie_name_;
   crypto::init();
-  if (const CookieStore* client = store_->client_side()) {
+  if (client_side_) {
     if (options_.max_sessions_per_user > 0) {
       throw std::invalid_argument(
           "max_sessions_per_user cannot be enforced with client-side (cookie) sessions");
     }
-    sealer_.emplace(keyring_, "session:" + cookie_name_, client->options().max_cookie_bytes);
+    sealer_.emplace(keyring_, "session:" + cookie_name_, client_side_->max_cookie_bytes);
   }
 }
 

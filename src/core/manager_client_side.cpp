@@ -1,6 +1,7 @@
-// SessionManager with a client-side store (stores/cookie.h): the session travels in its sealed
-// cookie as "<43-character ID><encoded record>". The ID is never shown to the client in the clear
-// either; it keys the CSRF secret and the event hints exactly as with a server-side store.
+// SessionManager with client-side sessions (client_side.h), no store: the session travels in its
+// sealed cookie as "<43-character ID><encoded record>". The ID is never shown to the client in
+// the clear either; it keys the CSRF secret and the event hints exactly as with a server-side
+// store.
 #include "sessionkit/manager.h"
 
 #include "core/manager_timed.h"

@@ -14,6 +14,13 @@ namespace sessionkit {
 namespace {
 constexpr std::string_view kHandleContext = "sessionkit/session-handle";
 constexpr std::size_t kHandleBytes = 16;
+
+// What the operations that need server-side records answer with client-side sessions.
+Status no_store() {
+  return {errc::unsupported,
+          "client-side sessions keep everything in the client: no server-side records to read, "
+          "list or revoke"};
+}
 }  // namespace
 
 std::string SessionManager::session_handle(const SessionKey& key) const {
@@ -32,6 +39,7 @@ void SessionManager::list_sessions(const Session& current,
                                    Callback<std::vector<SessionSummary>> done) {
   const std::string user = current.user_id();
   if (user.empty() || !current.is_stored()) return done(std::vector<SessionSummary>{});
+  if (!store_) return done(no_store());
   const SessionKey mine = current.st_->key_;
   store_->list_user(user,
                     timed<std::vector<StoredSession>>(
@@ -62,6 +70,7 @@ void SessionManager::revoke_session(const Session& current, std::string_view han
   // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): `done` may end `current` inline
   const std::string user = current.user_id();
   if (user.empty() || !current.is_stored()) return done(false);
+  if (!store_) return done(no_store());
   store_->list_user(
       user, timed<std::vector<StoredSession>>([this, user, wanted = std::string(handle),
                                                done = std::move(done)](
@@ -89,6 +98,7 @@ void SessionManager::revoke_session(const Session& current, std::string_view han
 
 void SessionManager::revoke_user_sessions(const std::string& user_id, const Session* keep,
                                           Callback<std::size_t> done) {
+  if (!store_) return done(no_store());
   std::optional<SessionKey> keep_key;
   if (keep != nullptr && keep->st_->stored_) keep_key = keep->st_->key_;
   store_->destroy_user(

@@ -20,7 +20,7 @@ json session_of(HttpClient& c) {
   return body_json(res);
 }
 
-TEST(CookieStoreDemo, TheSessionLivesInItsEncryptedCookieAndSurvivesARestart) {
+TEST(ClientSideDemo, TheSessionLivesInItsEncryptedCookieAndSurvivesARestart) {
   TempDir dir;
   auto demo = std::make_unique<DemoProcess>(demo_args("cookie://"), dir.path(), "demo");
   HttpClient c(demo->port());
@@ -88,7 +88,7 @@ TEST(CookieStoreDemo, TheSessionLivesInItsEncryptedCookieAndSurvivesARestart) {
   EXPECT_EQ(demo->stop(), 0);
 }
 
-TEST(CookieStoreDemo, ASessionTooLargeForTheCookieIs413AndNoCookie) {
+TEST(ClientSideDemo, ASessionTooLargeForTheCookieIs413AndNoCookie) {
   TempDir dir;
   DemoProcess demo(demo_args("cookie://?max_bytes=300"), dir.path(), "demo");
   HttpClient c(demo.port());
@@ -99,7 +99,7 @@ TEST(CookieStoreDemo, ASessionTooLargeForTheCookieIs413AndNoCookie) {
   EXPECT_EQ(demo.stop(), 0);
 }
 
-TEST(CookieStoreDemo, RefusesBadOptionsAndTheSessionCap) {
+TEST(ClientSideDemo, RefusesBadOptionsAndTheSessionCap) {
   TempDir dir;
   ExitResult bad = run_demo_to_exit({"--store", "cookie://?max_bytes=99999"}, dir.path());
   EXPECT_EQ(bad.code, 2);

@@ -39,7 +39,6 @@ class FaultyStore final : public SessionStore {
   std::size_t writes() const { return writes_; }
 
   std::string_view name() const noexcept override { return "faulty"; }
-  const CookieStore* client_side() const noexcept override { return inner_->client_side(); }
 
   void load(const SessionKey& k, std::optional<TouchSpec> t,
             Callback<std::optional<SessionRecord>> d) override {

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "sessionkit/blocking_store.h"
-#include "sessionkit/stores/cookie.h"
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"
 #include "support/http_fakes.h"
@@ -746,26 +745,29 @@ TEST_F(ManagerTest, RacingLoginsUnderTheCapKeepExactlyTheNewest) {
   EXPECT_EQ(metrics_->sessions_destroyed, 1u);
 }
 
-// ---- client-side sessions (CookieStore) ----
+// ---- client-side sessions (ClientSideOptions) ----
 
 class CookieSessionTest : public ManagerTest {
  protected:
-  void SetUp() override { use_cookie_store(SessionOptions::development()); }
+  void SetUp() override { use_client_side(SessionOptions::development()); }
 
-  void use_cookie_store(SessionOptions options, std::string_view secrets = kSecret,
-                        CookieStoreOptions cookie = {}) {
-    // The FaultyStore wrapper counts calls: a client-side manager must make none.
-    cookie_store_ = std::make_shared<CookieStore>(cookie);
-    counting_ = std::make_shared<FaultyStore>(cookie_store_);
+  void use_client_side(SessionOptions options, std::string_view secrets = kSecret,
+                       ClientSideOptions cookie = {}) {
     options_ = options;
     metrics_ = std::make_shared<Metrics>();
     manager_ = std::make_unique<SessionManager>(
-        counting_, Keyring::parse(secrets).value(), options,
-        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_, nullptr});
+        nullptr, Keyring::parse(secrets).value(), options,
+        SessionManager::Dependencies{&clock_, make_null_sink(), metrics_, nullptr, cookie});
   }
-
-  std::shared_ptr<CookieStore> cookie_store_;
-  std::shared_ptr<FaultyStore> counting_;
+  // How many store calls the manager made (its store latency histogram's count).
+  std::string store_calls() const {
+    const std::string text = metrics_->render_prometheus(std::nullopt);
+    const std::string name = "sessionkit_store_latency_seconds_count ";
+    const std::size_t at = text.find(name);
+    return at == std::string::npos
+               ? "?"
+               : text.substr(at + name.size(), text.find('\n', at) - at - name.size());
+  }
 };
 
 TEST_F(CookieSessionTest, TheWholeSessionTravelsSealedAndTheServerKeepsNothing) {
@@ -789,7 +791,8 @@ TEST_F(CookieSessionTest, TheWholeSessionTravelsSealedAndTheServerKeepsNothing) 
   EXPECT_EQ(again.user_id(), "alice");
   EXPECT_EQ(again.id_hint(), s.id_hint());
   EXPECT_TRUE(manager_->authenticated_within(again, 1s));
-  EXPECT_EQ(counting_->calls(), 0u) << "a client-side manager never calls the store";
+  EXPECT_EQ(manager_->store(), nullptr);
+  EXPECT_EQ(store_calls(), "0") << "a client-side manager never calls a store";
   EXPECT_EQ(metrics_->sessions_created, 1u);
 }
 
@@ -801,13 +804,13 @@ TEST_F(CookieSessionTest, TamperedForeignAndRetiredCookiesAreNoSession) {
   EXPECT_TRUE(load_ok(cookie.substr(0, cookie.size() - 4)).is_new());
 
   // Rotation: accepted while the old secret is listed, re-sealed with the newest one.
-  use_cookie_store(SessionOptions::development(),
-                   "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
+  use_client_side(SessionOptions::development(),
+                  "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
   Session s = load_ok(cookie);
   ASSERT_FALSE(s.is_new());
   const std::string resealed = commit_cookie(s);
   ASSERT_FALSE(resealed.empty()) << "an old-secret cookie is re-sealed on its next response";
-  use_cookie_store(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
+  use_client_side(SessionOptions::development(), "fedcba9876543210fedcba9876543210");
   EXPECT_TRUE(load_ok(cookie).is_new());
   Session kept = load_ok(resealed);
   EXPECT_FALSE(kept.is_new());
@@ -852,8 +855,8 @@ TEST_F(CookieSessionTest, TimeoutsAreEnforcedFromInsideTheSealedValue) {
 }
 
 TEST_F(CookieSessionTest, ASessionTooLargeForACookieFailsAndSendsNothing) {
-  use_cookie_store(SessionOptions::development(), kSecret,
-                   CookieStoreOptions{.max_cookie_bytes = 600});
+  use_client_side(SessionOptions::development(), kSecret,
+                  ClientSideOptions{.max_cookie_bytes = 600});
   const std::string cookie = new_session("k", 1);
   Session s = load_ok(cookie);
   s.set("big", std::string(600, 'x'));
@@ -912,13 +915,31 @@ TEST_F(CookieSessionTest, ServerSideOperationsAreUnsupportedAndTheCapIsRefused) 
 
   SessionOptions capped = SessionOptions::development();
   capped.max_sessions_per_user = 3;
-  EXPECT_THROW(use_cookie_store(capped), std::invalid_argument);
+  EXPECT_THROW(use_client_side(capped), std::invalid_argument);
+}
+
+TEST_F(CookieSessionTest, AManagerTakesAStoreOrClientSideSessionsNeitherBothNorNone) {
+  auto make = [&](std::shared_ptr<SessionStore> store, std::optional<ClientSideOptions> client) {
+    return std::make_unique<SessionManager>(
+        std::move(store), Keyring::parse(kSecret).value(), SessionOptions::development(),
+        SessionManager::Dependencies{&clock_, make_null_sink(), nullptr, nullptr, client});
+  };
+  auto memory = std::make_shared<MemoryStore>(MemoryStoreOptions{.clock = &clock_});
+  EXPECT_THROW(make(memory, ClientSideOptions{}), std::invalid_argument);
+  EXPECT_THROW(make(nullptr, std::nullopt), std::invalid_argument);
+  auto stored = make(memory, std::nullopt);
+  EXPECT_EQ(stored->store(), memory.get());
+  EXPECT_FALSE(stored->client_side().has_value());
+  auto client = make(nullptr, ClientSideOptions{.max_cookie_bytes = 1000});
+  EXPECT_EQ(client->store(), nullptr);
+  ASSERT_TRUE(client->client_side().has_value());
+  EXPECT_EQ(client->client_side()->max_cookie_bytes, 1000u);
 }
 
 TEST_F(CookieSessionTest, BindingRefusesAnotherClient) {
   SessionOptions o = SessionOptions::development();
   o.bind.user_agent = true;
-  use_cookie_store(o);
+  use_client_side(o);
   Session s = load_from("", "Firefox", "10.0.0.1").value();
   s.set("k", 1);
   const std::string cookie = commit_cookie(s);
