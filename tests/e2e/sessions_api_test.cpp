@@ -154,6 +154,33 @@ TEST_F(SessionsApi, PasswordChangeRotatesTheSessionAndEndsAllOthers) {
             200);
 }
 
+// A stolen cookie is no unlimited password oracle: wrong current passwords count as failed
+// re-authentications, and the fifth (max_reauth_failures) ends the session, a 401, while the
+// password stays as it was.
+TEST_F(SessionsApi, TheFifthWrongCurrentPasswordEndsTheSession) {
+  HttpClient laptop(demo_->port()), phone(demo_->port());
+  const std::string token = sign_in(laptop, "alice", "wonderland", "laptop");
+  sign_in(phone, "alice", "wonderland", "phone");
+  const std::string before = *laptop.jar.get("sid");
+  const std::string wrong = R"({"current":"nope","new":"looking-glass"})";
+  for (int i = 1; i <= 4; ++i) {
+    Response res = laptop.post_json("/api/password", wrong, token);
+    EXPECT_EQ(res.result_int(), 403) << "attempt " << i << ": " << res.body();
+    EXPECT_TRUE(signed_in(laptop)) << "attempt " << i;
+  }
+  Response fifth = laptop.post_json("/api/password", wrong, token);
+  EXPECT_EQ(fifth.result_int(), 401) << fifth.body();
+  EXPECT_EQ(body_json(fifth)["error"], "too many wrong passwords: signed out");
+  EXPECT_FALSE(signed_in(laptop));
+  HttpClient replay(demo_->port());
+  replay.jar.set("sid", before);
+  EXPECT_FALSE(signed_in(replay)) << "the ended session's cookie is dead";
+  EXPECT_TRUE(signed_in(phone)) << "only the session that guessed is ended";
+  HttpClient fresh(demo_->port());
+  EXPECT_FALSE(sign_in(fresh, "alice", "wonderland", "fresh").empty())
+      << "the password is unchanged";
+}
+
 TEST_F(SessionsApi, NeedsASignedInUser) {
   HttpClient anon(demo_->port());
   Response res = anon.get("/api/sessions");
