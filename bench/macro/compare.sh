@@ -11,6 +11,8 @@
 #
 # Usage: bench/macro/compare.sh [--duration 10s] [--warmup 3s] [--connections 64]
 #                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]
+#                               [--demo PATH]
+#   --demo another build of the demo (e.g. a worktree at an older commit, for before/after).
 # Needs: the release demo (built if missing), wrk, curl, node + npm, redis-server, redis-cli.
 # The peer is ../shared/bench/peer (npm ci is run there if node_modules is missing).
 # Loopback only; every load is bounded in time; it stops exactly the processes it started.
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 source bench/macro/servers.sh
 
-duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)"
+duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)" demo=
 peer=${PEER_DIR:-$root/../shared/bench/peer}
 while (($#)); do
   case $1 in
@@ -29,6 +31,7 @@ while (($#)); do
     --stores) stores=$2; shift 2 ;;
     --threads) threads_list=$2; shift 2 ;;
     --peer) peer=$2; shift 2 ;;
+    --demo) demo=$(realpath "$2"); shift 2 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +39,10 @@ done
 for tool in wrk curl node npm redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing" >&2; exit 2; }
 done
-demo=$root/build/release/bin/sessionkit-demo
+if [[ -n $demo ]]; then
+  [[ -x $demo ]] || { echo "compare.sh: --demo $demo is not an executable" >&2; exit 2; }
+fi
+demo=${demo:-$root/build/release/bin/sessionkit-demo}
 if [[ ! -x $demo ]]; then
   scripts/build.sh release --target sessionkit-demo -- -DSESSIONKIT_BUILD_TESTS=OFF >&2
 fi
@@ -174,6 +180,7 @@ done
 echo
 echo "sessionkit-demo vs express-session peer — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
 echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores."
+echo "demo: $demo"
 for threads in $threads_list; do
   echo
   echo "### demo --threads $threads (the peer is one Node process)"
