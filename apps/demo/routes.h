@@ -147,7 +147,7 @@ class Router {
       const sessionkit::Session& keep) const;
 
   static constexpr std::chrono::seconds kExpensiveCountMaxAge{15};
-  struct CountCache {  // /metrics when store().count_is_expensive()
+  struct CountCache {  // /metrics when store()->count_is_expensive()
     std::mutex mutex;
     std::optional<std::uint64_t> value;
     std::chrono::steady_clock::time_point at{};

@@ -49,9 +49,9 @@
 //
 // Coroutines. `co_load`, `co_commit`, `co_increment` and `co_call` are the same operations as
 // `asio::awaitable`s that do not suspend at all when the call completes inline (the memory, SQLite
-// and cookie stores always do): the coroutine goes on with the result at once, without a trip
-// through the scheduler. A call that completes later (Redis, PostgreSQL) resumes the coroutine
-// on its executor exactly as the `use_awaitable` forms do. Prefer them in coroutine code.
+// stores and client-side sessions always do): the coroutine goes on with the result at once,
+// without a trip through the scheduler. A call that completes later (Redis, PostgreSQL) resumes the
+// coroutine on its executor exactly as the `use_awaitable` forms do. Prefer them in coroutine code.
 //
 // g++ 12 caveat (reproduced with Debian's 12.2): a temporary closure or brace-initialized
 // aggregate that owns resources (e.g. a lambda capturing a std::string by value) written
