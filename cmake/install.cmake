@@ -40,6 +40,9 @@ endif()
 if(TARGET sessionkit_beast)
   list(APPEND sessionkit_exported sessionkit_beast)
 endif()
+if(TARGET sessionkit_httplib)
+  list(APPEND sessionkit_exported sessionkit_httplib)
+endif()
 
 install(TARGETS ${sessionkit_exported}
   EXPORT sessionkitTargets
@@ -61,6 +64,11 @@ if(TARGET sessionkit_beast)
   set(SESSIONKIT_CONFIG_WITH_BEAST ON)
 else()
   set(SESSIONKIT_CONFIG_WITH_BEAST OFF)
+endif()
+if(TARGET sessionkit_httplib)
+  set(SESSIONKIT_CONFIG_WITH_HTTPLIB ON)
+else()
+  set(SESSIONKIT_CONFIG_WITH_HTTPLIB OFF)
 endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/sessionkitConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sessionkitConfig.cmake
