@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const bool clean = server.listen_after_bind();
   stopped = true;
-  pthread_kill(stopper.native_handle(), SIGTERM);  // wakes sigwait if no signal came
+  pthread_kill(stopper.native_handle(), SIGINT);  // wakes sigwait if no signal came
   stopper.join();
   return clean ? 0 : 1;
 }
