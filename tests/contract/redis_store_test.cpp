@@ -1,6 +1,7 @@
 // Redis-specific tests: URL parsing, one command per read, TTLs, TLS, AUTH, faults.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -405,6 +406,28 @@ TEST(RedisStore, AFrozenServerTimesOut) {
   auto back = load_when_back(db, key);
   ASSERT_OK(back);
   EXPECT_TRUE(back->has_value());
+}
+
+// The connection's deadline clock stops while nothing is in flight; the next command must start
+// it again, or a server that froze during the idle time would hold that command forever.
+TEST(RedisStore, AServerThatFreezesWhileTheConnectionIsIdleTimesOut) {
+  RedisServer server;
+  auto store = open_url(server.url() + "?timeout_ms=300&connections=1");
+  ASSERT_TRUE(store);
+  const SessionKey key = new_key();
+  ASSERT_OK(BlockingStore(*store).create(key, make_record(system_clock().now())));
+  std::this_thread::sleep_for(200ms);  // several 25 ms ticks with nothing in flight: idle
+  server.pause();
+  auto answer = std::make_shared<std::promise<Result<std::optional<SessionRecord>>>>();
+  auto got = answer->get_future();
+  store->load(key, std::nullopt, [answer](Result<std::optional<SessionRecord>> r) {
+    answer->set_value(std::move(r));
+  });
+  const bool answered = got.wait_for(5s) == std::future_status::ready;
+  server.resume();  // lets a command that never timed out complete, so nothing dangles
+  ASSERT_TRUE(answered) << "a command sent after an idle period never timed out";
+  auto r = got.get();
+  EXPECT_EQ(r.code(), errc::timeout) << r.message();
 }
 
 TEST(RedisClusterStore, KeysSpreadOverEveryMasterAndScanWalksThemAll) {

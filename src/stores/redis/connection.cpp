@@ -82,10 +82,17 @@ void Connection::execute(const Command& command, ReplyHandler done) {
   out_ += command.bytes;
   pending_.push_back(
       Pending{command.replies, steady::now() + config_.command_timeout, std::move(done), nullptr});
-  if (state_ == State::ready && !writing_) {
-    writing_ = true;
-    lock.unlock();
-    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+  // The tick stops while the connection is idle; this command's deadline needs it again (else a
+  // server that froze meanwhile would leave the command waiting forever).
+  const bool wake_tick = std::exchange(tick_idle_, false);
+  const bool start_writing = state_ == State::ready && !writing_;
+  if (start_writing) writing_ = true;
+  lock.unlock();
+  if (wake_tick || start_writing) {
+    asio::post(io_, [self = shared_from_this(), wake_tick, start_writing] {
+      if (wake_tick) self->arm_tick();
+      if (start_writing) self->start_write();
+    });
   }
 }
 
