@@ -36,7 +36,8 @@ json body_json(const Response& res) {
   return j;
 }
 
-// The example binary on a free loopback port, as the unprivileged account when run as root.
+// The example binary on a free loopback port, under the test's own account (the build tree may
+// be unreadable to the unprivileged account the store servers run as).
 class Example {
  public:
   Example(const std::string& store, const ServerDir& dir, const std::string& tag)
@@ -44,7 +45,7 @@ class Example {
     ::setenv("SESSION_SECRET", kSecret, 1);
     process_ = ServerProcess({SESSIONKIT_HTTPLIB_EXAMPLE, "--listen", "127.0.0.1:0", "--store",
                               store, "--threads", "16"},
-                             dir.path(), tag);
+                             dir.path(), tag, ServerProcess::RunAs::caller);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       const std::string out = read_text(out_);

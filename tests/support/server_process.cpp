@@ -163,9 +163,9 @@ ServerDir::~ServerDir() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> argv, const std::filesystem::path& dir,
-                             const std::string& tag)
+                             const std::string& tag, RunAs run_as)
     : out_(dir / (tag + ".out")), err_(dir / (tag + ".err")) {
-  pid_ = spawn(argv, out_, err_, /*unprivileged=*/true);
+  pid_ = spawn(argv, out_, err_, run_as == RunAs::unprivileged_when_root);
 }
 
 ServerProcess::~ServerProcess() {

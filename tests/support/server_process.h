@@ -54,11 +54,17 @@ void give_to_server_user(const std::filesystem::path& path);
 
 class ServerProcess {
  public:
+  // Whether the child drops to the unprivileged account when the tests run as root. Servers
+  // from the system (redis-server, postgres) do; a binary of this build keeps the caller's
+  // account, since the build tree may not be readable by that account (a checkout under
+  // /root, as on a fresh CI machine).
+  enum class RunAs { unprivileged_when_root, caller };
+
   ServerProcess() = default;
   // Spawns `argv[0]` (a path) with `argv`; output goes to `dir/tag.out` and `dir/tag.err`.
   // Throws std::runtime_error when the spawn fails.
   ServerProcess(std::vector<std::string> argv, const std::filesystem::path& dir,
-                const std::string& tag);
+                const std::string& tag, RunAs run_as = RunAs::unprivileged_when_root);
   ~ServerProcess();
   ServerProcess(ServerProcess&& other) noexcept;
   ServerProcess& operator=(ServerProcess&& other) noexcept;
