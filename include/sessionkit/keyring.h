@@ -26,7 +26,8 @@ namespace sessionkit {
 
 class Keyring {
  public:
-  // Production mode refuses secrets shorter than this.
+  // SessionManager refuses a keyring with a secret shorter than this unless its options lower
+  // SessionOptions::min_secret_bytes (development() does).
   static constexpr std::size_t kMinSecretBytes = 32;
 
   // `secrets` newest first; at least one, none empty.

@@ -124,6 +124,12 @@ struct SessionOptions {
   // Failed re-authentications (wrong password for an action that demands it) a session may have
   // before it is ended (see SessionManager::reauthentication_failed). 0: never ended.
   std::size_t max_reauth_failures = 5;
+  // The shortest keyring secret the manager accepts, in bytes. A keyring with a shorter secret,
+  // an older one included (it still verifies cookies, so it is as good as a forging key), is
+  // refused at construction with std::invalid_argument. Default and production():
+  // Keyring::kMinSecretBytes (32 bytes: 256 bits, as strong as HMAC-SHA256's output). development()
+  // sets 0 (any non-empty secret) for local runs; never deploy with it.
+  std::size_t min_secret_bytes = Keyring::kMinSecretBytes;
 
   // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
   static SessionOptions production();

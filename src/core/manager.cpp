@@ -31,6 +31,13 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
       anonymous_limiter_(RateLimiter::Options{options_.anonymous_sessions.burst,
                                               options_.anonymous_sessions.per_minute},
                          *clock_) {
+  if (keyring_.shortest_secret() < options_.min_secret_bytes) {
+    throw std::invalid_argument("every keyring secret must be at least " +
+                                std::to_string(options_.min_secret_bytes) +
+                                " bytes (SessionOptions::min_secret_bytes); the shortest has " +
+                                std::to_string(keyring_.shortest_secret()) +
+                                ": generate one with `head -c 32 /dev/urandom | base64`");
+  }
   if (store_ && client_side_) {
     throw std::invalid_argument(
         "SessionManager takes a store or client-side sessions (Dependencies::client_side), not "

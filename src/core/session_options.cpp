@@ -14,6 +14,7 @@ SessionOptions SessionOptions::development() {
   SessionOptions o;
   o.cookie.prefix = http::CookiePrefix::none;
   o.cookie.secure = false;
+  o.min_secret_bytes = 0;
   return o;
 }
 

@@ -111,6 +111,28 @@ TEST_F(ManagerTest, OptionsValidation) {
   EXPECT_THROW(rebuild(o), std::invalid_argument);
 }
 
+// The library enforces the secret rule itself (issue 20): not only the demo's flag checks.
+TEST_F(ManagerTest, ShortSecretsAreRefusedUnlessTheOptionsAllowThem) {
+  const std::string strong = "0123456789abcdef0123456789abcdef";  // 32 bytes
+  try {
+    rebuild(SessionOptions::production(), "hunter2");
+    ADD_FAILURE() << "a 7-byte secret was accepted in production";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("at least 32 bytes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the shortest has 7"), std::string::npos) << e.what();
+  }
+  // An old secret still verifies cookies: a short one is refused as well.
+  EXPECT_THROW(rebuild(SessionOptions::production(), strong + ",old-short"), std::invalid_argument);
+  SessionOptions defaults;
+  EXPECT_EQ(defaults.min_secret_bytes, Keyring::kMinSecretBytes);
+  defaults.cookie.secure = true;
+  EXPECT_THROW(rebuild(defaults, "short"), std::invalid_argument) << "the default is strict";
+  EXPECT_THROW(rebuild(SessionOptions::production(), strong.substr(1)), std::invalid_argument);
+  EXPECT_NO_THROW(rebuild(SessionOptions::production(), strong + "," + strong + "x"));
+  EXPECT_NO_THROW(rebuild(SessionOptions::development(), "short"));  // local runs only
+  EXPECT_EQ(SessionOptions::development().min_secret_bytes, 0u);
+}
+
 TEST_F(ManagerTest, TamperedCookieIsNoSessionAndIsCleared) {
   std::string cookie = new_session();
   std::string tampered = cookie;
