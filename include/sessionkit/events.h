@@ -1,7 +1,11 @@
 // sessionkit/events.h — session lifecycle events.
 //
 // The manager reports every lifecycle step (create, rotate, destroy, expire, anomaly, store
-// error) to an `EventSink`. The default sink writes one structured spdlog line per event. Events
+// error) to an `EventSink` (SessionManager::Dependencies::events). The default sink writes one
+// line per event to `library_logger()`: a spdlog logger named "sessionkit" on stderr, never
+// mixed into the app's stdout. Pass your own logger to `make_log_sink` (or register one named
+// "sessionkit" before the first manager is built) to send them elsewhere;
+// `make_json_log_sink` writes one JSON object per line instead, for log collectors. Events
 // never contain a session ID: only the key hint (a digest prefix) and the user id.
 //
 // Thread safety: `on_event` is called concurrently from request threads; sinks must be
@@ -39,9 +43,21 @@ class EventSink {
   virtual void on_event(const Event& event) = 0;
 };
 
+// The library's logger: the spdlog logger registered as "sessionkit" when the first call finds
+// one (the app's), else a new one with that name writing to stderr (colours on a terminal).
+// Always the same logger afterwards. Thread-safe.
+std::shared_ptr<spdlog::logger> library_logger();
+
 // Logs each event as one line: "session <type> key=<hint> user=<id> reason=<...>", at info
-// level (warn for anomaly and store_error). With no logger, spdlog's default logger is used.
+// level (warn for anomaly and store_error). With no logger, `library_logger()`.
 std::shared_ptr<EventSink> make_log_sink(std::shared_ptr<spdlog::logger> logger = nullptr);
+
+// The same events as JSON lines, one object each, e.g.
+// {"event":"rotated","at_ms":1764720000000,"key":"3f2a9c1d","old_key":"77ab01ce","user":"alice","reason":"login"}
+// ("old_key" only for rotated; invalid UTF-8 in a user id or reason is replaced with U+FFFD).
+// Same levels and default logger as `make_log_sink`; the logger's pattern should print the
+// message alone (e.g. "%v") for the line to be pure JSON.
+std::shared_ptr<EventSink> make_json_log_sink(std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // Discards everything.
 std::shared_ptr<EventSink> make_null_sink();

@@ -1,6 +1,9 @@
 #include "sessionkit/events.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 namespace sessionkit {
 
@@ -22,17 +25,34 @@ std::string_view to_string(EventType type) noexcept {
   return "unknown";
 }
 
+std::shared_ptr<spdlog::logger> library_logger() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    constexpr const char* kName = "sessionkit";
+    if (auto existing = spdlog::get(kName)) return existing;
+    try {
+      return spdlog::stderr_color_mt(kName);
+    } catch (const spdlog::spdlog_ex&) {  // registered by another thread meanwhile
+      return spdlog::get(kName);
+    }
+  }();
+  return logger;
+}
+
 namespace {
+
+spdlog::level::level_enum level_of(const Event& e) {
+  return (e.type == EventType::anomaly || e.type == EventType::store_error) ? spdlog::level::warn
+                                                                            : spdlog::level::info;
+}
 
 class LogSink final : public EventSink {
  public:
-  explicit LogSink(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+  explicit LogSink(std::shared_ptr<spdlog::logger> logger)
+      : logger_(logger ? std::move(logger) : library_logger()) {}
 
   void on_event(const Event& e) override {
-    spdlog::logger& log = logger_ ? *logger_ : *spdlog::default_logger_raw();
-    auto level = (e.type == EventType::anomaly || e.type == EventType::store_error)
-                     ? spdlog::level::warn
-                     : spdlog::level::info;
+    spdlog::logger& log = *logger_;
+    const auto level = level_of(e);
     if (e.type == EventType::rotated) {
       log.log(level, "session {} key={} old_key={} user={} reason=\"{}\"", to_string(e.type),
               e.key_hint, e.old_key_hint, e.user_id, e.reason);
@@ -40,6 +60,25 @@ class LogSink final : public EventSink {
       log.log(level, "session {} key={} user={} reason=\"{}\"", to_string(e.type), e.key_hint,
               e.user_id, e.reason);
     }
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+class JsonLogSink final : public EventSink {
+ public:
+  explicit JsonLogSink(std::shared_ptr<spdlog::logger> logger)
+      : logger_(logger ? std::move(logger) : library_logger()) {}
+
+  void on_event(const Event& e) override {
+    nlohmann::ordered_json line = {
+        {"event", std::string(to_string(e.type))}, {"at_ms", to_millis(e.at)}, {"key", e.key_hint}};
+    if (e.type == EventType::rotated) line["old_key"] = e.old_key_hint;
+    line["user"] = e.user_id;
+    line["reason"] = e.reason;
+    logger_->log(level_of(e), "{}",
+                 line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
 
  private:
@@ -55,6 +94,10 @@ class NullSink final : public EventSink {
 
 std::shared_ptr<EventSink> make_log_sink(std::shared_ptr<spdlog::logger> logger) {
   return std::make_shared<LogSink>(std::move(logger));
+}
+
+std::shared_ptr<EventSink> make_json_log_sink(std::shared_ptr<spdlog::logger> logger) {
+  return std::make_shared<JsonLogSink>(std::move(logger));
 }
 
 std::shared_ptr<EventSink> make_null_sink() {
