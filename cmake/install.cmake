@@ -1,6 +1,6 @@
 # Installation: headers, static libraries and a CMake package, so that users write
-#   find_package(sessionkit REQUIRED)
-#   target_link_libraries(app PRIVATE sessionkit::core sessionkit::sqlite)  # or sessionkit::postgres
+#   find_package(sessionkit REQUIRED COMPONENTS core sqlite)   # or no COMPONENTS: all of them
+#   target_link_libraries(app PRIVATE sessionkit::core sessionkit::sqlite)
 #   target_link_libraries(my_store_test PRIVATE sessionkit::store_conformance GTest::gtest_main)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -26,50 +26,47 @@ target_sources(sessionkit_store_conformance INTERFACE
   FILES ${PROJECT_SOURCE_DIR}/include/sessionkit/testing/store_conformance.h)
 target_link_libraries(sessionkit_store_conformance INTERFACE sessionkit::core)
 
-set(sessionkit_exported sessionkit_core sessionkit_memory sessionkit_reference
+# Components (find_package(sessionkit REQUIRED COMPONENTS core sqlite)): one export set and one
+# targets file per component, so that a consumer loads, and looks for the dependencies of, only
+# the components it names. cmake/sessionkitConfig.cmake.in lists each component's dependencies.
+#   core       sessionkit::core, ::memory, ::reference, ::store_conformance  (libsodium, OpenSSL,
+#              nlohmann-json, spdlog, Threads)
+#   sqlite     sessionkit::sqlite      (SQLite3)
+#   redis      sessionkit::redis       (hiredis, Boost, OpenSSL)
+#   postgres   sessionkit::postgres    (libpq)
+#   beast      sessionkit::beast       (Boost)
+#   httplib    sessionkit::httplib     (cpp-httplib)
+#   store_url  sessionkit::store_url   (every store component this build has)
+set(sessionkit_components "")
+function(sessionkit_install_component name)
+  install(TARGETS ${ARGN}
+    EXPORT sessionkit-${name}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT sessionkit-${name}
+    NAMESPACE sessionkit::
+    FILE sessionkit-${name}-targets.cmake
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sessionkit)
+  set(sessionkit_components ${sessionkit_components} ${name} PARENT_SCOPE)
+endfunction()
+
+sessionkit_install_component(core sessionkit_core sessionkit_memory sessionkit_reference
   sessionkit_store_conformance)
-if(SESSIONKIT_WITH_SQLITE)
-  list(APPEND sessionkit_exported sessionkit_sqlite)
-endif()
-if(TARGET sessionkit_redis)
-  list(APPEND sessionkit_exported sessionkit_redis)
-endif()
-if(SESSIONKIT_WITH_POSTGRES)
-  list(APPEND sessionkit_exported sessionkit_postgres)
-endif()
-if(TARGET sessionkit_beast)
-  list(APPEND sessionkit_exported sessionkit_beast)
-endif()
-if(TARGET sessionkit_httplib)
-  list(APPEND sessionkit_exported sessionkit_httplib)
-endif()
+foreach(component sqlite redis postgres beast httplib store_url)
+  if(TARGET sessionkit_${component})
+    sessionkit_install_component(${component} sessionkit_${component})
+  endif()
+endforeach()
 
-install(TARGETS ${sessionkit_exported}
-  EXPORT sessionkitTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(EXPORT sessionkitTargets
-  NAMESPACE sessionkit::
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sessionkit)
-
-set(SESSIONKIT_CONFIG_WITH_SQLITE ${SESSIONKIT_WITH_SQLITE})
-if(TARGET sessionkit_redis)
-  set(SESSIONKIT_CONFIG_WITH_REDIS ON)
-else()
-  set(SESSIONKIT_CONFIG_WITH_REDIS OFF)
-endif()
-set(SESSIONKIT_CONFIG_WITH_POSTGRES ${SESSIONKIT_WITH_POSTGRES})
-if(TARGET sessionkit_beast)
-  set(SESSIONKIT_CONFIG_WITH_BEAST ON)
-else()
-  set(SESSIONKIT_CONFIG_WITH_BEAST OFF)
-endif()
-if(TARGET sessionkit_httplib)
-  set(SESSIONKIT_CONFIG_WITH_HTTPLIB ON)
-else()
-  set(SESSIONKIT_CONFIG_WITH_HTTPLIB OFF)
-endif()
+# The store components that sessionkit::store_url links (it opens any of them from a URL).
+set(SESSIONKIT_CONFIG_URL_STORES "")
+foreach(component sqlite redis postgres)
+  if(TARGET sessionkit_${component})
+    list(APPEND SESSIONKIT_CONFIG_URL_STORES ${component})
+  endif()
+endforeach()
+set(SESSIONKIT_CONFIG_COMPONENTS "${sessionkit_components}")
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/sessionkitConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sessionkitConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sessionkit)
