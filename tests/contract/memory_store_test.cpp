@@ -1,5 +1,6 @@
 // MemoryStore beyond the shared contract: the cap's eviction order, bounded expiry work,
 // sharding, copy semantics, and invalid UTF-8 repaired as the other stores repair it.
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -13,12 +14,12 @@
 #include "sessionkit/stores/reference.h"
 #include "stores/memory/payload_codec.h"
 
-// The conformance suite against MemoryStore (4 shards).
+// The conformance suite against MemoryStore (4 shards), made the documented way.
 namespace sessionkit::testing {
 namespace {
 struct MemoryTraits {
   static std::shared_ptr<SessionStore> make(const Clock& clock) {
-    return std::make_shared<MemoryStore>(MemoryStoreOptions{.shards = 4, .clock = &clock});
+    return MemoryStore::open({.shards = 4, .clock = &clock}).value();
   }
 };
 [[maybe_unused]] const bool kRegistered = register_store<MemoryTraits>("Memory");
@@ -364,6 +365,59 @@ TEST_F(MemoryStoreTest, AnyShardCountWorksAndScanStaysInKeyOrder) {
       cursor = page->next_cursor;
     } while (!cursor.empty());
     EXPECT_EQ(seen, std::vector(keys.begin(), keys.end())) << shards << " shards";
+  }
+}
+
+// open: the options as given, or invalid_argument naming the field; the constructor clamps.
+TEST(MemoryStoreOpen, ValidOptionsOpenAWorkingStore) {
+  ManualClock clock;
+  for (const MemoryStoreOptions& options :
+       {MemoryStoreOptions{.shards = 1, .clock = &clock},
+        MemoryStoreOptions{.shards = 3, .max_sessions = 2, .clock = &clock},
+        MemoryStoreOptions{.shards = MemoryStore::kMaxShards, .clock = &clock}}) {
+    auto opened = MemoryStore::open(options);
+    ASSERT_OK(opened);
+    ASSERT_NE(*opened, nullptr);
+    BlockingStore db(**opened);
+    const SessionKey key = new_key();
+    ASSERT_OK(db.create(key, make_record(clock.now())));
+    auto loaded = db.load(key);
+    ASSERT_OK(loaded);
+    ASSERT_TRUE(loaded->has_value()) << options.shards << " shards";
+    EXPECT_EQ(**loaded, make_record(clock.now()));
+  }
+  // The default options: the system clock, no cap.
+  auto opened = MemoryStore::open();
+  ASSERT_OK(opened);
+  BlockingStore db(**opened);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_OK(db.create(new_key(), make_record(system_clock().now())));
+  auto count = db.count();
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 40U);
+}
+
+TEST(MemoryStoreOpen, TheCapIsKept) {
+  ManualClock clock;
+  auto opened = MemoryStore::open({.shards = 2, .max_sessions = 3, .clock = &clock});
+  ASSERT_OK(opened);
+  BlockingStore db(**opened);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_OK(db.create(new_key(), make_record(clock.now())));
+  auto count = db.count();
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 3U);
+}
+
+TEST(MemoryStoreOpen, RefusesAShardCountOutOfRange) {
+  for (std::size_t shards :
+       {std::size_t{0}, MemoryStore::kMaxShards + 1, std::numeric_limits<std::size_t>::max()}) {
+    auto opened = MemoryStore::open({.shards = shards});
+    ASSERT_FALSE(opened.ok()) << shards;
+    EXPECT_EQ(opened.code(), errc::invalid_argument);
+    EXPECT_NE(opened.message().find("shards must be 1 to 65536"), std::string::npos)
+        << opened.message();
+    EXPECT_NE(opened.message().find(std::to_string(shards)), std::string::npos) << opened.message();
   }
 }
 

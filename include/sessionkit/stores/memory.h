@@ -40,6 +40,12 @@
 // 4 GiB; `corrupt` cannot happen in practice; `unavailable` only when memory runs out. Nothing
 // throws.
 //
+// Construction: `MemoryStore::open(options)` is the way to make one, like every store of this
+// library (SqliteStore::open, RedisStore::open, PostgresStore::open): it checks the options and
+// answers `invalid_argument` with a message naming the bad field. The constructor stays public
+// for code that wants no Result (tests); it does not refuse anything: it clamps `shards` into
+// [1, kMaxShards].
+//
 // Ownership: the store owns its records. `options.clock` is borrowed and must outlive the store.
 #pragma once
 
@@ -54,13 +60,20 @@
 namespace sessionkit {
 
 struct MemoryStoreOptions {
-  std::size_t shards = 16;       // rounded up to a power of two (at least 1)
+  std::size_t shards = 16;       // 1 to MemoryStore::kMaxShards, rounded up to a power of two
   std::size_t max_sessions = 0;  // 0 = unlimited; else a cap kept by the eviction rule above
   const Clock* clock = nullptr;  // nullptr = system_clock()
 };
 
 class MemoryStore final : public SessionStore {
  public:
+  static constexpr std::size_t kMaxShards = std::size_t{1} << 16;
+
+  // A new, empty store. Errors: `invalid_argument` when `shards` is 0 or over kMaxShards;
+  // `unavailable` when memory runs out. Never throws.
+  static Result<std::shared_ptr<MemoryStore>> open(MemoryStoreOptions options = {});
+
+  // As `open`, without the checks: `shards` is clamped into [1, kMaxShards]. Prefer `open`.
   explicit MemoryStore(MemoryStoreOptions options = {});
   ~MemoryStore() override;
   MemoryStore(const MemoryStore&) = delete;

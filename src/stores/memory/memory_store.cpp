@@ -8,10 +8,12 @@
 #include <mutex>
 #include <new>
 #include <queue>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
+#include "stores/completion.h"
 #include "stores/memory/memory_shard.h"
 #include "stores/memory/payload_codec.h"
 
@@ -22,7 +24,6 @@ using namespace memory_detail;
 namespace {
 
 constexpr std::size_t kPurgeOnWrite = 2;  // expired records a write removes on the side
-constexpr std::size_t kMaxShards = std::size_t{1} << 16;
 
 Entry make_entry(const SessionRecord& r, Packed packed) {
   Entry e;
@@ -100,6 +101,17 @@ void complete(const Callback<T>& done, F&& body) {
 }
 
 }  // namespace
+
+Result<std::shared_ptr<MemoryStore>> MemoryStore::open(MemoryStoreOptions options) {
+  using R = std::shared_ptr<MemoryStore>;
+  if (options.shards == 0 || options.shards > kMaxShards) {
+    return Result<R>(errc::invalid_argument, "memory store: shards must be 1 to " +
+                                                 std::to_string(kMaxShards) + ", not " +
+                                                 std::to_string(options.shards));
+  }
+  return stores::attempt<R>("memory",
+                            [&] { return Result<R>(std::make_shared<MemoryStore>(options)); });
+}
 
 MemoryStore::MemoryStore(MemoryStoreOptions options)
     : clock_(options.clock ? options.clock : &system_clock()), max_sessions_(options.max_sessions) {
