@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "sessionkit/events.h"
@@ -43,12 +44,11 @@ namespace {
 using namespace std::chrono_literals;
 constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef";
 
-// How a kind of store is opened, and whether its completions are marked (sync.h: every store
-// of this tree but the memory store, which completes inline on the caller's thread).
+// How a kind of store is opened, and whether it completes on threads of its own. Every store of
+// this tree marks its completions (src/stores/completion.h), inline ones included.
 struct StoreKind {
   std::string name;
   std::function<std::shared_ptr<SessionStore>()> open;
-  bool marks_completions = true;
   bool own_threads = false;  // completes on threads of its own (Redis, PostgreSQL)
 };
 
@@ -86,7 +86,7 @@ std::vector<StoreKind> store_kinds() {
                      return std::shared_ptr<SessionStore>(
                          RedisStore::open(std::move(*options)).value());
                    },
-                   true, true});
+                   true});
 #endif
 #ifdef SESSIONKIT_SYNC_POSTGRES
   kinds.push_back({"Postgres",
@@ -97,22 +97,18 @@ std::vector<StoreKind> store_kinds() {
                      if (!opened) throw std::runtime_error(opened.status().to_string());
                      return std::shared_ptr<SessionStore>(std::move(*opened));
                    },
-                   true, true});
+                   true});
 #endif
 #else
-  kinds.push_back({"Memory",
-                   [] {
-                     return std::shared_ptr<SessionStore>(
-                         std::make_shared<MemoryStore>(MemoryStoreOptions{}));
-                   },
-                   false, false});
+  kinds.push_back(
+      {"Memory", [] { return std::shared_ptr<SessionStore>(MemoryStore::open().value()); }, false});
 #ifdef SESSIONKIT_SYNC_SQLITE
   kinds.push_back({"Sqlite",
                    [] {
                      return std::shared_ptr<SessionStore>(
                          SqliteStore::open({.path = sqlite_path()}).value());
                    },
-                   true, false});
+                   false});
 #endif
 #endif
   return kinds;
@@ -250,8 +246,8 @@ TEST_P(SyncTest, StoreFailuresAreErrorsNeverNoSession) {
 }
 
 // The asynchronous API's callback calls the facade. On a store's own thread (Redis, PostgreSQL)
-// that would wait for itself: refused at once. The memory store does not mark its completions
-// (they run inline on the caller's thread, where a nested call cannot deadlock).
+// that would wait for itself: refused at once. Every store refuses it, the inline ones (memory,
+// SQLite) too, so that code which works on one store does not deadlock on another.
 TEST_P(SyncTest, ABlockingCallFromAStoreCompletionIsRefusedNeverADeadlock) {
   const std::string cookie = stored_session();
   FakeRequest req(cookie);
@@ -278,16 +274,37 @@ TEST_P(SyncTest, ABlockingCallFromAStoreCompletionIsRefusedNeverADeadlock) {
   const Seen out = answer.get();
   EXPECT_TRUE(out.stored);
   for (const Status* st : {&out.load, &out.increment, &out.commit}) {
-    if (GetParam().marks_completions) {
-      EXPECT_EQ(st->code(), errc::invalid_argument) << st->to_string();
-      EXPECT_NE(st->message().find("completion"), std::string::npos) << st->message();
-    } else {
-      EXPECT_TRUE(st->ok()) << st->to_string();
-    }
+    EXPECT_EQ(st->code(), errc::invalid_argument) << st->to_string();
+    EXPECT_NE(st->message().find("completion"), std::string::npos) << st->message();
   }
   // Outside the completion the same calls work again.
   FakeRequest after(cookie);
   EXPECT_TRUE(sync::load(*manager_, after).ok());
+}
+
+// The store itself, without the manager: every operation's callback runs marked, answers and
+// failures alike (health too), and the mark ends with the callback.
+TEST_P(SyncTest, EveryStoreCallbackRunsInsideACompletionScope) {
+  std::shared_ptr<SessionStore> store = GetParam().open();
+  std::vector<std::future<bool>> marked;
+  auto probe = [&marked]<class T>(std::type_identity<T>) {
+    auto seen = std::make_shared<std::promise<bool>>();
+    marked.push_back(seen->get_future());
+    return [seen](Result<T>) { seen->set_value(sync::CompletionScope::active()); };
+  };
+  store->health(probe(std::type_identity<void>{}));
+  store->count(probe(std::type_identity<std::size_t>{}));
+  store->load(SessionKey::from_hex(std::string(64, 'a')).value(), std::nullopt,
+              probe(std::type_identity<std::optional<SessionRecord>>{}));
+  store->touch(SessionKey::from_hex(std::string(64, 'b')).value(),  // not_found
+               TouchSpec{system_clock().now(), system_clock().now() + 1h},
+               probe(std::type_identity<void>{}));
+  store->scan("", 0, probe(std::type_identity<ScanPage>{}));  // invalid_argument
+  for (auto& m : marked) {
+    ASSERT_EQ(m.wait_for(60s), std::future_status::ready);
+    EXPECT_TRUE(m.get());
+  }
+  EXPECT_FALSE(sync::CompletionScope::active());
 }
 
 TEST_P(SyncTest, TheCallWaitsForAStoreThreadAndAnswersOnTheCallersThread) {

@@ -8,7 +8,9 @@
 // Thread safety: every member function may be called from any number of threads at once. An
 // operation on one key locks one shard; list_user, destroy_user, count, scan and purge_expired
 // visit the shards one after another and never hold two shard locks at once. Every callback is
-// invoked inline, before the call returns, with no lock held (a callback may call the store).
+// invoked inline, before the call returns, with no lock held (a callback may call the store),
+// and, like every store of this library, inside a `sync::CompletionScope`: a blocking call of
+// sessionkit/sync.h made from a callback answers an error instead of running.
 //
 // Expiry: a record is expired once the store's clock reaches min(expires_at,
 // absolute_expires_at); from then on it is invisible (never loaded, patched, listed or

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <new>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -23,7 +23,8 @@ using namespace memory_detail;
 
 namespace {
 
-constexpr std::size_t kPurgeOnWrite = 2;  // expired records a write removes on the side
+constexpr std::string_view kStore = "memory";  // in messages: "memory store: <what>"
+constexpr std::size_t kPurgeOnWrite = 2;       // expired records a write removes on the side
 
 Entry make_entry(const SessionRecord& r, Packed packed) {
   Entry e;
@@ -85,21 +86,6 @@ bool sets_valid_utf8(const SessionPatch& patch) noexcept {
   return true;
 }
 
-// Runs `body` (which answers a Result<T>) and hands its result to `done`, outside any lock.
-// Exceptions (only std::bad_alloc in practice) become `unavailable`.
-template <class T, class F>
-void complete(const Callback<T>& done, F&& body) {
-  std::optional<Result<T>> result;
-  try {
-    result.emplace(body());
-  } catch (const std::exception& e) {
-    result.emplace(errc::unavailable, std::string("memory store: ") + e.what());
-  } catch (...) {
-    result.emplace(errc::unavailable, "memory store: unknown failure");
-  }
-  if (done) done(std::move(*result));
-}
-
 }  // namespace
 
 Result<std::shared_ptr<MemoryStore>> MemoryStore::open(MemoryStoreOptions options) {
@@ -139,7 +125,7 @@ MemoryStore::Shard& MemoryStore::shard_for(const SessionKey& key) const noexcept
 void MemoryStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
                        Callback<std::optional<SessionRecord>> done) {
   using R = std::optional<SessionRecord>;
-  complete<R>(done, [&]() -> Result<R> {
+  stores::complete<R>(kStore, done, [&]() -> Result<R> {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
     Snapshot snap;
@@ -157,7 +143,7 @@ void MemoryStore::load(const SessionKey& key, std::optional<TouchSpec> touch,
 }
 
 void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
-  complete<void>(done, [&]() -> Status {
+  stores::complete<void>(kStore, done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
     auto packed =
         pack(record.ip, record.user_agent, memory_detail::encode_payload_repaired(record.data));
@@ -191,7 +177,7 @@ void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Cal
 }
 
 void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
-  complete<void>(done, [&]() -> Status {
+  stores::complete<void>(kStore, done, [&]() -> Status {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -224,7 +210,7 @@ void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callba
 
 void MemoryStore::increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                             std::optional<TouchSpec> touch, Callback<std::int64_t> done) {
-  complete<std::int64_t>(done, [&]() -> Result<std::int64_t> {
+  stores::complete<std::int64_t>(kStore, done, [&]() -> Result<std::int64_t> {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -248,7 +234,7 @@ void MemoryStore::increment(const SessionKey& key, const std::string& field, std
 }
 
 void MemoryStore::replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) {
-  complete<void>(done, [&]() -> Status {
+  stores::complete<void>(kStore, done, [&]() -> Status {
     if (auto s = stores::check_record(record); !s) return s;
     auto packed =
         pack(record.ip, record.user_agent, memory_detail::encode_payload_repaired(record.data));
@@ -274,7 +260,7 @@ void MemoryStore::replace(const SessionKey& key, const SessionRecord& record, Ca
 }
 
 void MemoryStore::touch(const SessionKey& key, TouchSpec touch, Callback<void> done) {
-  complete<void>(done, [&]() -> Status {
+  stores::complete<void>(kStore, done, [&]() -> Status {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -287,7 +273,7 @@ void MemoryStore::touch(const SessionKey& key, TouchSpec touch, Callback<void> d
 }
 
 void MemoryStore::destroy(const SessionKey& key, Callback<bool> done) {
-  complete<bool>(done, [&]() -> Result<bool> {
+  stores::complete<bool>(kStore, done, [&]() -> Result<bool> {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
@@ -301,7 +287,7 @@ void MemoryStore::destroy(const SessionKey& key, Callback<bool> done) {
 
 void MemoryStore::list_user(const std::string& user_id, Callback<std::vector<StoredSession>> done) {
   using R = std::vector<StoredSession>;
-  complete<R>(done, [&]() -> Result<R> {
+  stores::complete<R>(kStore, done, [&]() -> Result<R> {
     R out;
     if (user_id.empty()) return out;  // "" means unbound, not a user
     const std::int64_t now = to_millis(clock_->now());
@@ -329,7 +315,7 @@ void MemoryStore::list_user(const std::string& user_id, Callback<std::vector<Sto
 
 void MemoryStore::destroy_user(const std::string& user_id, std::optional<SessionKey> keep,
                                Callback<std::size_t> done) {
-  complete<std::size_t>(done, [&]() -> Result<std::size_t> {
+  stores::complete<std::size_t>(kStore, done, [&]() -> Result<std::size_t> {
     std::size_t destroyed = 0;
     if (user_id.empty()) return destroyed;
     const std::int64_t now = to_millis(clock_->now());
@@ -350,7 +336,7 @@ void MemoryStore::destroy_user(const std::string& user_id, std::optional<Session
 }
 
 void MemoryStore::count(Callback<std::size_t> done) {
-  complete<std::size_t>(done, [&]() -> Result<std::size_t> {
+  stores::complete<std::size_t>(kStore, done, [&]() -> Result<std::size_t> {
     std::size_t n = 0;
     for (auto& shard : shards_) {
       std::lock_guard lock(shard->mutex);
@@ -361,7 +347,7 @@ void MemoryStore::count(Callback<std::size_t> done) {
 }
 
 void MemoryStore::scan(const std::string& cursor, std::size_t limit, Callback<ScanPage> done) {
-  complete<ScanPage>(done, [&]() -> Result<ScanPage> {
+  stores::complete<ScanPage>(kStore, done, [&]() -> Result<ScanPage> {
     if (limit == 0) return {errc::invalid_argument, "scan limit must be positive"};
     std::optional<SessionKey> after;
     if (!cursor.empty()) {
@@ -412,7 +398,7 @@ void MemoryStore::scan(const std::string& cursor, std::size_t limit, Callback<Sc
 }
 
 void MemoryStore::purge_expired(std::size_t limit, Callback<std::size_t> done) {
-  complete<std::size_t>(done, [&]() -> Result<std::size_t> {
+  stores::complete<std::size_t>(kStore, done, [&]() -> Result<std::size_t> {
     const std::int64_t now = to_millis(clock_->now());
     std::size_t removed = 0;
     const std::size_t n = shards_.size();
@@ -427,7 +413,7 @@ void MemoryStore::purge_expired(std::size_t limit, Callback<std::size_t> done) {
 }
 
 void MemoryStore::health(Callback<void> done) {
-  if (done) done(Status::success());
+  stores::answer<void>(done, Status::success());
 }
 
 void MemoryStore::reserve_slot(std::int64_t now) {
