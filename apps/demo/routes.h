@@ -9,10 +9,10 @@
 //
 // Where things are: routes.cpp dispatches (the route table: path, method, the checks each route
 // declares, handler); session_scope.{h,cpp} runs a request that uses the session, from load to
-// commit, and holds the one table from failures to answers; the handlers are in page_routes.cpp
-// (GET /), api_routes.cpp (/api/session, increment, /api/sessions), auth_routes.cpp (login,
-// logout, password, re-authentication, ending sessions) and ops_routes.cpp (/healthz, /readyz,
-// /metrics).
+// commit, and words the answers to failures (statuses: sessionkit/http/failure.h); the handlers
+// are in page_routes.cpp (GET /), api_routes.cpp (/api/session, increment, /api/sessions),
+// auth_routes.cpp (login, logout, password, re-authentication, ending sessions) and
+// ops_routes.cpp (/healthz, /readyz, /metrics).
 //
 // Thread safety: a Router is shared by all connections; `handle` may run concurrently.
 #pragma once
@@ -88,14 +88,13 @@ class Router {
   // Loads the session, runs the checks `rules` declares, then `handler`.
   boost::asio::awaitable<Response> with_session(Ctx& ctx, const SessionRules& rules,
                                                 Handler handler) const;
-  // The one table from a manager error to its answer (status, JSON error, page notice, …).
+  // A manager error's answer: status, Retry-After and store-down from the library's table
+  // (sessionkit/http/failure.h), the demo's own JSON error and page notice.
   Failure describe(const sessionkit::Status& status) const;
   // That answer without a session page: JSON, or the small notice page. `partial`: the response
   // commit wrote headers into (on 409 its cookie-clearing header must reach the client).
   Response failure_answer(const Ctx& ctx, const sessionkit::Status& status,
                           Response* partial) const;
-  // Retry-After for a rate-limited anonymous session, in seconds.
-  std::string anonymous_retry_after() const;
 
   // ---- ops_routes.cpp: no session work ----
   Response get_healthz(Ctx& ctx) const;

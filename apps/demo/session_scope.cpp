@@ -2,12 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
 #include "pages.h"
 #include "sessionkit/http/beast.h"
+#include "sessionkit/http/failure.h"
 #include "sessionkit/http/origin.h"
 
 namespace demo {
@@ -150,36 +150,49 @@ asio::awaitable<Response> Router::SessionScope::failure(const sessionkit::Status
 
 // ---- the one table ----
 
+// Status, Retry-After and "store down" come from the library's table (sessionkit/http/failure.h);
+// only the wording is the demo's: the JSON error and the page's notice.
 Router::Failure Router::describe(const sessionkit::Status& status) const {
-  switch (status.code()) {
-    case errc::too_large:
-      return {HttpStatus::payload_too_large, "session data too large",
-              "Your session holds too much data; nothing was saved.", "", false};
-    case errc::rate_limited:  // too many new anonymous sessions from one address
-      return {HttpStatus::too_many_requests, status.message(),
-              "Too many new sessions from your address; please wait a minute and try again.",
-              anonymous_retry_after(), false};
-    case errc::invalid_argument:
-      return {HttpStatus::bad_request, status.message(), "Something went wrong; please try again.",
-              "", false};
-    case errc::unsupported:
-      return {HttpStatus::not_implemented,
-              "not possible with client-side (cookie) sessions: the server keeps no record of them",
-              "That is not possible with client-side (cookie) sessions: the server keeps no "
-              "record of them.",
-              "", false};
-    case errc::not_found:  // the session ended (or changed identity) concurrently
-    case errc::conflict:
-      return {HttpStatus::conflict, "session ended concurrently",
-              "Your session ended while this request ran (signed out elsewhere, or your password "
-              "changed). Please sign in again.",
-              "", false};
-    default:  // unavailable, timeout, corrupt: never "logged out", never a new cookie
-      return {HttpStatus::service_unavailable, std::string(kStoreUnavailable),
-              "The session store is unavailable right now, so nothing was done. Please try again "
-              "shortly.",
-              "5", true};
+  const sessionkit::http::Failure f = sessionkit::http::failure_for(status, manager_);
+  Failure out{static_cast<HttpStatus>(f.status),
+              {},
+              {},
+              f.retry_after > 0 ? std::to_string(f.retry_after) : std::string(),
+              f.store_down};
+  switch (out.status) {
+    case HttpStatus::payload_too_large:  // too_large
+      out.error = "session data too large";
+      out.notice = "Your session holds too much data; nothing was saved.";
+      break;
+    case HttpStatus::too_many_requests:  // rate_limited: new anonymous sessions from one address
+      out.error = status.message();
+      out.notice = "Too many new sessions from your address; please wait a minute and try again.";
+      break;
+    case HttpStatus::bad_request:  // invalid_argument
+      out.error = status.message();
+      out.notice = "Something went wrong; please try again.";
+      break;
+    case HttpStatus::not_implemented:  // unsupported
+      out.error =
+          "not possible with client-side (cookie) sessions: the server keeps no record of them";
+      out.notice =
+          "That is not possible with client-side (cookie) sessions: the server keeps no record "
+          "of them.";
+      break;
+    case HttpStatus::conflict:  // not_found, conflict: the session ended concurrently
+      out.error = "session ended concurrently";
+      out.notice =
+          "Your session ended while this request ran (signed out elsewhere, or your password "
+          "changed). Please sign in again.";
+      break;
+    default:  // the store could not answer: never "logged out", never a new cookie
+      out.error = std::string(kStoreUnavailable);
+      out.notice =
+          "The session store is unavailable right now, so nothing was done. Please try again "
+          "shortly.";
+      break;
   }
+  return out;
 }
 
 Response Router::failure_answer(const Ctx& ctx, const sessionkit::Status& status,
@@ -204,11 +217,6 @@ Response Router::failure_answer(const Ctx& ctx, const sessionkit::Status& status
     set_json_body(res, json{{"error", f.error}}.dump());
   }
   return res;
-}
-
-std::string Router::anonymous_retry_after() const {
-  const std::size_t per_minute = manager_.options().anonymous_sessions.per_minute;
-  return std::to_string(per_minute == 0 ? 60 : std::max<std::size_t>(1, 60 / per_minute));
 }
 
 }  // namespace demo

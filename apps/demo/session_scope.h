@@ -10,10 +10,11 @@
 // Failures have one answer each, in the route's format (JSON for /api/, the HTML page with a
 // notice for GET / and the page's forms):
 // - `fail(status, error, notice)`: the route's own refusals (bad input, wrong password, …);
-// - `failure(status)`: a manager error, mapped by `Router::describe`, the one table for JSON and
-//   HTML alike: store down 503 + Retry-After (no Set-Cookie, no session page), too large 413,
-//   rate-limited 429 + Retry-After, ended concurrently 409, bad argument 400, not possible with
-//   client-side sessions 501.
+// - `failure(status)`: a manager error, mapped by `Router::describe` for JSON and HTML alike.
+//   Status, Retry-After and "store down" are the library's table (sessionkit/http/failure.h):
+//   store down 503 + Retry-After (no Set-Cookie, no session page), too large 413, rate-limited
+//   429 + Retry-After, ended concurrently 409, bad argument 400, not possible with client-side
+//   sessions 501. Only the wording (JSON error, page notice) is the demo's.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

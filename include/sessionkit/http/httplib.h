@@ -34,13 +34,14 @@
 //      (a logout racing another) is no failure.
 // The handler therefore holds only its own logic: it sets `response().status` and its body.
 //
-// Failures (`failure_for`, the demo's table): store down (unavailable, timeout, corrupt) 503 +
-// Retry-After: 5, never a 500 and never "signed out"; bad input (invalid_argument) 400; CSRF or
-// Origin 403; too large 413; rate_limited 429 + Retry-After; ended concurrently (not_found,
-// conflict) 409; not possible with client-side sessions (unsupported) 501. The body is the
-// message as text/plain, with Cache-Control: no-store; `options.on_failure` may log it and
-// rewrite the response (e.g. as JSON). Exceptions from the handler are not caught (cpp-httplib
-// answers 500): nothing is committed then.
+// Failures (`failure_for` of sessionkit/http/failure.h, the table the Beast adapter and the demo
+// use too): store down (unavailable, timeout, corrupt) 503 + Retry-After: 5, never a 500 and
+// never "signed out"; bad input (invalid_argument) 400; CSRF or Origin 403; too large 413;
+// rate_limited 429 + Retry-After; ended concurrently (not_found, conflict) 409; not possible
+// with client-side sessions (unsupported) 501. The body is the message as text/plain, with
+// Cache-Control: no-store; `options.on_failure` may log it and rewrite the response (e.g. as
+// JSON). Exceptions from the handler are not caught (cpp-httplib answers 500): nothing is
+// committed then.
 //
 // Naming: this namespace is `sessionkit::httplib`; cpp-httplib's own is `::httplib`. Code inside
 // `namespace sessionkit` (or after `using namespace sessionkit`) must write `::httplib::Server`.
@@ -61,6 +62,7 @@
 #include <utility>
 #include <vector>
 
+#include "sessionkit/http/failure.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/http/request.h"
@@ -110,15 +112,9 @@ class ResponseHeaders final : public http::ResponseHeaders {
 
 // ---- failures ----
 
-struct Failure {
-  int status = 503;
-  std::string message;      // for the client: no secrets, no store details
-  int retry_after = 0;      // seconds for Retry-After; 0: none
-  bool store_down = false;  // the store could not answer (log it)
-};
-
-// The answer to a manager error (see "Failures" above).
-Failure failure_for(const Status& status, const SessionManager& manager);
+// The library's one table (sessionkit/http/failure.h), under the adapter's names.
+using http::Failure;
+using http::failure_for;
 
 // ---- the request lifecycle ----
 
