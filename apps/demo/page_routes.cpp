@@ -20,6 +20,7 @@ namespace {
 struct Notice {
   std::string text;
   bool ask_password = false;
+  NoticeKind kind = NoticeKind::error;
 };
 
 // The notice GET / shows after a redirect (`?error=…`, `?done=…`). Fixed messages only: nothing
@@ -41,9 +42,10 @@ Notice notice_for(std::string_view target) {
   }
   if (auto done = query->find("done"); done != query->end()) {
     if (done->second == "password") {
-      n.text = "Your password has been changed; every other session has been signed out.";
+      n = {"Your password has been changed; every other session has been signed out.", false,
+           NoticeKind::success};
     } else if (done->second == "revoke-others") {
-      n.text = "Every other session has been signed out.";
+      n = {"Every other session has been signed out.", false, NoticeKind::success};
     }
   }
   return n;
@@ -54,11 +56,11 @@ Notice notice_for(std::string_view target) {
 // GET /
 asio::awaitable<Response> Router::get_home(SessionScope& s) const {
   Notice n = notice_for(s.ctx().req.target());
-  co_return co_await page(s, HttpStatus::ok, std::move(n.text), n.ask_password);
+  co_return co_await page(s, HttpStatus::ok, std::move(n.text), n.ask_password, n.kind);
 }
 
 asio::awaitable<Response> Router::page(SessionScope& s, HttpStatus status, std::string notice,
-                                       bool ask_password) const {
+                                       bool ask_password, NoticeKind kind) const {
   Session& session = s.session();
   Response res = s.ctx().make(status);
   res.set(bhttp::field::cache_control, "no-store");  // the page carries a CSRF token
@@ -84,6 +86,7 @@ asio::awaitable<Response> Router::page(SessionScope& s, HttpStatus status, std::
     pg.expires_at = iso8601(session.expires_at());
   }
   pg.message = std::move(notice);
+  pg.message_kind = kind;
   pg.ask_password = ask_password && pg.authenticated;
   pg.secure_cookies = options_.secure_cookies;
   if (pg.authenticated) pg.sessions = co_await session_rows(session);

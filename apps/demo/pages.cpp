@@ -13,7 +13,8 @@ h1 { font-size: 1.4rem; }
 section { border: 1px solid #ddd; border-radius: 6px; padding: 0.8rem 1rem; margin: 1rem 0; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
 dt { color: #666; } dd { margin: 0; font-family: ui-monospace, monospace; }
-.notice { background: #fee; border-color: #e99; }
+.notice.error { background: #fee; border-color: #e99; }
+.notice.success { background: #efe; border-color: #8c8; }
 input { margin: 0.2rem 0; } code { background: #f4f4f4; padding: 0 0.2rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 td, th { text-align: left; padding: 0.2rem 0.4rem; border-bottom: 1px solid #eee; }
@@ -123,7 +124,7 @@ std::string render_notice_page(std::string_view notice, std::string_view title) 
   html += kStyle;
   html += fmt::format(
       "</style>\n</head>\n<body>\n<h1>{}</h1>\n"
-      "<section class=\"notice\" role=\"alert\">{}</section>\n"
+      "<section class=\"notice error\" role=\"alert\">{}</section>\n"
       "<p><a href=\"/\">Back to the demo</a></p>\n</body>\n</html>\n",
       html_escape(title), html_escape(notice));
   return html;
@@ -198,7 +199,9 @@ std::string render_home(const HomePage& page) {
   html += kStyle;
   html += "</style>\n</head>\n<body>\n<h1>sessionkit demo</h1>\n";
   if (!page.message.empty()) {
-    html += fmt::format("<section class=\"notice\" role=\"alert\">{}</section>\n",
+    const bool success = page.message_kind == NoticeKind::success;
+    html += fmt::format("<section class=\"notice {}\" role=\"{}\">{}</section>\n",
+                        success ? "success" : "error", success ? "status" : "alert",
                         html_escape(page.message));
   }
   html += render_session_section(page);

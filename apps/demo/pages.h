@@ -26,15 +26,19 @@ std::string describe_user_agent(std::string_view ua);
 // "just now", "5 minutes ago", "3 hours ago", "2 days ago": how long `seconds` is.
 std::string describe_age(long long seconds);
 
+// What a notice reports: an error (red, role="alert") or a success (green, role="status").
+enum class NoticeKind { error, success };
+
 struct HomePage {
   bool authenticated = false;
   std::string user;  // "" when anonymous
   std::int64_t visits = 0;
-  std::string csrf_token;            // goes into every form's hidden _csrf input
-  std::string id_hint;               // "" when there is no stored session
-  std::string created_at;            // ISO 8601, "" when there is no stored session
-  std::string expires_at;            // ISO 8601, "" when there is no stored session
-  std::string message;               // a notice to show (e.g. failed login), "" for none
+  std::string csrf_token;                       // goes into every form's hidden _csrf input
+  std::string id_hint;                          // "" when there is no stored session
+  std::string created_at;                       // ISO 8601, "" when there is no stored session
+  std::string expires_at;                       // ISO 8601, "" when there is no stored session
+  std::string message;                          // a notice to show (e.g. failed login), "" for none
+  NoticeKind message_kind = NoticeKind::error;  // how `message` is shown
   bool secure_cookies = false;       // whether cookies are sent with Secure (production mode)
   std::vector<SessionRow> sessions;  // the signed-in user's sessions, newest first
   bool ask_password = false;         // show the re-authentication form (a sensitive action)

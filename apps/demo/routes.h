@@ -103,10 +103,12 @@ class Router {
 
   // ---- page_routes.cpp ----
   boost::asio::awaitable<Response> get_home(SessionScope& s) const;
-  // The HTML page for the session with `status` and a notice: commits the session (cookies) and
-  // renders it with fresh CSRF tokens. GET / and every HTML answer of a form go through it.
+  // The HTML page for the session with `status` and a notice (an error unless `kind` says it
+  // reports a success): commits the session (cookies) and renders it with fresh CSRF tokens.
+  // GET / and every HTML answer of a form go through it.
   boost::asio::awaitable<Response> page(SessionScope& s, HttpStatus status, std::string notice,
-                                        bool ask_password) const;
+                                        bool ask_password,
+                                        NoticeKind kind = NoticeKind::error) const;
   // The signed-in user's sessions for the page (empty when the store cannot answer).
   boost::asio::awaitable<std::vector<SessionRow>> session_rows(sessionkit::Session& session) const;
 

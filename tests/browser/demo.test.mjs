@@ -186,6 +186,7 @@ browserTest('4a. re-authentication form: a stale login must confirm the password
   await h.shot(page, 'reauth wrong password');
   state = await pageState(page);
   assert.match(state.notice ?? '', /wrong password/i, `a wrong password should say so: ${await bodyText(page)}`);
+  assert.equal(await page.locator('.notice.error[role=alert]').count(), 1, 'a wrong password is an error notice');
   assert.ok(state.forms.includes('/reauth'), 'the re-authentication form is offered again');
 
   f = await form(page, '/reauth');
@@ -225,6 +226,9 @@ browserTest('4b. password change through the form: other sessions end, the new p
   const result = await submit(page, f.locator('button[type="submit"], input[type="submit"]').first());
   await h.shot(page, 'password changed');
   expectHtmlPage(result, 'POST /password');
+  // A success is not shown as an error: its own style (and role=status, not alert).
+  assert.equal(await page.locator('.notice.success[role=status]').count(), 1, `"password changed" should be a success notice: ${await page.content()}`);
+  assert.equal(await page.locator('.notice.error').count(), 0, 'no error notice after a successful password change');
   assert.equal((await pageState(page)).user, 'alice', `the browser that changed the password stays signed in: ${await bodyText(page)}`);
 
   expectHtmlPage(await reload(pagePhone), 'phone: reload');
