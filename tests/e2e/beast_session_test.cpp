@@ -1,8 +1,8 @@
-// sessionkit::beast::with_session (include/sessionkit/http/beast.h) behind a real Boost.Beast
-// server on 127.0.0.1, driven over HTTP by the e2e client: a GET creates the session and hands
-// out a CSRF token, an unsafe method without the token (or from another origin) is refused
-// before its handler and stores nothing, one with the token (header or form field) runs and is
-// committed, and a store that fails answers 503 with Retry-After, never a 500. The memory store
+// sessionkit::beast::with_session (include/sessionkit/http/beast_session.h) behind a real
+// Boost.Beast server on 127.0.0.1, driven over HTTP by the e2e client: a GET creates the session
+// and hands out a CSRF token, an unsafe method without the token (or from another origin) is
+// refused before its handler and stores nothing, one with the token (header or form field) runs and
+// is committed, and a store that fails answers 503 with Retry-After, never a 500. The memory store
 // sits behind a FaultyStore that fails every call on demand.
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "e2e/http_client.h"
-#include "sessionkit/http/beast.h"
+#include "sessionkit/http/beast_session.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"

@@ -44,11 +44,14 @@ class FaultyStore final : public SessionStore {
             Callback<std::optional<SessionRecord>> d) override {
     if (fail(d)) return;
     if (!t) return inner_->load(k, t, std::move(d));
-    // A (lazy) touch is a write when it refreshed the record.
+    // A (lazy) touch is a write when it refreshed the record: its access time is now the
+    // touch's. A record created in that same millisecond has it too without any touch (a
+    // touch is never due at creation), so it does not count.
     inner_->load(
         k, t,
         [this, at = t->last_access, d = std::move(d)](Result<std::optional<SessionRecord>> r) {
-          if (r.ok() && r->has_value() && (*r)->last_access == at) ++writes_;
+          if (r.ok() && r->has_value() && (*r)->last_access == at && (*r)->created_at != at)
+            ++writes_;
           d(std::move(r));
         });
   }
