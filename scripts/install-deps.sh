@@ -3,7 +3,8 @@
 # Idempotent; needs root (or sudo).
 # Usage: scripts/install-deps.sh [--test] [--browser] [--bench] [--fuzz] [--profile] [--lint]
 #   --test   also the packages the test suite needs (implies --browser: the suite includes
-#            the browser tests, label browser).
+#            the browser tests, label browser; and python3-jwt with python3-cryptography,
+#            Debian's PyJWT, for the JWT interoperability test, label interop).
 #   --browser  also chromium, nodejs and npm (tests/browser: Playwright drives Debian's Chromium).
 #            nodejs / npm are skipped when a node / npm command is already there (NodeSource's
 #            nodejs bundles npm and conflicts with Debian's npm package).
@@ -22,7 +23,8 @@ browser=0
 for arg in "$@"; do
   case $arg in
     --test)
-      packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql)
+      packages+=(libgtest-dev libgmock-dev curl redis-server redis-tools openssl postgresql
+        python3 python3-jwt python3-cryptography)
       browser=1 ;;
     --browser) browser=1 ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
