@@ -21,7 +21,7 @@
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/manager.h"
-#include "store_url.h"
+#include "sessionkit/stores/url.h"
 #include "users.h"
 
 namespace {
@@ -102,26 +102,30 @@ Settings settings_of(const demo::Config& cfg, bool secret_on_command_line) {
   return s;
 }
 
-demo::SessionBackend open_store(const demo::Config& cfg,
-                                const sessionkit::SessionOptions& options) {
-  auto backend = demo::open_store(cfg.store);
+sessionkit::StoreBackend open_store(const demo::Config& cfg,
+                                    const sessionkit::SessionOptions& options) {
+  auto backend = sessionkit::open_store_url(cfg.store);
   if (!backend) {
-    // open_store's messages never hold the URL's secrets; redact() shows it without them.
-    if (backend.code() == sessionkit::errc::invalid_argument) {
-      throw UsageError("--store '" + demo::redact(cfg.store) + "': " + backend.message());
+    // open_store_url's messages never hold the URL's secrets; redact_store_url shows the URL
+    // without them. A malformed URL or a store this build lacks is a usage error.
+    const std::string shown = sessionkit::redact_store_url(cfg.store);
+    if (backend.code() == sessionkit::errc::invalid_argument ||
+        backend.code() == sessionkit::errc::unsupported) {
+      throw UsageError("--store '" + shown + "': " + backend.message());
     }
-    throw StartupFailure("cannot open store '" + demo::redact(cfg.store) +
-                         "': " + backend.message());
+    throw StartupFailure("cannot open store '" + shown + "': " + backend.message());
   }
   if (backend->client_side) {
-    spdlog::info("session store: none, client-side sessions ({})", demo::redact(cfg.store));
+    spdlog::info("session store: none, client-side sessions ({})",
+                 sessionkit::redact_store_url(cfg.store));
     if (options.max_sessions_per_user > 0) {
       throw UsageError(
           "--max-sessions-per-user needs a server-side store: client-side (cookie://) sessions "
           "cannot be counted or evicted");
     }
   } else {
-    spdlog::info("session store: {} ({})", backend->store->name(), demo::redact(cfg.store));
+    spdlog::info("session store: {} ({})", backend->store->name(),
+                 sessionkit::redact_store_url(cfg.store));
   }
   return std::move(backend).value();
 }
@@ -149,7 +153,7 @@ demo::ServerOptions server_options(const demo::Config& cfg, const Settings& s) {
 }
 
 // Serves until a signal ends it.
-void run(const demo::Config& cfg, Settings& s, demo::SessionBackend backend) {
+void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend) {
   demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
   // The directory is the manager's CredentialSource (non-owning: it outlives the manager):
   // a session whose user's security stamp changed ends on its next request.

@@ -2,8 +2,9 @@
 //
 //   sessionkit-httplib-example [--listen HOST:PORT] [--store URL] [--threads N]
 //
-// --store: memory:// (default), sqlite://PATH, redis://[user:password@]host:port[/db] (and the
-// other forms RedisStoreOptions::from_url reads), postgresql://user:password@host:port/db.
+// --store: memory:// (default), sqlite://PATH, redis://[user:password@]host:port[/db],
+// redis+cluster://…, postgresql://user:password@host:port/db, cookie:// (client-side sessions):
+// any URL sessionkit/stores/url.h opens, for every store this build has.
 // SESSION_SECRET (32 bytes or more; a comma-separated keyring, newest first) signs the cookies;
 // without it a random secret lives as long as the process. Plain HTTP (development options):
 // put TLS in front and use SessionOptions::production() for a real deployment.
@@ -22,8 +23,7 @@
 
 #include <sessionkit/http/httplib.h>
 #include <sessionkit/manager.h>
-#include <sessionkit/stores/memory.h>
-#include <sessionkit/stores/sqlite.h>
+#include <sessionkit/stores/url.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,45 +33,13 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#ifdef SESSIONKIT_EXAMPLE_REDIS
-#include <sessionkit/stores/redis.h>
-#endif
-#ifdef SESSIONKIT_EXAMPLE_POSTGRES
-#include <sessionkit/stores/postgres.h>
-#endif
+#include <utility>
 
 namespace sk = sessionkit;
 namespace skh = sessionkit::httplib;
 using nlohmann::json;
 
 namespace {
-
-sk::Result<std::shared_ptr<sk::SessionStore>> open_store(const std::string& url) {
-  using Store = std::shared_ptr<sk::SessionStore>;
-  if (url == "memory://") return Store(std::make_shared<sk::MemoryStore>(sk::MemoryStoreOptions{}));
-  if (url.starts_with("sqlite://")) {
-    auto store = sk::SqliteStore::open({.path = url.substr(9)});
-    if (!store) return store.status();
-    return Store(std::move(*store));
-  }
-#ifdef SESSIONKIT_EXAMPLE_REDIS
-  if (url.starts_with("redis")) {
-    auto options = sk::RedisStoreOptions::from_url(url);
-    if (!options) return options.status();
-    auto store = sk::RedisStore::open(std::move(*options));
-    if (!store) return store.status();
-    return Store(std::move(*store));
-  }
-#endif
-#ifdef SESSIONKIT_EXAMPLE_POSTGRES
-  if (url.starts_with("postgres")) {
-    auto store = sk::PostgresStore::open({.conninfo = url});
-    if (!store) return store.status();
-    return Store(std::move(*store));
-  }
-#endif
-  return {sk::errc::invalid_argument, "unknown store URL (memory://, sqlite://PATH, redis://…)"};
-}
 
 // Whether the password is right, in time independent of where it differs.
 bool check_password(const std::string& user, const std::string& password) {
@@ -163,12 +131,19 @@ int main(int argc, char** argv) {
     else
       return std::fprintf(stderr, "unknown flag %s\n", flag.c_str()), 2;
   }
-  auto store = open_store(store_url);
-  if (!store) return std::fprintf(stderr, "--store: %s\n", store.message().c_str()), 1;
+  auto backend = sk::open_store_url(store_url);  // its messages never hold the URL's secrets
+  if (!backend) {
+    std::fprintf(stderr, "--store %s: %s\n", sk::redact_store_url(store_url).c_str(),
+                 backend.message().c_str());
+    return 1;
+  }
   const char* secret = std::getenv("SESSION_SECRET");
   auto keyring = secret ? sk::Keyring::parse(secret) : sk::Keyring::ephemeral();
   if (!keyring) return std::fprintf(stderr, "SESSION_SECRET: %s\n", keyring.message().c_str()), 1;
-  sk::SessionManager manager(*store, *keyring, sk::SessionOptions::development());
+  sk::SessionManager::Dependencies deps;
+  deps.client_side = backend->client_side;  // cookie://: no store, client-side sessions
+  sk::SessionManager manager(std::move(backend->store), *keyring, sk::SessionOptions::development(),
+                             std::move(deps));
 
   skh::Options options;
   options.on_failure = [](const httplib::Request& req, httplib::Response& res,

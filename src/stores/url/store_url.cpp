@@ -1,4 +1,5 @@
-#include "store_url.h"
+// sessionkit::store_url: a store, or client-side sessions, from a URL (sessionkit/stores/url.h).
+#include "sessionkit/stores/url.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,34 +9,40 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "sessionkit/events.h"
 #include "sessionkit/stores/memory.h"
+#ifdef SESSIONKIT_STORE_URL_SQLITE
 #include "sessionkit/stores/sqlite.h"
-#ifdef SESSIONKIT_DEMO_REDIS
+#endif
+#ifdef SESSIONKIT_STORE_URL_REDIS
 #include "sessionkit/stores/redis.h"
 #endif
-#ifdef SESSIONKIT_DEMO_POSTGRES
+#ifdef SESSIONKIT_STORE_URL_POSTGRES
 #include "sessionkit/stores/postgres.h"
 #endif
 
-namespace demo {
-
-using sessionkit::errc;
+namespace sessionkit {
 
 namespace {
+// The schemes of the stores this build has.
 constexpr std::string_view kSchemes =
-    "memory://, sqlite://PATH, cookie://[?max_bytes=N]"
-#ifdef SESSIONKIT_DEMO_REDIS
+    "memory://"
+#ifdef SESSIONKIT_STORE_URL_SQLITE
+    ", sqlite://PATH"
+#endif
+#ifdef SESSIONKIT_STORE_URL_REDIS
     ", redis://, rediss://, redis+cluster://, rediss+cluster://"
 #endif
-#ifdef SESSIONKIT_DEMO_POSTGRES
+#ifdef SESSIONKIT_STORE_URL_POSTGRES
     ", postgresql://"
 #endif
-    ;
+    ", cookie://[?max_bytes=N]";
 
 // ---- secrets in URLs and conninfo strings ----
 
@@ -184,10 +191,39 @@ void add_secret_forms(std::string_view raw, std::vector<std::string>& out) {
     }
   }
 }
+using StoreResult = Result<std::shared_ptr<SessionStore>>;
 
+constexpr std::string_view kCookieScheme = "cookie://";
+
+// A scheme whose store this build left out: which CMake option brings it back.
+[[maybe_unused]] StoreResult not_built(std::string_view store, std::string_view option) {
+  return {errc::unsupported, "this build has no " + std::string(store) + " store (" +
+                                 std::string(option) + "=OFF; supported: " + std::string(kSchemes) +
+                                 ")"};
+}
+
+// cookie://[?max_bytes=N]: no store, client-side sessions.
+Result<ClientSideOptions> client_side_options(std::string_view rest) {
+  ClientSideOptions options;
+  if (!rest.empty()) {
+    constexpr std::string_view kOption = "?max_bytes=";
+    std::size_t n = 0;
+    const std::string_view value = rest.substr(std::min(rest.size(), kOption.size()));
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (!rest.starts_with(kOption) || value.empty() || ec != std::errc() ||
+        end != value.data() + value.size() || n < 100 || n > 4000) {
+      return {errc::invalid_argument,
+              "cookie:// takes only ?max_bytes=N (100 to 4000; default 3800)"};
+    }
+    options.max_cookie_bytes = n;
+  }
+  return options;
+}
+
+#ifdef SESSIONKIT_STORE_URL_SQLITE
 // Creates the missing directories of `dir`, each owner-only (0700); existing ones are left
 // as they are.
-sessionkit::Status create_private_directories(const std::filesystem::path& dir) {
+Status create_private_directories(const std::filesystem::path& dir) {
   std::filesystem::path partial;
   for (const auto& part : dir) {
     partial /= part;
@@ -206,32 +242,10 @@ sessionkit::Status create_private_directories(const std::filesystem::path& dir) 
 void warn_if_shared(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
-  spdlog::warn(
+  library_logger()->warn(
       "the SQLite file '{}' is accessible to group or others (mode {:o}); it holds user ids, "
       "client addresses and user agents: chmod 600 it (and its -wal and -shm files)",
       path, st.st_mode & 0777);
-}
-
-using StoreResult = sessionkit::Result<std::shared_ptr<sessionkit::SessionStore>>;
-
-constexpr std::string_view kCookieScheme = "cookie://";
-
-// cookie://[?max_bytes=N]: no store, client-side sessions.
-sessionkit::Result<sessionkit::ClientSideOptions> client_side_options(std::string_view rest) {
-  sessionkit::ClientSideOptions options;
-  if (!rest.empty()) {
-    constexpr std::string_view kOption = "?max_bytes=";
-    std::size_t n = 0;
-    const std::string_view value = rest.substr(std::min(rest.size(), kOption.size()));
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (!rest.starts_with(kOption) || value.empty() || ec != std::errc() ||
-        end != value.data() + value.size() || n < 100 || n > 4000) {
-      return {errc::invalid_argument,
-              "cookie:// takes only ?max_bytes=N (100 to 4000; default 3800)"};
-    }
-    options.max_cookie_bytes = n;
-  }
-  return options;
 }
 
 // sqlite://PATH: the parent directory is created (0700) when missing.
@@ -243,53 +257,63 @@ StoreResult open_sqlite_store(std::string_view rest) {
   if (path.has_parent_path()) {
     if (auto made = create_private_directories(path.parent_path()); !made) return made;
   }
-  sessionkit::SqliteStoreOptions options;
+  SqliteStoreOptions options;
   options.path = path.string();
-  auto store = sessionkit::SqliteStore::open(std::move(options));
+  auto store = SqliteStore::open(std::move(options));
   if (!store) return store.status();
   warn_if_shared(path.string());
-  return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
+  return std::shared_ptr<SessionStore>(std::move(store).value());
 }
+#endif
 
 StoreResult open_store_unscrubbed(std::string_view url) {
-  std::size_t sep = url.find("://");
+  const std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
-    return {errc::invalid_argument,
-            "store URL '" + redact(url) + "' has no scheme (use " + std::string(kSchemes) + ")"};
+    return {errc::invalid_argument, "store URL '" + redact_store_url(url) +
+                                        "' has no scheme (use " + std::string(kSchemes) + ")"};
   }
-  std::string_view scheme = url.substr(0, sep);
-  std::string_view rest = url.substr(sep + 3);
+  const std::string_view scheme = url.substr(0, sep);
+  const std::string_view rest = url.substr(sep + 3);
 
   if (scheme == "memory") {
-    if (!rest.empty()) {
-      return {errc::invalid_argument, "memory:// takes no path or options"};
-    }
-    return std::shared_ptr<sessionkit::SessionStore>(
-        std::make_shared<sessionkit::MemoryStore>(sessionkit::MemoryStoreOptions{}));
+    if (!rest.empty()) return {errc::invalid_argument, "memory:// takes no path or options"};
+    auto store = MemoryStore::open();
+    if (!store) return store.status();
+    return std::shared_ptr<SessionStore>(std::move(store).value());
   }
 
-  if (scheme == "sqlite") return open_sqlite_store(rest);
+  if (scheme == "sqlite") {
+#ifdef SESSIONKIT_STORE_URL_SQLITE
+    return open_sqlite_store(rest);
+#else
+    return not_built("SQLite", "SESSIONKIT_WITH_SQLITE");
+#endif
+  }
 
-#ifdef SESSIONKIT_DEMO_REDIS
   if (scheme == "redis" || scheme == "rediss" || scheme == "redis+cluster" ||
       scheme == "rediss+cluster") {
-    auto options = sessionkit::RedisStoreOptions::from_url(url);
+#ifdef SESSIONKIT_STORE_URL_REDIS
+    auto options = RedisStoreOptions::from_url(url);
     if (!options) return options.status();
-    auto store = sessionkit::RedisStore::open(std::move(*options));
+    auto store = RedisStore::open(std::move(*options));
     if (!store) return store.status();
-    return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
-  }
+    return std::shared_ptr<SessionStore>(std::move(store).value());
+#else
+    return not_built("Redis", "SESSIONKIT_WITH_REDIS");
 #endif
+  }
 
-#ifdef SESSIONKIT_DEMO_POSTGRES
   if (scheme == "postgresql" || scheme == "postgres") {
-    sessionkit::PostgresStoreOptions options;
+#ifdef SESSIONKIT_STORE_URL_POSTGRES
+    PostgresStoreOptions options;
     options.conninfo = std::string(url);  // libpq parses the URI itself (sslmode=..., etc.)
-    auto store = sessionkit::PostgresStore::open(std::move(options));
+    auto store = PostgresStore::open(std::move(options));
     if (!store) return store.status();
-    return std::shared_ptr<sessionkit::SessionStore>(std::move(store).value());
-  }
+    return std::shared_ptr<SessionStore>(std::move(store).value());
+#else
+    return not_built("PostgreSQL", "SESSIONKIT_WITH_POSTGRES");
 #endif
+  }
 
   return {errc::invalid_argument, "unknown store scheme '" + std::string(scheme) +
                                       "://' (supported: " + std::string(kSchemes) + ")"};
@@ -297,18 +321,22 @@ StoreResult open_store_unscrubbed(std::string_view url) {
 
 }  // namespace
 
-sessionkit::Result<SessionBackend> open_store(std::string_view url) {
-  if (url.starts_with(kCookieScheme)) {
-    auto options = client_side_options(url.substr(kCookieScheme.size()));
-    if (!options) return options.status();
-    return SessionBackend{nullptr, *options};
+Result<StoreBackend> open_store_url(std::string_view url) {
+  try {
+    if (url.starts_with(kCookieScheme)) {
+      auto options = client_side_options(url.substr(kCookieScheme.size()));
+      if (!options) return options.status();
+      return StoreBackend{nullptr, *options};
+    }
+    auto store = open_store_unscrubbed(url);
+    if (!store) return {store.code(), scrub_store_url(store.message(), url)};
+    return StoreBackend{std::move(store).value(), std::nullopt};
+  } catch (const std::exception& e) {  // std::bad_alloc, std::filesystem::filesystem_error
+    return {errc::unavailable, scrub_store_url(std::string("store URL: ") + e.what(), url)};
   }
-  auto store = open_store_unscrubbed(url);
-  if (!store) return {store.code(), scrub(store.message(), url)};
-  return SessionBackend{std::move(store).value(), std::nullopt};
 }
 
-std::string redact(std::string_view url) {
+std::string redact_store_url(std::string_view url) {
   std::string out;
   std::size_t from = 0;
   for (const Span& s : secret_spans(url)) {
@@ -320,7 +348,7 @@ std::string redact(std::string_view url) {
   return out;
 }
 
-std::string scrub(std::string_view message, std::string_view url) {
+std::string scrub_store_url(std::string_view message, std::string_view url) {
   std::vector<std::string> secrets;
   for (const Span& s : secret_spans(url))
     add_secret_forms(url.substr(s.begin, s.end - s.begin), secrets);
@@ -336,4 +364,4 @@ std::string scrub(std::string_view message, std::string_view url) {
   return out;
 }
 
-}  // namespace demo
+}  // namespace sessionkit
