@@ -22,9 +22,9 @@
 //   thread or a PostgreSQL worker, from a callback of the asynchronous API) would wait for the
 //   very thread that must deliver its answer. It is refused instead, at once and without
 //   starting anything: `errc::invalid_argument` with a message that says so. The stores of this
-//   tree mark every completion they run (`CompletionScope`; the memory store, which only ever
-//   completes inline on the caller's thread, does not need to). A store of your own that
-//   completes on threads of its own marks its completions the same way.
+//   tree mark every completion they run (`CompletionScope`), the inline ones (memory, SQLite)
+//   too, so that code refused on one store is refused on all. A store of your own marks its
+//   completions the same way.
 // - `commit` must follow `increment` (and any other change) before the response is sent: the
 //   increment is stored at once, but the cookie that names a newly created session is written
 //   by `commit`.

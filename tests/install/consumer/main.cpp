@@ -6,6 +6,9 @@
 #ifdef CONSUMER_HAS_POSTGRES
 #include <sessionkit/stores/postgres.h>
 #endif
+#ifdef CONSUMER_HAS_STORE_URL
+#include <sessionkit/stores/url.h>
+#endif
 
 #include <cstdio>
 #include <string>
@@ -67,6 +70,18 @@ int main() {
   auto pg = sessionkit::PostgresStore::open({.table = "Not-An-Identifier"});
   if (pg.code() != sessionkit::errc::invalid_argument) {
     std::puts("consumer: postgres store did not check its options");
+    return 1;
+  }
+#endif
+#ifdef CONSUMER_HAS_STORE_URL
+  // Any store from a URL, through the installed store_url component.
+  auto opened = sessionkit::open_store_url("memory://");
+  if (!opened || !opened->store) {
+    std::puts("consumer: open_store_url(memory://) failed");
+    return 1;
+  }
+  if (sessionkit::redact_store_url("redis://u:hunter22@h:6379") != "redis://u:***@h:6379") {
+    std::puts("consumer: redact_store_url did not hide the password");
     return 1;
   }
 #endif
