@@ -32,6 +32,31 @@
 // response itself when the browser needs one. A token reflects the session as it stands: call
 // it after `set_user`. Records made before seeds existed use HMAC(session ID) instead.
 //
+// Bearer (opt-in, `SessionOptions::bearer`): clients without cookies (native apps, service
+// calls) present the session credential as `Authorization: Bearer <token>` (RFC 6750) and/or a
+// custom header (e.g. `X-Session-Token: <token>`). The token is exactly the signed value the
+// session cookie carries, verified the same way (keyring, strict mode: a bad signature, an
+// unknown or expired ID, an empty or garbage token is "no session", never adopted). Such a
+// request is a bearer request (`Session::via_bearer()`, also when its token was refused):
+// - commit never writes a cookie for it (neither the session cookie nor the CSRF cookie): the
+//   client did not ask for cookies. A session created, rotated (`regenerate`) or re-signed
+//   under the newest secret during it has a new credential (`Session::token_renewed()` after
+//   commit): commit writes it into the response header `bearer.response_header` (default
+//   `X-Session-Token`, in place of a Set-Cookie), and the app may also hand
+//   `bearer_token(session)` out itself (e.g. in its JSON answer, after commit).
+//   A native app's first request (no token yet) sends `Authorization: Bearer` with no token,
+//   or the custom header empty: a bearer request without a session.
+// - rotation and destroy work as with cookies: after `regenerate` the old token is dead, after
+//   `destroy` the token is dead.
+// - it needs no CSRF token: `verify_csrf` accepts it (and the adapters skip their CSRF and Origin
+//   checks), since a browser never attaches a bearer credential on its own (docs/security.md).
+// - a request with both a session cookie and a bearer credential (or both bearer headers) is
+//   refused by `load` with errc::invalid_argument (answer 400), never resolved silently: a
+//   cookie riding along with a bearer call is the ambient credential CSRF exploits.
+// - an Authorization header of another scheme (Basic, ...) is ignored (it may be for something
+//   else), and so is every bearer header while the option is off.
+// Bearer needs a store: the constructor refuses it with client-side sessions.
+//
 // Client-side sessions: given `ClientSideOptions` instead of a store (client_side.h), the manager
 // keeps each session in its sealed cookie; the policy above is the same, except that nothing can
 // be revoked on the server (the operations that need a store answer `errc::unsupported`),
@@ -130,6 +155,21 @@ struct SessionOptions {
   // Keyring::kMinSecretBytes (32 bytes: 256 bits, as strong as HMAC-SHA256's output). development()
   // sets 0 (any non-empty secret) for local runs; never deploy with it.
   std::size_t min_secret_bytes = Keyring::kMinSecretBytes;
+  // Bearer session credentials (see "Bearer" at the top of this file). Off by default. When on,
+  // the session's signed ID is also read from `Authorization: Bearer <token>` (`authorization`)
+  // and/or from the custom header `header` (its whole value is the token; "" for none). An app
+  // that also puts other bearer tokens (e.g. JWT access tokens) into Authorization should set
+  // `authorization = false` and use a custom header. A commit that gives a bearer session a new
+  // credential writes it into the response header `response_header` ("": none; the app then
+  // hands out bearer_token itself). A browser app on another origin must list it in
+  // Access-Control-Expose-Headers. validate() refuses `enabled` with neither source, and a
+  // header that is not a valid header name or is Cookie / Authorization / Set-Cookie.
+  struct BearerOptions {
+    bool enabled = false;
+    bool authorization = true;
+    std::string header;  // e.g. "X-Session-Token"
+    std::string response_header = "X-Session-Token";
+  } bearer;
 
   // Secure defaults for HTTPS deployments: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
   static SessionOptions production();
@@ -161,7 +201,9 @@ class SessionManager {
   SessionManager(std::shared_ptr<SessionStore> store, Keyring keyring,
                  SessionOptions options = SessionOptions::production());
 
-  // Loads the request's session. Errors: only store failures (unavailable/timeout/corrupt).
+  // Loads the request's session. Errors: store failures (unavailable/timeout/corrupt), and
+  // errc::invalid_argument for a request carrying both a session cookie and a bearer
+  // credential, or two bearer credentials (bearer enabled only; answer 400).
   void load(const http::RequestView& request, Callback<Session> done);
 
   // Persists the session's changes and writes cookie headers into `out`. `session` must
@@ -186,9 +228,15 @@ class SessionManager {
   // after a sign-in); commit writes it too if it is still due. Any order with commit is fine.
   std::string csrf_token(Session& session, http::ResponseHeaders& out);
   // Whether `token` is a valid CSRF token for this session (constant time). Counts failures.
+  // Always true for a bearer request (`Session::via_bearer()`): it carries no cookie.
   bool verify_csrf(const Session& session, std::string_view token) const;
   // The request's X-CSRF-Token header, if any.
   static std::optional<std::string_view> csrf_header(const http::RequestView& request);
+
+  // The session's bearer token: the signed value of its current ID (the one a session cookie
+  // would carry, signed with the newest secret). Call it after commit (a new or rotated session
+  // has its ID only then); "" for a session that is not stored (none, destroyed, ended).
+  std::string bearer_token(const Session& session) const;
 
   // Counts a failed re-authentication of `session`'s user (a wrong password where a sensitive
   // action demanded one) atomically in the store. At `max_reauth_failures` the session is
@@ -259,6 +307,11 @@ class SessionManager {
   // Reads the request's session and CSRF cookies; answers how many session cookies it carried.
   std::size_t read_cookies(const http::RequestView& request, Session& s, Candidates& ids,
                            std::optional<CookieSealer::Opened>& opened) const;
+  // Reads the request's bearer credential (bearer enabled): marks `s` as a bearer request and
+  // adds its ID when validly signed. errc::invalid_argument when the request also carried
+  // `session_cookies` session cookies, or both bearer headers.
+  Status read_bearer(const http::RequestView& request, Session& s, Candidates& ids,
+                     std::size_t session_cookies) const;
   // The lazy touch a load asks the store for: due by the same rule as commit's touch.
   TouchSpec lazy_touch(Time now) const;
   // Loads the i-th candidate; a refused one falls through to the next.

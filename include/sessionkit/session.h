@@ -95,6 +95,13 @@ class Session {
   // client (SessionOptions::bind) and this request came from another User-Agent or address.
   // The record has been destroyed and this session is new; answer 403. Commit clears the cookie.
   const std::string& refusal() const noexcept { return st_->refusal_; }
+  // The request presented its session credential as a bearer token (SessionOptions::bearer),
+  // valid or not (a refused token leaves the session new). Such a session needs no CSRF token,
+  // and commit writes no cookie for it (see "Bearer" in manager.h).
+  bool via_bearer() const noexcept { return st_->via_bearer_; }
+  // After commit of a bearer session: its credential changed (created, rotated, or re-signed
+  // under the newest secret), so the client must be given SessionManager::bearer_token.
+  bool token_renewed() const noexcept { return st_->token_renewed_; }
   // A short, non-secret label of the session key ("" when there is no session yet).
   std::string id_hint() const { return st_->stored_ ? st_->key_.hint() : std::string(); }
 
@@ -157,6 +164,8 @@ class Session {
     bool touched_at_load_ = false;  // the load refreshed the access time: no touch at commit
     bool cookie_present_ = false;   // the request carried a session cookie (valid or not)
     bool set_cookie_ = false;       // commit must send the session cookie
+    bool via_bearer_ = false;       // the credential came as a bearer token: no cookies, no CSRF
+    bool token_renewed_ = false;    // a bearer session's commit made a new credential
     // Pre-session CSRF seed: from its signed cookie, verified only when first needed (a request
     // with a stored session never needs it), or new. (The const
     // SessionManager::presession_seed fills it lazily: State is behind a pointer.)

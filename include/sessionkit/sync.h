@@ -31,7 +31,8 @@
 // - CSRF: `csrf_token` and `verify_csrf` answer at once (no store call); a token may be issued
 //   before or after `commit`. `verify_csrf(manager, session, request, form_token)` reads the
 //   X-CSRF-Token header, else `form_token` (e.g. a form's `_csrf` field). Check it on every
-//   request whose method is not safe (`is_safe_method`) before acting on it.
+//   request whose method is not safe (`is_safe_method`) before acting on it. A bearer request
+//   (`Session::via_bearer()`) passes `verify_csrf` without a token (see manager.h).
 //
 // Thread safety: every function is as thread-safe as SessionManager (fully); a Session and the
 // views are used by one thread at a time. `call<T>` does the same for any callback API.
@@ -107,7 +108,8 @@ Result<T> call(Start&& start) {
   return std::move(*state->result);
 }
 
-// SessionManager::load. Errors: store failures only (answer 503).
+// SessionManager::load. Errors: store failures (answer 503); with bearer sessions on, a request
+// with both a session cookie and a bearer credential (invalid_argument: answer 400).
 inline Result<Session> load(SessionManager& manager, const http::RequestView& request) {
   return call<Session>([&](Callback<Session> done) { manager.load(request, std::move(done)); });
 }

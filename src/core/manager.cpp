@@ -59,6 +59,10 @@ SessionManager::SessionManager(std::shared_ptr<SessionStore> store, Keyring keyr
       throw std::invalid_argument(
           "max_sessions_per_user cannot be enforced with client-side (cookie) sessions");
     }
+    if (options_.bearer.enabled) {
+      throw std::invalid_argument(
+          "bearer session tokens need a store: not available with client-side (cookie) sessions");
+    }
     sealer_.emplace(keyring_, "session:" + cookie_name_, client_side_->max_cookie_bytes);
   }
 }

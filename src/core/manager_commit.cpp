@@ -86,7 +86,7 @@ void SessionManager::commit_destroy(Session& s, http::ResponseHeaders& out, Call
                     }
                     s.st_->ended();
                     emit(EventType::destroyed, s, "destroyed by the application");
-                    write_clear_cookie(cookie_name_, out);
+                    if (!s.st_->via_bearer_) write_clear_cookie(cookie_name_, out);
                     finish_commit(s, out, std::move(done));
                   }));
 }
@@ -143,7 +143,7 @@ void SessionManager::commit_update(Session& s, http::ResponseHeaders& out, bool 
   auto written = timed<void>([this, &s, &out, now, done = std::move(done)](Status st) mutable {
     if (st.code() == errc::not_found) {  // destroyed concurrently: never resurrect
       s.st_->ended();
-      write_clear_cookie(cookie_name_, out);
+      if (!s.st_->via_bearer_) write_clear_cookie(cookie_name_, out);
       done(Status(errc::not_found, "the session ended while this request ran"));
       return;
     }

@@ -49,9 +49,26 @@ void SessionManager::write_clear_cookie(std::string_view name, http::ResponseHea
 }
 
 void SessionManager::write_commit_cookies(Session& s, http::ResponseHeaders& out) const {
+  if (s.st_->via_bearer_) {
+    // No cookies for a bearer client: a new credential goes out as bearer_token, by the app.
+    s.st_->token_renewed_ = s.st_->stored_ && s.st_->set_cookie_;
+    if (s.st_->token_renewed_) {
+      if (!options_.bearer.response_header.empty()) {
+        out.set(options_.bearer.response_header, bearer_token(s));
+      }
+      out.set("Cache-Control", "no-store");
+    }
+    s.st_->set_cookie_ = false;
+    return;
+  }
   if (s.st_->stored_ && (s.st_->set_cookie_ || options_.rolling)) write_session_cookie(s, out);
   write_presession_cookie(s, out);
   s.st_->set_cookie_ = false;
+}
+
+std::string SessionManager::bearer_token(const Session& s) const {
+  if (sealer_ || !s.st_->stored_ || !s.st_->id_) return {};
+  return keyring_.sign(s.st_->id_->str(), sign_context_);
 }
 
 }  // namespace sessionkit

@@ -74,7 +74,7 @@ void SessionManager::write_presession_cookie(Session& s, http::ResponseHeaders& 
   // The browser's CSRF seed, when it is new to the browser (first token, or a new seed at a
   // sign-in). It outlives the session (a browser-session cookie), so that a page loaded while
   // signed in still works as a visitor's after the session ends.
-  if (!s.st_->csrf_seed_new_) return;
+  if (!s.st_->csrf_seed_new_ || s.st_->via_bearer_) return;  // a bearer client takes no cookies
   http::SetCookie c = cookie_template(csrf_cookie_name());
   c.value = keyring_.sign(s.st_->csrf_seed_, kCsrfCookieContext);
   c.http_only = true;
@@ -97,6 +97,9 @@ std::string SessionManager::csrf_token(Session& s, http::ResponseHeaders& out) {
 }
 
 bool SessionManager::verify_csrf(const Session& s, std::string_view token) const {
+  // A bearer request carries no cookie, and a browser never adds a bearer credential on its
+  // own: a cross-site page cannot make one (docs/security.md, CSRF).
+  if (s.st_->via_bearer_) return true;
   bool ok = false;
   std::array<std::uint8_t, 2 * kCsrfBytes> raw;
   if (token.size() == kCsrfTokenChars &&

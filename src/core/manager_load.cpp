@@ -14,6 +14,29 @@ constexpr std::size_t kMaxUserAgent = 512;
 // with more is hostile and the rest are ignored.
 constexpr std::size_t kMaxCandidates = 4;
 
+// Optional whitespace (RFC 9110 OWS) trimmed from both ends.
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return v;
+}
+
+// The token of an `Authorization: Bearer <token>` value ("" when the scheme has no token);
+// nullopt for another scheme (Basic, ...), which is not ours to read.
+std::optional<std::string_view> bearer_of(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  authorization = trim_ows(authorization);
+  const std::string_view scheme = authorization.substr(0, authorization.find_first_of(" \t"));
+  if (scheme.size() != kScheme.size() ||
+      !std::equal(scheme.begin(), scheme.end(), kScheme.begin(),
+                  [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; })) {
+    return std::nullopt;
+  }
+  return trim_ows(authorization.substr(scheme.size()));
+}
+
 }  // namespace
 
 const char* SessionManager::expiry_reason(const SessionRecord& record, Time now) const {
@@ -54,11 +77,46 @@ std::size_t SessionManager::read_cookies(const http::RequestView& request, Sessi
   return session_cookies;
 }
 
+Status SessionManager::read_bearer(const http::RequestView& request, Session& s, Candidates& ids,
+                                   std::size_t session_cookies) const {
+  const SessionOptions::BearerOptions& bearer = options_.bearer;
+  std::optional<std::string_view> token;
+  if (bearer.authorization) {
+    if (auto header = request.header("Authorization")) token = bearer_of(*header);
+  }
+  if (!bearer.header.empty()) {
+    if (auto header = request.header(bearer.header)) {
+      if (token) {
+        return {errc::invalid_argument,
+                "two bearer credentials (Authorization and " + bearer.header + "): send one"};
+      }
+      token = trim_ows(*header);
+    }
+  }
+  if (!token) return {};
+  if (session_cookies > 0) {
+    // Never resolved silently: a cookie riding along with a bearer call is the ambient
+    // credential CSRF exploits (docs/security.md).
+    return {errc::invalid_argument, "both a session cookie and a bearer token: send one"};
+  }
+  s.st_->via_bearer_ = true;
+  if (auto v = keyring_.verify_detailed(*token, sign_context_)) {
+    if (auto id = SessionId::parse(v->value)) ids.emplace_back(std::move(*id), v->key_index > 0);
+  }
+  return {};
+}
+
 void SessionManager::load(const http::RequestView& request, Callback<Session> done) {
   Session s;
   Candidates ids;                              // ID, signed by a secret being retired
   std::optional<CookieSealer::Opened> opened;  // client-side sessions
   const std::size_t session_cookies = read_cookies(request, s, ids, opened);
+  if (options_.bearer.enabled) {
+    if (Status st = read_bearer(request, s, ids, session_cookies); !st.ok()) {
+      done(std::move(st));
+      return;
+    }
+  }
   s.st_->cookie_present_ = session_cookies > 0;
   s.st_->duplicate_cookies_ = session_cookies > 1;
   s.st_->client_ip_ = std::string(request.peer_address());

@@ -271,6 +271,37 @@ TEST_F(BeastWithSession, AMalformedForwardedForFromATrustedProxyIs400) {
 }
 
 // The callback form, without a server: the finished response arrives through the token.
+// Bearer session IDs (SessionOptions::bearer): no cookies, no CSRF token, never mixed.
+TEST(BeastBearer, ABearerPostNeedsNoCsrfTokenACookiePostIs403) {
+  sessionkit::SessionOptions options = sessionkit::SessionOptions::development();
+  options.bearer.enabled = true;
+  sessionkit::SessionManager manager(std::make_shared<sessionkit::MemoryStore>(),
+                                     sessionkit::Keyring::ephemeral(), options);
+  Server server(manager, {});
+  e2e::HttpClient client(server.port());
+
+  auto created = client.request(bhttp::verb::post, "/note", "first", {{"Authorization", "Bearer"}});
+  EXPECT_EQ(created.result_int(), 200);
+  EXPECT_TRUE(client.last_set_cookies().empty());
+  const std::string token(created["X-Session-Token"]);
+  ASSERT_FALSE(token.empty());
+  const e2e::Headers bearer{{"Authorization", "Bearer " + token}};
+  EXPECT_EQ(client.get("/note", bearer).body(), "first");
+
+  // The same session by cookie, without a CSRF token: a browser's request, refused.
+  client.jar.set("sid", token);
+  EXPECT_EQ(client.request(bhttp::verb::post, "/note", "forged").result_int(), 403);
+  // Both credentials at once: 400 before the handler.
+  EXPECT_EQ(client.request(bhttp::verb::post, "/note", "mixed", bearer).result_int(), 400);
+  client.jar.erase("sid");
+
+  auto saved = client.request(bhttp::verb::post, "/note", "second", bearer);
+  EXPECT_EQ(saved.result_int(), 200);
+  EXPECT_TRUE(client.last_set_cookies().empty());
+  EXPECT_EQ(client.get("/note", bearer).body(), "second");
+  EXPECT_EQ(server.handled(), 4);
+}
+
 TEST(BeastAsyncWithSession, CompletesWithTheResponse) {
   auto store = std::make_shared<sessionkit::MemoryStore>();
   sessionkit::SessionManager manager(store, sessionkit::Keyring::ephemeral(),

@@ -235,6 +235,64 @@ TEST_F(HttplibAdapter, UnsafeMethodsNeedTheCsrfTokenFromTheHeaderOrTheForm) {
             403);
 }
 
+TEST_F(HttplibAdapter, ABearerPostNeedsNoCsrfTokenACookiePostDoes) {
+  SessionOptions options = SessionOptions::development();
+  options.bearer.enabled = true;
+  rebuild(options);
+  http::OriginPolicy origins;  // a cross-site caller (a native app's webview, another origin)
+  skh::Options checked;
+  checked.origins = &origins;
+  const auto post = [](skh::Scope& s) {
+    const auto n = s.session().get<int>("n").value_or(0) + 1;
+    s.session().set("n", n);
+    s.response().status = 200;
+    s.response().set_content(std::to_string(n), "text/plain");
+    return Status();
+  };
+
+  // A native app's first call: a bearer request without a token, and no CSRF token either.
+  auto first = make_request("POST");
+  first.headers.emplace("Authorization", "Bearer");
+  auto created = run(first, post, checked);
+  EXPECT_EQ(created.status, 200);
+  EXPECT_EQ(created.body, "1");
+  EXPECT_TRUE(all(created, "Set-Cookie").empty()) << "a bearer client gets no cookie";
+  const std::string token = created.get_header_value("X-Session-Token");
+  ASSERT_FALSE(token.empty());
+
+  auto next = make_request("POST");
+  next.headers.emplace("Authorization", "Bearer " + token);
+  next.headers.emplace("Origin", "https://elsewhere.example");
+  auto counted = run(next, post, checked);
+  EXPECT_EQ(counted.status, 200);
+  EXPECT_EQ(counted.body, "2");
+  EXPECT_TRUE(all(counted, "Set-Cookie").empty());
+  EXPECT_FALSE(counted.has_header("X-Session-Token")) << "same session, same token";
+
+  // The same session by cookie is a browser's: without a CSRF token it is refused.
+  auto by_cookie = run(make_request("POST", "sid=" + token), post);
+  EXPECT_EQ(by_cookie.status, 403);
+  EXPECT_EQ(runs_, 2);
+  // And both credentials at once are refused before the handler: 400.
+  auto both = make_request("POST", "sid=" + token);
+  both.headers.emplace("Authorization", "Bearer " + token);
+  auto mixed = run(both, post);
+  EXPECT_EQ(mixed.status, 400);
+  EXPECT_NE(mixed.body.find("both a session cookie and a bearer token"), std::string::npos);
+  EXPECT_EQ(runs_, 2);
+
+  auto read = make_request("GET");
+  read.headers.emplace("Authorization", "Bearer " + token);
+  EXPECT_EQ(run(read,
+                [](skh::Scope& s) {
+                  s.response().set_content(std::to_string(s.session().get<int>("n").value_or(0)),
+                                           "text/plain");
+                  return Status();
+                })
+                .body,
+            "2");
+}
+
 TEST_F(HttplibAdapter, ACrossSiteOriginIsRefusedWhenOriginsAreChecked) {
   const auto [cookie, token] = signed_in();
   const http::OriginPolicy policy;

@@ -5,12 +5,15 @@
 // that answers one request (`Request`/`Response`: string bodies) without ever blocking the Asio
 // thread (every store call is co_awaited), the asynchronous twin of httplib.h's helper:
 //   1. resolves the client (with `options.proxies`): a malformed X-Forwarded-For is 400;
-//   2. loads the session: a store failure is answered 503 before the handler runs;
+//   2. loads the session: a store failure is answered 503 before the handler runs, a request
+//      with both a session cookie and a bearer credential 400;
 //   3. a session that client binding refused (SessionOptions::bind) is answered 403, its cookie
 //      cleared;
 //   4. for an unsafe method (anything but GET, HEAD, OPTIONS, TRACE): with `options.origins`,
 //      the Origin / Fetch Metadata check (403); unless `options.csrf` is off, a valid CSRF token
-//      from X-CSRF-Token or the urlencoded form field `options.csrf_field` (403; nothing stored);
+//      from X-CSRF-Token or the urlencoded form field `options.csrf_field` (403; nothing stored).
+//      A bearer request (`Session::via_bearer()`, SessionOptions::bearer) skips both checks: it
+//      carries no cookie, and a browser never attaches a bearer credential by itself;
 //   5. co_awaits the handler with a `Scope` (session, request, response, csrf_token(),
 //      co_awaitable increment). It returns a Status: an error is answered from the failure
 //      table and nothing is committed;
@@ -243,6 +246,8 @@ inline std::optional<http::Failure> check(const Options& options, Scope& scope) 
         false};
   }
   if (is_safe(scope.request().method())) return std::nullopt;
+  // A bearer request carries no cookie and no browser sends one on its own: nothing to forge.
+  if (scope.session().via_bearer()) return std::nullopt;
   if (options.origins != nullptr) {
     if (auto verdict = http::check_origin(scope.view(), *options.origins); !verdict) {
       return http::Failure{403, std::string(verdict.reason), 0, false};

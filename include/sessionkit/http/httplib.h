@@ -19,12 +19,15 @@
 // The request lifecycle. `with_session(manager, handler, options)` is a cpp-httplib route
 // handler that, on the request's thread, blocking (sessionkit/sync.h, so correct with every
 // store):
-//   1. loads the session: a store failure is answered 503 before the handler runs;
+//   1. loads the session: a store failure is answered 503 before the handler runs, a request
+//      with both a session cookie and a bearer credential 400;
 //   2. a session that client binding refused (SessionOptions::bind) is answered 403, its cookie
 //      cleared;
 //   3. for an unsafe method (anything but GET, HEAD, OPTIONS, TRACE): with `options.origins`,
 //      the Origin / Fetch Metadata check (403); unless `options.csrf` is off, a valid CSRF token
-//      from the X-CSRF-Token header or the urlencoded form field `options.csrf_field` (403);
+//      from the X-CSRF-Token header or the urlencoded form field `options.csrf_field` (403).
+//      A bearer request (`Session::via_bearer()`, SessionOptions::bearer) skips both checks: it
+//      carries no cookie, and a browser never attaches a bearer credential by itself;
 //   4. runs the handler with a `Scope` (the session, the request, the response, blocking
 //      helpers). The handler returns a Status: an error is answered from the table below and
 //      nothing is committed;

@@ -88,6 +88,8 @@ std::optional<Failure> check(const Options& options, Scope& scope) {
                    "this session was bound to another client and has been ended; sign in again");
   }
   if (sync::is_safe_method(scope.request().method)) return std::nullopt;
+  // A bearer request carries no cookie and no browser sends one on its own: nothing to forge.
+  if (scope.session().via_bearer()) return std::nullopt;
   if (options.origins != nullptr) {
     if (auto verdict = http::check_origin(scope.view(), *options.origins); !verdict) {
       return refusal(403, std::string(verdict.reason));
