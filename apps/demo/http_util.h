@@ -1,12 +1,10 @@
-// http_util.h — small HTTP helpers of the demo: responses, security headers, URL and form
-// decoding, timestamps. Pure functions; thread-safe.
+// http_util.h — small HTTP helpers of the demo: responses, security headers, targets, media
+// types, timestamps (forms: sessionkit/http/form.h). Pure functions; thread-safe.
 #pragma once
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,14 +33,6 @@ void set_text_body(Response& res, std::string body, std::string_view content_typ
 // The path part of an origin-form target ("/a/b?c" -> "/a/b") and the query ("c").
 std::string_view target_path(std::string_view target);
 std::string_view target_query(std::string_view target);
-
-// application/x-www-form-urlencoded (also query strings): name -> first value. nullopt when the
-// input has an invalid %-escape. '+' decodes to a space.
-using FormFields = std::map<std::string, std::string, std::less<>>;
-std::optional<FormFields> parse_form(std::string_view body);
-std::optional<std::string> url_decode(std::string_view in);
-// Minimal %-encoding for a query value (unreserved characters are kept).
-std::string url_encode(std::string_view in);
 
 // Whether the media type of a Content-Type value is `type` (case-insensitive, parameters
 // ignored), e.g. media_type_is("application/json; charset=utf-8", "application/json").

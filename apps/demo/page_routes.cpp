@@ -7,6 +7,7 @@
 #include "session_scope.h"
 #include "session_view.h"
 #include "sessionkit/http/beast.h"
+#include "sessionkit/http/form.h"
 
 namespace demo {
 
@@ -27,7 +28,7 @@ struct Notice {
 // from the query string is reflected into the page.
 Notice notice_for(std::string_view target) {
   Notice n;
-  auto query = parse_form(target_query(target));
+  auto query = sessionkit::http::parse_form(target_query(target));
   if (!query) return n;
   if (auto error = query->find("error"); error != query->end()) {
     if (error->second == "login") {

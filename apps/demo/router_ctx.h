@@ -10,6 +10,7 @@
 #include "http_util.h"
 #include "routes.h"
 #include "sessionkit/http/beast.h"
+#include "sessionkit/http/form.h"
 
 namespace demo {
 
@@ -25,7 +26,7 @@ struct Router::Ctx {
   std::string_view param;
   // The urlencoded body, parsed when the Content-Type says so; `form_malformed` when that
   // failed (bad %-escape).
-  std::optional<FormFields> form;
+  std::optional<sessionkit::http::FormFields> form;
   bool form_malformed = false;
   // Answers go to the HTML page (a notice and the right status), not JSON: GET / and the page's
   // forms (every request outside /api/ but a GET).

@@ -77,7 +77,7 @@ std::optional<Response> media_type_error(const Router::Ctx& ctx, bool json_body)
     return ctx.error(HttpStatus::unsupported_media_type, "the body must be application/json");
   }
   if (ctx.html && ctx.method != verb::get && !ctx.req.body().empty() &&
-      !media_type_is(content_type, "application/x-www-form-urlencoded")) {
+      !sessionkit::http::is_form_content_type(content_type)) {
     Response res = ctx.make(HttpStatus::unsupported_media_type);
     set_html_body(res, render_notice_page("This form must be sent as "
                                           "application/x-www-form-urlencoded.",
@@ -142,8 +142,8 @@ asio::awaitable<Response> Router::handle(Request& req, const std::string& peer) 
           std::nullopt,
           false,
           false};
-  if (media_type_is(req[bhttp::field::content_type], "application/x-www-form-urlencoded")) {
-    ctx.form = parse_form(req.body());
+  if (sessionkit::http::is_form_content_type(req[bhttp::field::content_type])) {
+    ctx.form = sessionkit::http::parse_form(req.body());
     ctx.form_malformed = !ctx.form.has_value();
   }
   ctx.html = !ctx.path.starts_with("/api/") && (ctx.method != verb::get || ctx.path == "/");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sessionkit/events.h"
+#include "sessionkit/http/form.h"
 #include "sessionkit/http/httplib.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/manager.h"
@@ -223,8 +224,24 @@ TEST_F(HttplibAdapter, UnsafeMethodsNeedTheCsrfTokenFromTheHeaderOrTheForm) {
   header.headers.emplace("X-CSRF-Token", token);
   EXPECT_NE(run(header, [](skh::Scope&) { return Status(); }).status, 403);
   auto form = make_request("POST", cookie);
-  form.params.emplace("_csrf", token);
+  form.headers.emplace("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8");
+  form.body = "note=a%20b&_csrf=" + http::form_encode(token);
   EXPECT_NE(run(form, [](skh::Scope&) { return Status(); }).status, 403);
+  EXPECT_EQ(runs_, 3);
+
+  // Not from the query string (cpp-httplib's params hold it too), nor from a body of another
+  // type, nor from a malformed form.
+  auto query = make_request("POST", cookie);
+  query.params.emplace("_csrf", token);
+  EXPECT_EQ(run(query, [](skh::Scope&) { return Status(); }).status, 403);
+  auto json = make_request("POST", cookie);
+  json.headers.emplace("Content-Type", "application/json");
+  json.body = "_csrf=" + http::form_encode(token);
+  EXPECT_EQ(run(json, [](skh::Scope&) { return Status(); }).status, 403);
+  auto malformed = make_request("POST", cookie);
+  malformed.headers.emplace("Content-Type", "application/x-www-form-urlencoded");
+  malformed.body = "_csrf=" + http::form_encode(token) + "&x=%zz";
+  EXPECT_EQ(run(malformed, [](skh::Scope&) { return Status(); }).status, 403);
   EXPECT_EQ(runs_, 3);
 
   skh::Options off;

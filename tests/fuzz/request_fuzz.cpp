@@ -13,6 +13,7 @@
 
 #include "credentials.h"
 #include "http_util.h"
+#include "sessionkit/http/form.h"
 
 namespace {
 void check(bool ok) {
@@ -57,14 +58,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     check(!std::get<std::string>(reauth).empty());
   }
-  if (auto form = demo::parse_form(in)) {
-    for (const auto& [k, v] : *form)
+  namespace http = sessionkit::http;
+  const auto form = http::parse_form(in);
+  if (form) {
+    for (const auto& [k, v] : *form) {
       check(k.size() <= in.size() && v.size() <= in.size());
+      check(http::form_field(in, k) == v);  // the first value, as parse_form keeps it
+    }
   }
-  if (auto decoded = demo::url_decode(in)) check(decoded->size() <= in.size());
-  const std::string encoded = demo::url_encode(in);
-  auto round = demo::url_decode(encoded);
+  if (!form) check(!http::form_field(in, "_csrf"));  // a malformed body has no fields at all
+  if (auto decoded = http::form_decode(in)) check(decoded->size() <= in.size());
+  const std::string encoded = http::form_encode(in);
+  auto round = http::form_decode(encoded);
   check(round.has_value() && *round == in);
+  (void)http::is_form_content_type(in);
   check(demo::target_path(in).size() <= in.size());
   check(demo::target_query(in).size() <= in.size());
   (void)demo::media_type_is(in, "application/json");

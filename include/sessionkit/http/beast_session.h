@@ -56,6 +56,7 @@
 
 #include "sessionkit/http/beast.h"
 #include "sessionkit/http/failure.h"
+#include "sessionkit/http/form.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/manager.h"
@@ -142,48 +143,6 @@ inline bool is_safe(boost::beast::http::verb method) noexcept {
          method == verb::trace;
 }
 
-inline int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding of one name or value; nullopt when malformed.
-inline std::optional<std::string> form_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] != '%') {
-      out += in[i];
-    } else {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_digit(in[i + 1]);
-      const int lo = hex_digit(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-  }
-  return out;
-}
-
-// The first value of field `name` in an urlencoded body.
-inline std::optional<std::string> form_field(std::string_view body, std::string_view name) {
-  while (!body.empty()) {
-    const auto amp = body.find('&');
-    const std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    const auto eq = pair.find('=');
-    auto key = form_decode(pair.substr(0, eq));
-    if (!key || *key != name) continue;
-    return form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 }  // namespace detail
 
 // Replaces `response` with the answer to `failure`: its status, Retry-After, Cache-Control:
@@ -206,11 +165,8 @@ inline bool Scope::csrf_valid(std::string_view field) const {
     return manager_->verify_csrf(session_, *header);
   }
   const auto type = request_->find(boost::beast::http::field::content_type);
-  if (type == request_->end() ||
-      !boost::beast::iequals(type->value().substr(0, 33), "application/x-www-form-urlencoded")) {
-    return false;
-  }
-  const auto token = detail::form_field(request_->body(), field);
+  if (type == request_->end() || !http::is_form_content_type(type->value())) return false;
+  const auto token = http::form_field(request_->body(), field);
   return token && manager_->verify_csrf(session_, *token);
 }
 

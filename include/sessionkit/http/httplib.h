@@ -25,7 +25,8 @@
 //      cleared;
 //   3. for an unsafe method (anything but GET, HEAD, OPTIONS, TRACE): with `options.origins`,
 //      the Origin / Fetch Metadata check (403); unless `options.csrf` is off, a valid CSRF token
-//      from the X-CSRF-Token header or the urlencoded form field `options.csrf_field` (403).
+//      from the X-CSRF-Token header or the form field `options.csrf_field` of an urlencoded
+//      body (never the query string; sessionkit/http/form.h) (403).
 //      A bearer request (`Session::via_bearer()`, SessionOptions::bearer) skips both checks: it
 //      carries no cookie, and a browser never attaches a bearer credential by itself;
 //   4. runs the handler with a `Scope` (the session, the request, the response, blocking

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sessionkit/http/form.h"
 #include "sessionkit/sync.h"
 
 namespace sessionkit::httplib {
@@ -154,10 +155,14 @@ std::string Scope::csrf_token() {
 }
 
 bool Scope::csrf_valid(std::string_view field) const {
-  const auto& params = view_->request().params;
-  auto it = params.find(std::string(field));
-  const std::string_view form = it == params.end() ? std::string_view() : it->second;
-  return sync::verify_csrf(*manager_, session_, *view_, form);
+  // The urlencoded body only: cpp-httplib's `params` also holds the query string, and a token
+  // in a URL leaks through logs, history and Referer.
+  const auto& request = view_->request();
+  std::optional<std::string> form;
+  if (http::is_form_content_type(request.get_header_value("Content-Type"))) {
+    form = http::form_field(request.body, field);
+  }
+  return sync::verify_csrf(*manager_, session_, *view_, form.value_or(std::string()));
 }
 
 Result<std::int64_t> Scope::increment(std::string field, std::int64_t delta) {
