@@ -3,8 +3,9 @@
 // What it is: sessions live in a PostgreSQL server that any number of processes and hosts share.
 // One table (name configurable) plus a one-row `<table>_meta` table holding the schema version;
 // every operation is ONE SQL statement (a patch is a single UPDATE that merges the payload in
-// the server, an increment a single UPDATE … RETURNING), prepared once per connection. Schema,
-// statements and migration rules: docs/stores.md.
+// the server, an increment a single UPDATE … RETURNING, a patch_if a single statement that
+// locks the row, judges the condition with jsonb equality and updates only when it held),
+// prepared once per connection. Schema, statements and migration rules: docs/stores.md.
 //
 // Threads: the store owns `pool_size` worker threads, each with its own connection (opened on
 // first need, replaced when it breaks). A call only puts the operation on a bounded queue and
@@ -106,6 +107,8 @@ class PostgresStore final : public SessionStore {
             Callback<std::optional<SessionRecord>> done) override;
   void create(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) override;
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void> done) override;
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t> done) override;
   void replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;

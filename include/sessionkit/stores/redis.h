@@ -99,6 +99,8 @@ class RedisStore final : public SessionStore {
             Callback<std::optional<SessionRecord>> done) override;
   void create(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) override;
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void> done) override;
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t> done) override;
   void replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;

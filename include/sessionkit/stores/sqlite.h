@@ -14,8 +14,9 @@
 // free), runs, and returns it. Writing operations of one store take turns on an in-process
 // writer lock (SQLite admits one writer at a time anyway; this keeps in-process writers from
 // starving each other in SQLite's sleeping busy handler), while reads run in parallel.
-// Read-modify-write operations (patch of payload keys, increment) run in `BEGIN IMMEDIATE`
-// transactions, so they are atomic against other connections and other processes too.
+// Read-modify-write operations (patch of payload keys, patch_if, increment) run in
+// `BEGIN IMMEDIATE` transactions, so they are atomic against other connections and other
+// processes too (patch_if checks its condition inside the transaction that writes).
 // Callbacks are always invoked inline, before the call returns, with no connection held.
 //
 // Expiry: every read filters out records whose deadline has passed by the store's clock;
@@ -81,6 +82,8 @@ class SqliteStore final : public SessionStore {
             Callback<std::optional<SessionRecord>> done) override;
   void create(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) override;
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void> done) override;
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t> done) override;
   void replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
@@ -97,6 +100,9 @@ class SqliteStore final : public SessionStore {
  private:
   class Pool;
   explicit SqliteStore(std::unique_ptr<Pool> pool);
+  // patch (no condition) and patch_if.
+  void patch_where(const SessionKey& key, const PayloadCondition* condition,
+                   const SessionPatch& patch, Callback<void> done);
 
   std::unique_ptr<Pool> pool_;
 };

@@ -96,6 +96,23 @@ Result<nlohmann::json> patch_payload(const SessionPatch& patch) {
   return set;
 }
 
+// The parameters of patch and patch_if: $1 key, $2 now, $3 the `set` keys as one JSON object,
+// $4 the `erase` names, $5 user, $6 auth time, $7 / $8 a touch (settings.cpp: SK_PATCH).
+Result<Params> patch_params(const SessionKey& key, const SessionPatch& patch) {
+  auto set = patch_payload(patch);
+  if (!set) return set.status();
+  Params p;
+  p.key(key).now().text(stores::dump_payload(*set)).text(text_array(patch.erase));
+  if (patch.user_id) {
+    p.text(*patch.user_id);
+  } else {
+    p.null();
+  }
+  p.opt_integer(patch.auth_at ? std::optional(to_millis(*patch.auth_at)) : std::nullopt);
+  add_touch(p, patch.touch);
+  return p;
+}
+
 // The increment: one UPDATE, which matches nothing when the record is missing or the field
 // cannot be incremented; a second look tells which (and if the field changed in between so that
 // it now could be, the UPDATE is simply tried again).
@@ -214,19 +231,40 @@ void PostgresStore::create(const SessionKey& key, const SessionRecord& record,
 
 void PostgresStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
   guarded(done, [&] {
-    auto set = patch_payload(patch);
-    if (!set) return answer(done, set.status());
-    Params p;
-    p.key(key).now().text(stores::dump_payload(*set)).text(text_array(patch.erase));
-    if (patch.user_id) {
-      p.text(*patch.user_id);
-    } else {
-      p.null();
-    }
-    p.opt_integer(patch.auth_at ? std::optional(to_millis(*patch.auth_at)) : std::nullopt);
-    add_touch(p, patch.touch);
-    pool_->submit(done, [p = std::move(p)](Connection& c, std::int64_t now) -> Status {
+    auto p = patch_params(key, patch);
+    if (!p) return answer(done, p.status());
+    pool_->submit(done, [p = std::move(*p)](Connection& c, std::int64_t now) -> Status {
       return changed_one(c.exec(Q::patch, p, now));
+    });
+  });
+}
+
+void PostgresStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                             const SessionPatch& patch, Callback<void> done) {
+  guarded(done, [&] {
+    auto p = patch_params(key, patch);
+    if (!p) return answer(done, p.status());
+    // $9: a name no stored key can have (stored names are clean UTF-8 without U+0000) reads as
+    // absent (NULL). $10: a value no stored value can equal never holds (NULL).
+    if (storable_text(condition.key)) {
+      p->text(condition.key);
+    } else {
+      p->null();
+    }
+    if (stored_as_is(condition.value)) {
+      p->text(stores::dump_payload(condition.value));
+    } else {
+      p->null();
+    }
+    pool_->submit(done, [p = std::move(*p)](Connection& c, std::int64_t now) -> Status {
+      auto r = c.exec(Q::patch_if, p, now);
+      if (!r) return r.status();
+      if (PQntuples(r->get()) != 1) {
+        return {errc::unavailable, "postgres: patch if: unexpected answer"};
+      }
+      if (cell(r->get(), 0, 0) != "t") return kNotFound;
+      if (cell(r->get(), 0, 1) != "t") return stores::condition_failed();
+      return {};
     });
   });
 }

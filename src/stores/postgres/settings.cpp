@@ -47,6 +47,18 @@ INSERT INTO "{t}_meta" (schema_version) VALUES (1);
   "last_access = coalesce(" a "::bigint, last_access), "        \
   "expires_at = CASE WHEN " b "::bigint IS NULL THEN expires_at " \
   "ELSE least(" b "::bigint, absolute_expires_at) END"
+// A patch's changes: $3 = the `set` keys (a JSON object, merged in the server), $4 = the
+// `erase` names (text[], removed after), $5 = user (NULL: unchanged; '': unbind), $6 = auth
+// time (NULL: unchanged), $7 / $8 = a touch.
+#define SK_PATCH                                                                        \
+  "data = (data || $3::jsonb) - $4::text[], "                                           \
+  "user_id = CASE WHEN $5::text IS NULL THEN user_id ELSE nullif($5::text, '') END, " \
+  "auth_at = coalesce($6::bigint, auth_at), " SK_TOUCH("$7", "$8")
+// patch_if's condition: the payload's top-level key $9 holds exactly the JSON value $10 (jsonb
+// equality). An absent key (data -> $9 is SQL NULL) reads as JSON null, so it equals only a
+// $10 of 'null', as a present JSON null does; $9 NULL reads as an absent key, $10 NULL never
+// holds (IS TRUE: a NULL comparison is false).
+#define SK_CONDITION "(coalesce(data -> $9::text, 'null'::jsonb) = $10::jsonb) IS TRUE"
 // The increment's field ($3) is missing, or a JSON integer (no fraction, no exponent) to which
 // $4 can be added within int64. CASE fixes the evaluation order: no cast of a non-number.
 #define SK_INCREMENTABLE                                                                     \
@@ -78,10 +90,16 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
     "ip = excluded.ip, user_agent = excluded.user_agent, data = excluded.data "
     "WHERE s.expires_at <= $11 OR s.absolute_expires_at <= $11",
     // patch: one UPDATE; the payload is merged in the server (set, then erase)
-    "UPDATE \"{t}\" SET data = (data || $3::jsonb) - $4::text[], "
-    "user_id = CASE WHEN $5::text IS NULL THEN user_id ELSE nullif($5::text, '') END, "
-    "auth_at = coalesce($6::bigint, auth_at), " SK_TOUCH("$7", "$8") " "
-    "WHERE " SK_LIVE,
+    "UPDATE \"{t}\" SET " SK_PATCH " WHERE " SK_LIVE,
+    // patch_if: the patch, applied only while the payload's top-level key $9 holds the JSON
+    // value $10, in one statement. `live` locks the live row (FOR UPDATE: a concurrent writer is
+    // waited for and the row judged as that writer left it) and judges the condition; the
+    // UPDATE writes only when it held, the lock keeping it true until then. Answers (live,
+    // applied): (f, f) missing or expired, (t, f) the condition did not hold, (t, t) applied.
+    "WITH live AS (SELECT " SK_CONDITION " AS holds FROM \"{t}\" WHERE " SK_LIVE " FOR UPDATE), "
+    "applied AS (UPDATE \"{t}\" SET " SK_PATCH " "
+    "WHERE key = $1 AND (SELECT holds FROM live) RETURNING 1) "
+    "SELECT EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM applied)",
     // increment: one UPDATE; a row whose field cannot be incremented does not match
     "UPDATE \"{t}\" SET data = jsonb_set(data, ARRAY[$3::text], "
     "to_jsonb(coalesce((data ->> $3::text)::numeric, 0) + $4::bigint)), " SK_TOUCH("$5", "$6") " "
@@ -122,6 +140,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kSql = {
 #undef SK_COLS
 #undef SK_LIVE
 #undef SK_TOUCH
+#undef SK_PATCH
+#undef SK_CONDITION
 #undef SK_INCREMENTABLE
 
 std::string with_table(std::string sql, const std::string& table) {
@@ -212,8 +232,8 @@ Status check_uri_credentials(std::string_view conninfo) {
 
 // clang-format off
 constexpr std::array<const char*, static_cast<std::size_t>(Q::kCount)> kWhat = {
-    "load", "load", "create", "patch", "increment", "increment", "replace", "touch", "destroy",
-    "list user", "destroy user", "count", "scan", "purge expired", "health check",
+    "load", "load", "create", "patch", "patch if", "increment", "increment", "replace", "touch",
+    "destroy", "list user", "destroy user", "count", "scan", "purge expired", "health check",
 };
 // clang-format on
 

@@ -20,6 +20,7 @@ enum class Q : std::size_t {
   load_touch,
   create,
   patch,
+  patch_if,
   increment,
   increment_probe,
   replace,

@@ -1,9 +1,11 @@
 // The Redis record codec (see record_codec.h): SessionRecord to hash fields and back, a patch as
-// script arguments, and the Status of a reply the store did not expect.
+// script arguments (with patch_if's field check), and the Status of a reply the store did not
+// expect.
 #include "stores/redis/record_codec.h"
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
@@ -14,6 +16,32 @@ namespace sessionkit::redis {
 namespace {
 
 constexpr std::string_view kPayloadPrefix = "d:";
+
+// Whether `j` is stored exactly as it is (dump_payload replaces invalid UTF-8 and writes a
+// non-finite number as null, and a binary value reads back as an object).
+bool kept_as_is(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string:
+      return stores::valid_utf8(j.get_ref<const std::string&>());
+    case nlohmann::json::value_t::number_float:
+      return std::isfinite(j.get<double>());
+    case nlohmann::json::value_t::object:
+      for (const auto& [name, value] : j.items()) {
+        if (!stores::valid_utf8(name) || !kept_as_is(value)) return false;
+      }
+      return true;
+    case nlohmann::json::value_t::array:
+      for (const auto& value : j) {
+        if (!kept_as_is(value)) return false;
+      }
+      return true;
+    case nlohmann::json::value_t::binary:
+    case nlohmann::json::value_t::discarded:
+      return false;
+    default:
+      return true;
+  }
+}
 
 }  // namespace
 
@@ -67,13 +95,28 @@ std::vector<std::string> record_args(Time now, const SessionRecord& r) {
   return args;
 }
 
-std::vector<std::string> patch_args(Time now, const SessionPatch& patch) {
+FieldCheck field_check(const PayloadCondition& condition) {
+  using Mode = FieldCheck::Mode;
+  if (!kept_as_is(condition.value)) return {Mode::never, {}, {}};
+  if (!stores::valid_utf8(condition.key)) {
+    return {condition.value.is_null() ? Mode::none : Mode::never, {}, {}};
+  }
+  return {Mode::equals, payload_field(condition.key), stores::dump_payload(condition.value)};
+}
+
+std::vector<std::string> patch_args(Time now, const SessionPatch& patch, const FieldCheck& check) {
+  using Mode = FieldCheck::Mode;
   std::vector<std::string> args{ms(now),
                                 patch.user_id ? "1" : "0",
                                 patch.user_id.value_or(""),
                                 patch.auth_at ? ms(*patch.auth_at) : "",
                                 patch.touch ? ms(patch.touch->last_access) : "",
                                 patch.touch ? ms(patch.touch->expires_at) : "",
+                                check.mode == Mode::none    ? ""
+                                : check.mode == Mode::never ? "0"
+                                                            : "1",
+                                check.field,
+                                check.text,
                                 std::to_string(patch.set.size())};
   for (const auto& [name, value] : patch.set) {
     args.push_back(payload_field(name));
@@ -82,6 +125,19 @@ std::vector<std::string> patch_args(Time now, const SessionPatch& patch) {
   for (const auto& name : patch.erase)
     args.push_back(payload_field(name));
   return args;
+}
+
+Result<PatchAnswer> read_patch_answer(const redisReply& r) {
+  if (r.type == REDIS_REPLY_INTEGER) {
+    if (r.integer == 0) return Result<PatchAnswer>(errc::not_found, "session not found");
+    return PatchAnswer{true, from_millis(r.integer), std::nullopt};
+  }
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return reply_status(r);
+  }
+  PatchAnswer out{false, from_millis(r.element[0]->integer), std::nullopt};
+  if (r.element[1]->type == REDIS_REPLY_STRING) out.held = std::string(text(*r.element[1]));
+  return out;
 }
 
 Result<std::optional<SessionRecord>> decode_hash(const redisReply& r) {

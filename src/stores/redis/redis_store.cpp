@@ -168,6 +168,10 @@ void RedisStore::create(const SessionKey& key, const SessionRecord& record, Call
 void RedisStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
   guarded(kRedisStoreName, done, [&] { impl_->patch(key, patch, std::move(done)); });
 }
+void RedisStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                          const SessionPatch& patch, Callback<void> done) {
+  guarded(kRedisStoreName, done, [&] { impl_->patch_if(key, condition, patch, std::move(done)); });
+}
 void RedisStore::increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                            std::optional<TouchSpec> touch, Callback<std::int64_t> done) {
   guarded(kRedisStoreName, done,

@@ -59,12 +59,21 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 )lua";
 
+// patch and patch_if. The condition (ARGV[7]: '' none, '0' never holds, '1' the field ARGV[8]
+// holds exactly the text ARGV[9], an absent field reading as 'null') is checked after liveness
+// and before any write; when it does not hold, nothing is written and the answer is
+// {absolute deadline, the field's text or nil}.
 constexpr std::string_view kPatch = R"lua(
 local now = tonumber(ARGV[1])
 local e, x = live(KEYS[1], now)
 if not e then return 0 end
-local last = 7 + 2 * tonumber(ARGV[7])
-call_range('HSET', KEYS[1], 8, last)
+if ARGV[7] ~= '' then
+  local held = false
+  if ARGV[7] == '1' then held = redis.call('HGET', KEYS[1], ARGV[8]) end
+  if ARGV[7] ~= '1' or (held or 'null') ~= ARGV[9] then return {x, held} end
+end
+local last = 10 + 2 * tonumber(ARGV[10])
+call_range('HSET', KEYS[1], 11, last)
 call_range('HDEL', KEYS[1], last + 1, #ARGV)
 if ARGV[2] == '1' then
   if ARGV[3] == '' then

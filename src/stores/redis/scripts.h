@@ -21,9 +21,12 @@ struct Scripts {
   Script touch_load;       // KEYS[1]; now, access, deadline → the whole hash, or nil
   Script create;           // KEYS[1]; now, ttl, field, value, ... → 1 created, 0 conflict
   Script replace;          // KEYS[1]; now, ttl, field, value, ... → 1 replaced, 0 missing
-  Script patch;            // KEYS[1]; now, has_user, user, auth, access, deadline, nset,
-                           //   field, value × nset, erased field...
-                           //   → the absolute deadline (ms, > 0) / 0 missing
+  Script patch;            // KEYS[1]; now, has_user, user, auth, access, deadline,
+                           //   check mode ('' none, '0' never, '1' equals), check field,
+                           //   check text, nset, field, value × nset, erased field...
+                           //   → the absolute deadline (ms, > 0) / 0 missing /
+                           //   {absolute deadline, the check field's text or nil} when the
+                           //   check failed (patch_if's conflict: nothing written)
   Script increment;        // KEYS[1]; now, field, delta, access, deadline
                            //   → {1, new value text} / {0} missing / {2, error}
   Script touch;            // KEYS[1]; now, access, deadline → 1 / 0 missing

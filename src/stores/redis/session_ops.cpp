@@ -1,9 +1,10 @@
 // The Redis store's operations on one session (see store_impl.h): load (with the lazy touch),
-// create and replace, patch (and the user index it keeps in step), increment, touch and
-// destroy. Each is one script on the session's key, plus an index update when a user binding
-// changes; expiry is judged by the store's clock, passed to every script.
+// create and replace, patch and patch_if (and the user index they keep in step), increment,
+// touch and destroy. Each is one script on the session's key, plus an index update when a user
+// binding changes; expiry is judged by the store's clock, passed to every script.
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
@@ -19,6 +20,12 @@ using stores::guarded;
 namespace {
 
 using MaybeRecord = std::optional<SessionRecord>;
+
+// A rebinding patch indexes the session with this provisional score before the patch answers
+// the record's real absolute deadline.
+constexpr auto kProvisionalIndexLife = std::chrono::hours(24 * 400);
+// How often patch_if retries a failed check whose field holds equal JSON in another spelling.
+constexpr int kSpellingRetries = 3;
 
 // The increment script's answer: {1, new value} / {0} missing / {2, error text}.
 Result<std::int64_t> read_increment(const redisReply& rep, const std::string& field) {
@@ -144,7 +151,7 @@ void RedisStore::Impl::patch(const SessionKey& key, const SessionPatch& patch,
   // Rebinding: index first with a provisional score (the absolute deadline is not known
   // here), then the patch, which answers the deadline that becomes the entry's real score.
   const std::string user = *patch.user_id;
-  index_then(user, key, t + std::chrono::hours(24 * 400),
+  index_then(user, key, t + kProvisionalIndexLife,
              [self = shared_from_this(), key, user, apply = std::move(apply),
               done = std::move(done)](Status s) mutable {
                if (!s) return answer(done, std::move(s));
@@ -159,6 +166,98 @@ void RedisStore::Impl::patch(const SessionKey& key, const SessionPatch& patch,
                  });
                });
              });
+}
+
+namespace {
+
+// patch_if's answer: applied, conflict (the check failed), or the error.
+Status patch_if_status(const Result<redis::PatchAnswer>& r) {
+  if (!r) return r.status();
+  if (!r->applied) return stores::condition_failed();
+  return {};
+}
+
+}  // namespace
+
+void RedisStore::Impl::patch_checked(std::string name, std::vector<std::string> args,
+                                     std::shared_ptr<const nlohmann::json> expected, int retries,
+                                     Callback<redis::PatchAnswer>&& done) {
+  std::vector<std::string> sent = args;
+  eval(redis::scripts().patch, name, std::move(sent),
+       [self = shared_from_this(), name, args = std::move(args), expected = std::move(expected),
+        retries, done = std::move(done)](Result<Reply> r) mutable {
+         guarded(kRedisStoreName, done, [&] {
+           if (!r) return answer(done, r.status());
+           auto got = redis::read_patch_answer(**r);
+           // The field's text differs from the condition's, but it may still be equal JSON
+           // (1.0 and 1): then the condition holds, and is checked again on exactly that text.
+           if (got && !got->applied && got->held && *got->held != args[redis::kCheckTextArg]) {
+             const auto held = nlohmann::json::parse(*got->held, nullptr, false);
+             if (!held.is_discarded() && held == *expected) {
+               if (retries == 0) {
+                 return answer(done, Result<redis::PatchAnswer>(
+                                         errc::unavailable,
+                                         "redis: patch_if: the field kept changing, try again"));
+               }
+               args[redis::kCheckTextArg] = *got->held;
+               return self->patch_checked(std::move(name), std::move(args), std::move(expected),
+                                          retries - 1, std::move(done));
+             }
+           }
+           answer(done, std::move(got));
+         });
+       });
+}
+
+// patch_if: the patch script with the condition as a field check, so that liveness, the check
+// and every write happen in one script (atomic on the server). A rebinding patch_if must index
+// the session before the binding becomes visible, as patch does, but must leave the index as it
+// was on a conflict: it first runs the script with the check and an empty patch (writes
+// nothing), and indexes only when the condition held there.
+void RedisStore::Impl::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                                const SessionPatch& patch, Callback<void>&& done) {
+  const Time t = now();
+  const redis::FieldCheck check = redis::field_check(condition);
+  auto expected = std::make_shared<const nlohmann::json>(condition.value);
+  if (!patch.user_id || patch.user_id->empty()) {
+    return patch_checked(session_key(key), redis::patch_args(t, patch, check), std::move(expected),
+                         kSpellingRetries,
+                         [done = std::move(done)](const Result<redis::PatchAnswer>& r) mutable {
+                           answer(done, patch_if_status(r));
+                         });
+  }
+  const std::string user = *patch.user_id;
+  auto apply = [self = shared_from_this(), key, user, expected,
+                args = redis::patch_args(t, patch, check)](Callback<void>&& done) mutable {
+    self->patch_checked(
+        self->session_key(key), std::move(args), std::move(expected), kSpellingRetries,
+        [self, key, user, done = std::move(done)](Result<redis::PatchAnswer> r) mutable {
+          guarded(kRedisStoreName, done, [&] {
+            // Missing: the provisional entry stays, as patch leaves it (list_user skips it).
+            if (!r) return answer(done, r.status());
+            // Applied: the entry gets its real score. A conflict here means the value changed
+            // since the first look: the provisional entry is given the record's real deadline
+            // (never removed: a concurrent rebinding to the same user may rely on it).
+            self->index_then(user, key, r->absolute,
+                             [st = patch_if_status(r), done = std::move(done)](
+                                 const Status&) mutable { answer(done, std::move(st)); });
+          });
+        });
+  };
+  patch_checked(session_key(key), redis::patch_args(t, SessionPatch{}, check), std::move(expected),
+                kSpellingRetries,
+                [self = shared_from_this(), key, user, t, apply = std::move(apply),
+                 done = std::move(done)](Result<redis::PatchAnswer> first) mutable {
+                  guarded(kRedisStoreName, done, [&] {
+                    if (!first || !first->applied) return answer(done, patch_if_status(first));
+                    self->index_then(
+                        user, key, t + kProvisionalIndexLife,
+                        [apply = std::move(apply), done = std::move(done)](Status s) mutable {
+                          if (!s) return answer(done, std::move(s));
+                          guarded(kRedisStoreName, done, [&] { apply(std::move(done)); });
+                        });
+                  });
+                });
 }
 
 void RedisStore::Impl::increment(const SessionKey& key, const std::string& field,

@@ -1,9 +1,9 @@
 // Internal to the Redis store: RedisStore::Impl, the state its operations share (options, clock,
 // the client) and the plumbing under them: key names, EVALSHA with its EVAL fallback, plain
 // keyed commands, the user index, loading many keys at once. The operations live by job:
-// session_ops.cpp (one session: load, create, replace, patch, increment, touch, destroy),
-// fanout_ops.cpp (several keys or servers: list_user, destroy_user, count, scan, health),
-// redis_store.cpp (open, the public entry points, the plumbing). Not installed.
+// session_ops.cpp (one session: load, create, replace, patch, patch_if, increment, touch,
+// destroy), fanout_ops.cpp (several keys or servers: list_user, destroy_user, count, scan,
+// health), redis_store.cpp (open, the public entry points, the plumbing). Not installed.
 //
 // Callbacks (stores/completion.h): every operation takes `Callback<T>&& done` and either answers
 // it through stores::answer or moves it into the one handler that will; the public methods run
@@ -24,6 +24,7 @@
 #include "sessionkit/stores/redis.h"
 #include "stores/completion.h"
 #include "stores/redis/client.h"
+#include "stores/redis/record_codec.h"
 #include "stores/redis/scan_cursor.h"
 #include "stores/redis/scripts.h"
 
@@ -75,6 +76,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
   void write_record(const redis::Script& script, const SessionKey& key, const SessionRecord& record,
                     errc when_zero, Callback<void>&& done);
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void>&& done);
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void>&& done);
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t>&& done);
   void touch(const SessionKey& key, const TouchSpec& touch, Callback<void>&& done);
@@ -95,6 +98,12 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
  private:
   void load_lazy(const SessionKey& key, const TouchSpec& touch,
                  Callback<std::optional<SessionRecord>>&& done);
+  // The patch script with patch_if's check in `args`; a failed check whose field holds JSON
+  // equal to `expected` in another spelling (1.0 for 1) is run again on that text, at most
+  // `retries` times.
+  void patch_checked(std::string name, std::vector<std::string> args,
+                     std::shared_ptr<const nlohmann::json> expected, int retries,
+                     Callback<redis::PatchAnswer>&& done);
   void destroy_each(const std::string& user, std::vector<SessionKey> victims,
                     Callback<std::size_t>&& done);
   void scan_batch(const redis::Endpoint& node, const std::string& cursor, std::size_t count,

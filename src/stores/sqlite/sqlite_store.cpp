@@ -201,9 +201,24 @@ Status write_patch(Connection& c, const SessionKey& key, std::int64_t now,
 }  // namespace
 
 void SqliteStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
+  patch_where(key, nullptr, patch, std::move(done));
+}
+
+void SqliteStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                           const SessionPatch& patch, Callback<void> done) {
+  patch_where(key, &condition, patch, std::move(done));
+}
+
+// patch and patch_if. A metadata-only patch is one atomic UPDATE; anything that reads the
+// payload (set, erase, or a condition to check) reads, checks and writes inside one
+// BEGIN IMMEDIATE transaction, which holds the database's write lock from the read on: no other
+// connection or process can change the record between the check and the write.
+void SqliteStore::patch_where(const SessionKey& key, const PayloadCondition* condition,
+                              const SessionPatch& patch, Callback<void> done) {
   run<void>(*pool_, Access::write, done, [&](Connection& c) -> Status {
     const std::int64_t now = pool_->now();
-    if (patch.set.empty() && patch.erase.empty()) {  // metadata only: one atomic UPDATE
+    const bool payload = !patch.set.empty() || !patch.erase.empty();
+    if (!condition && !payload) {  // metadata only: one atomic UPDATE
       return write_patch(c, key, now, std::nullopt, patch);
     }
     Transaction txn(c);
@@ -211,8 +226,16 @@ void SqliteStore::patch(const SessionKey& key, const SessionPatch& patch, Callba
     auto data = read_payload(c, key, now);
     if (!data) return data.status();
     if (!*data) return {errc::not_found, "no such session"};
-    stores::apply_payload_patch(**data, patch);
-    if (auto s = write_patch(c, key, now, stores::dump_payload(**data), patch); !s) return s;
+    // Nothing written yet: returning here rolls the transaction back (Transaction's destructor).
+    if (condition && !stores::condition_holds(**data, *condition)) {
+      return stores::condition_failed();
+    }
+    std::optional<std::string> text;
+    if (payload) {
+      stores::apply_payload_patch(**data, patch);
+      text = stores::dump_payload(**data);
+    }
+    if (auto s = write_patch(c, key, now, text, patch); !s) return s;
     return txn.commit();
   });
 }
