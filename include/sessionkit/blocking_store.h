@@ -37,6 +37,8 @@ class BlockingStore {
                                             std::optional<TouchSpec> touch = {});
   Status create(const SessionKey& key, const SessionRecord& record);
   Status patch(const SessionKey& key, const SessionPatch& patch);
+  Status patch_if(const SessionKey& key, const PayloadCondition& condition,
+                  const SessionPatch& patch);
   Result<std::int64_t> increment(const SessionKey& key, const std::string& field,
                                  std::int64_t delta = 1, std::optional<TouchSpec> touch = {});
   Status replace(const SessionKey& key, const SessionRecord& record);

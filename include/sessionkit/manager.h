@@ -233,6 +233,17 @@ class SessionManager {
   // The request's X-CSRF-Token header, if any.
   static std::optional<std::string_view> csrf_header(const http::RequestView& request);
 
+  // Loads the session with ID `id` for a component that holds a credential of its own for it
+  // (tokens::RefreshTokens): the policy of `load` — deadlines, binding against `request`'s
+  // address and User-Agent, credential stamps, the lazy touch — as for a bearer request (no
+  // cookie is ever written for it, no CSRF token applies). A new session when the ID names no
+  // live session. errc::unsupported with client-side sessions; store failures.
+  void load_id(const http::RequestView& request, const SessionId& id, Callback<Session> done);
+
+  // Reports an event of a component built on this manager (refresh tokens) through the
+  // manager's event sink, counted like the manager's own events.
+  void report(EventType type, const SessionKey& key, std::string user_id, std::string reason) const;
+
   // The session's bearer token: the signed value of its current ID (the one a session cookie
   // would carry, signed with the newest secret). Call it after commit (a new or rotated session
   // has its ID only then); "" for a session that is not stored (none, destroyed, ended).

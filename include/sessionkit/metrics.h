@@ -42,6 +42,11 @@ struct Metrics {
   std::atomic<std::uint64_t> anomalies{0};
   std::atomic<std::uint64_t> rate_limited{0};            // anonymous session creations refused
   std::atomic<std::uint64_t> credential_revocations{0};  // sessions ended: credentials changed
+  // Refresh tokens redeemed (tokens/refresh_tokens.h), by outcome; a reuse is an anomaly too.
+  std::atomic<std::uint64_t> refresh_rotated{0};
+  std::atomic<std::uint64_t> refresh_replayed{0};  // the previous token within grace
+  std::atomic<std::uint64_t> refresh_invalid{0};
+  std::atomic<std::uint64_t> refresh_reuse{0};
   Histogram store_latency;    // one observation per store call made by the manager
   Histogram request_latency;  // observed by the application per HTTP request
 

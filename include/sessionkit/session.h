@@ -28,6 +28,9 @@
 namespace sessionkit {
 
 class SessionManager;
+namespace tokens {
+class RefreshTokens;
+}
 
 class Session {
  public:
@@ -107,6 +110,7 @@ class Session {
 
  private:
   friend class SessionManager;
+  friend class tokens::RefreshTokens;  // reads the ID and key of the session it rotates
 
   void mark_dirty(const std::string& key);
   // Library-owned values ("_sk_…"), exempt from the reserved-key rule.

@@ -6,9 +6,10 @@
 // not block for long and must not throw. No exception crosses this interface.
 //
 // Results: success carries the value; `errc::not_found` means the target record does not exist
-// or has expired; `errc::conflict` means a create found the key taken; `errc::unavailable` /
-// `errc::timeout` mean the store could not answer — callers must never read these as
-// "no session". A miss on `load` is success with an empty optional, not an error.
+// or has expired; `errc::conflict` means a create found the key taken or a `patch_if` condition
+// did not hold; `errc::unavailable` / `errc::timeout` mean the store could not answer — callers
+// must never read these as "no session". A miss on `load` is success with an empty optional, not an
+// error.
 //
 // Keys are `SessionKey`s (SHA-256 digests of session IDs): a store never sees a raw ID.
 //
@@ -75,6 +76,13 @@ struct SessionPatch {
   std::optional<TouchSpec> touch;                           // refresh access time and deadline
 };
 
+// The precondition of `SessionStore::patch_if`: the payload's top-level `key` holds exactly
+// `value` (JSON equality: same type and contents; an absent key equals only `null`).
+struct PayloadCondition {
+  std::string key;
+  nlohmann::json value;
+};
+
 struct StoredSession {
   SessionKey key;
   SessionRecord record;
@@ -105,6 +113,16 @@ class SessionStore {
 
   // Applies `patch` atomically. `not_found` if the record is missing or expired.
   virtual void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) = 0;
+
+  // Compare-and-swap: applies `patch` exactly as `patch` does, but only while `condition`
+  // holds, checked and applied in one atomic step; otherwise answers `conflict` and writes
+  // nothing. `not_found` if the record is missing or expired (checked first). Refresh-token
+  // rotation (tokens/refresh_tokens.h) is built on it. The default answers `unsupported`: a
+  // store supports it by overriding it, and the conformance suite then checks it.
+  virtual void patch_if(const SessionKey& /*key*/, const PayloadCondition& /*condition*/,
+                        const SessionPatch& /*patch*/, Callback<void> done) {
+    done(Status{errc::unsupported, "this store has no conditional patch"});
+  }
 
   // Atomically adds `delta` to the integer at top-level `field` (a missing field counts as 0)
   // and answers the new value. `not_found` if the record is missing or expired;

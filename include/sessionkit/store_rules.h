@@ -4,7 +4,7 @@
 //
 // - `dump_payload` / `parse_payload`: the one JSON text form of a payload (compact; invalid
 //   UTF-8 replaced, never thrown on); anything but an object reads back as errc::corrupt.
-// - `apply_payload_patch`: a patch's `set`, then its `erase`.
+// - `apply_payload_patch`: a patch's `set`, then its `erase`; `condition_holds`: patch_if's test.
 // - `apply_increment`: integer read-modify-write with overflow and type checks.
 // - `touch_applies`: a lazy touch's window; `touched_deadline`: a touch never moves a deadline
 //   past the absolute one.
@@ -49,6 +49,17 @@ inline void apply_payload_patch(nlohmann::json& data, const SessionPatch& patch)
     data[name] = value;
   for (const auto& name : patch.erase)
     data.erase(name);
+}
+
+// Whether `data` meets a `patch_if` condition: its top-level `condition.key` holds exactly
+// `condition.value` (nlohmann::json equality); an absent key equals only null.
+inline bool condition_holds(const nlohmann::json& data, const PayloadCondition& condition) {
+  const auto it = data.find(condition.key);
+  return it == data.end() ? condition.value.is_null() : *it == condition.value;
+}
+
+inline Status condition_failed() {
+  return {errc::conflict, "the record changed (patch_if condition does not hold)"};
 }
 
 // Adds `delta` to the integer at top-level `field` (missing counts as 0) and answers the new

@@ -143,6 +143,28 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
   load_candidate(std::move(s), std::move(ids), 0, std::move(done));
 }
 
+void SessionManager::load_id(const http::RequestView& request, const SessionId& id,
+                             Callback<Session> done) {
+  if (sealer_) {
+    done(Status{errc::unsupported, "client-side sessions cannot be loaded by ID"});
+    return;
+  }
+  Session s;
+  s.st_->via_bearer_ = true;  // a credential of its own: no cookies, no CSRF
+  s.st_->client_ip_ = std::string(request.peer_address());
+  if (auto ua = request.header("User-Agent")) {
+    s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
+  }
+  Candidates ids;
+  ids.emplace_back(id, false);
+  load_candidate(std::move(s), std::move(ids), 0, std::move(done));
+}
+
+void SessionManager::report(EventType type, const SessionKey& key, std::string user_id,
+                            std::string reason) const {
+  emit_for(type, key.hint(), std::move(user_id), std::move(reason));
+}
+
 TouchSpec SessionManager::lazy_touch(Time now) const {
   // Due when commit's touch would be (touch_due): not refreshed within the touch interval, or
   // always with `rolling`; never for a record idle past the idle timeout, which accept_loaded

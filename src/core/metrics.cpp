@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <utility>
+
 namespace sessionkit {
 
 void Histogram::observe(double seconds) noexcept {
@@ -50,6 +53,17 @@ std::string Metrics::render_prometheus(std::optional<std::uint64_t> active_sessi
   counter("sessionkit_credential_revocations_total",
           "Sessions ended because the user's credentials changed after they were created.",
           credential_revocations);
+  out +=
+      "# HELP sessionkit_refresh_tokens_total Refresh token redemptions by outcome.\n"
+      "# TYPE sessionkit_refresh_tokens_total counter\n";
+  for (const auto& [outcome, v] :
+       {std::pair<std::string_view, const std::atomic<std::uint64_t>*>{"rotated", &refresh_rotated},
+        {"replayed", &refresh_replayed},
+        {"invalid", &refresh_invalid},
+        {"reused", &refresh_reuse}}) {
+    out += fmt::format("sessionkit_refresh_tokens_total{{outcome=\"{}\"}} {}\n", outcome,
+                       v->load(std::memory_order_relaxed));
+  }
   if (active_sessions) {
     out += fmt::format(
         "# HELP sessionkit_sessions_active Sessions held by the store.\n"

@@ -48,6 +48,12 @@ Status BlockingStore::patch(const SessionKey& key, const SessionPatch& patch) {
   return wait_for<void>([&](auto done) { store_->patch(key, patch, std::move(done)); });
 }
 
+Status BlockingStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                               const SessionPatch& patch) {
+  return wait_for<void>(
+      [&](auto done) { store_->patch_if(key, condition, patch, std::move(done)); });
+}
+
 Result<std::int64_t> BlockingStore::increment(const SessionKey& key, const std::string& field,
                                               std::int64_t delta, std::optional<TouchSpec> touch) {
   return wait_for<std::int64_t>(

@@ -22,6 +22,11 @@ class FaultyStore final : public SessionStore {
   void set_failing_destroy(bool failing) { failing_destroy_ = failing; }
   // While holding, list_user calls wait; release_list_user() forwards the held ones in order.
   void hold_list_user(bool hold) { holding_list_ = hold; }
+  // The same for patch_if (compare-and-swap races): held() counts and release_held() forwards
+  // every held call, list_user and patch_if alike.
+  void hold_patch_if(bool hold) { holding_patch_if_ = hold; }
+  std::size_t held() { return held_list_user(); }
+  void release_held() { release_list_user(); }
   std::size_t held_list_user() {
     std::lock_guard lock(held_mutex_);
     return held_.size();
@@ -64,6 +69,18 @@ class FaultyStore final : public SessionStore {
     if (fail(d)) return;
     ++writes_;
     inner_->patch(k, p, std::move(d));
+  }
+  void patch_if(const SessionKey& k, const PayloadCondition& c, const SessionPatch& p,
+                Callback<void> d) override {
+    if (fail(d)) return;
+    ++writes_;
+    if (holding_patch_if_) {
+      std::lock_guard lock(held_mutex_);
+      held_.push_back(
+          [this, k, c, p, d = std::move(d)]() mutable { inner_->patch_if(k, c, p, std::move(d)); });
+      return;
+    }
+    inner_->patch_if(k, c, p, std::move(d));
   }
   void increment(const SessionKey& k, const std::string& f, std::int64_t delta,
                  std::optional<TouchSpec> t, Callback<std::int64_t> d) override {
@@ -139,6 +156,7 @@ class FaultyStore final : public SessionStore {
   std::atomic<bool> failing_{false};
   std::atomic<bool> failing_destroy_{false};
   std::atomic<bool> holding_list_{false};
+  std::atomic<bool> holding_patch_if_{false};
   std::mutex held_mutex_;
   std::vector<std::function<void()>> held_;
   std::atomic<std::size_t> calls_{0};

@@ -87,6 +87,8 @@ class MemoryStore final : public SessionStore {
             Callback<std::optional<SessionRecord>> done) override;
   void create(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) override;
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void> done) override;
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t> done) override;
   void replace(const SessionKey& key, const SessionRecord& record, Callback<void> done) override;
@@ -101,6 +103,9 @@ class MemoryStore final : public SessionStore {
   void health(Callback<void> done) override;
 
  private:
+  // patch and patch_if: the condition (if any) is checked under the shard lock of the write.
+  void patch_where(const SessionKey& key, const PayloadCondition* condition,
+                   const SessionPatch& patch, Callback<void> done);
   class Shard;
 
   Shard& shard_for(const SessionKey& key) const noexcept;

@@ -69,18 +69,12 @@ class ReferenceStore final : public SessionStore {
   }
 
   void patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) override {
-    answer<void>(done, [&](Time now) -> Status {
-      Entry* e = live(key, now);
-      if (!e) return missing();  // Rule: no resurrection; expired is missing.
-      auto data = stores::parse_payload(e->payload);
-      if (!data) return data.status();
-      stores::apply_payload_patch(*data, patch);  // Rule: only the named keys; set, then erase.
-      e->payload = stores::dump_payload(*data);
-      if (patch.user_id) e->meta.user_id = *patch.user_id;  // "" unbinds
-      if (patch.auth_at) e->meta.auth_at = *patch.auth_at;
-      if (patch.touch) set_touch(key, *e, *patch.touch);
-      return {};  // Rule: all of it under one lock, so concurrent patches all survive.
-    });
+    patch_where(key, nullptr, patch, std::move(done));
+  }
+
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& patch,
+                Callback<void> done) override {
+    patch_where(key, &condition, patch, std::move(done));
   }
 
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
@@ -206,6 +200,27 @@ class ReferenceStore final : public SessionStore {
   }
 
  private:
+  // patch and patch_if: the condition (if any) is checked under the same lock as the write.
+  void patch_where(const SessionKey& key, const PayloadCondition* condition,
+                   const SessionPatch& patch, Callback<void> done) {
+    answer<void>(done, [&](Time now) -> Status {
+      Entry* e = live(key, now);
+      if (!e) return missing();  // Rule: no resurrection; expired is missing.
+      auto data = stores::parse_payload(e->payload);
+      if (!data) return data.status();
+      // Rule (patch_if): the condition is checked under the same lock as the write.
+      if (condition && !stores::condition_holds(*data, *condition)) {
+        return stores::condition_failed();
+      }
+      stores::apply_payload_patch(*data, patch);  // Rule: only the named keys; set, then erase.
+      e->payload = stores::dump_payload(*data);
+      if (patch.user_id) e->meta.user_id = *patch.user_id;  // "" unbinds
+      if (patch.auth_at) e->meta.auth_at = *patch.auth_at;
+      if (patch.touch) set_touch(key, *e, *patch.touch);
+      return {};  // Rule: all of it under one lock, so concurrent patches all survive.
+    });
+  }
+
   struct Entry {
     SessionRecord meta;   // everything but the payload (meta.data stays null)
     std::string payload;  // stores::dump_payload text: a loaded record is always a fresh copy

@@ -820,6 +820,114 @@ TYPED_TEST_P(StoreConformance, ConcurrentPatchesOfDifferentKeysAreAllKept) {
   EXPECT_EQ(rec->data["cart"], nlohmann::json({1, 2, 3}));
 }
 
+// patch_if: a compare-and-swap on one top-level payload key (refresh-token rotation uses it).
+TYPED_TEST_P(StoreConformance, PatchIfAppliesTheWholePatchWhenTheValueMatches) {
+  const SessionKey key = this->add("alice");
+  SessionPatch seed;
+  seed.set = {{"_sk_rt", {{"cur", "AAAA"}, {"gen", 0}, {"prev", nullptr}}}};
+  ASSERT_OK(this->db().patch(key, seed));
+  this->clock_.advance(1min);
+  SessionPatch p;
+  p.set = {{"_sk_rt", {{"cur", "BBBB"}, {"gen", 1}, {"prev", "AAAA"}}}, {"extra", true}};
+  p.erase = {"cart"};
+  p.auth_at = this->now();
+  p.touch = TouchSpec{this->now(), this->now() + 30min};
+  // Object equality ignores the order keys were written in.
+  const nlohmann::json expected = nlohmann::json::parse(R"({"prev":null,"gen":0,"cur":"AAAA"})");
+  ASSERT_OK(this->db().patch_if(key, {"_sk_rt", expected}, p));
+  auto rec = this->get(key);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_EQ(rec->data["_sk_rt"]["cur"], "BBBB");
+  EXPECT_EQ(rec->data["extra"], true);
+  EXPECT_FALSE(rec->data.contains("cart"));
+  EXPECT_EQ(rec->auth_at, this->now());
+  EXPECT_EQ(rec->last_access, this->now());
+  EXPECT_EQ(rec->expires_at, this->now() + 30min);
+}
+
+TYPED_TEST_P(StoreConformance, PatchIfIsAConflictAndWritesNothingWhenTheValueDiffers) {
+  const SessionKey key = this->add("alice");
+  SessionPatch seed;
+  seed.set = {{"tok", "AAAA"}, {"n", 7}, {"obj", {{"a", 1}}}};
+  ASSERT_OK(this->db().patch(key, seed));
+  const auto before = this->get(key);
+  this->clock_.advance(1min);
+  SessionPatch p;
+  p.set = {{"tok", "BBBB"}};
+  p.erase = {"cart"};
+  p.user_id = "mallory";
+  p.touch = TouchSpec{this->now(), this->now() + 30min};
+  for (const PayloadCondition& c :
+       std::vector<PayloadCondition>{{"tok", "AAAB"},                // another string
+                                     {"tok", nullptr},               // present is not null
+                                     {"n", "7"},                     // same text, another type
+                                     {"n", 8},                       // another number
+                                     {"obj", {{"a", 1}, {"b", 2}}},  // a superset
+                                     {"obj", {{"a", 2}}},            // same keys, another value
+                                     {"absent", "x"},  // an absent key only equals null
+                                     {"cart", nlohmann::json::array({1, 2})}}) {
+    EXPECT_EQ(this->db().patch_if(key, c, p).code(), errc::conflict) << c.key << " " << c.value;
+  }
+  EXPECT_EQ(this->get(key), before) << "nothing written, not even the touch";
+  EXPECT_EQ(this->user_keys("mallory").size(), 0u);
+}
+
+TYPED_TEST_P(StoreConformance, PatchIfTreatsAnAbsentKeyAsNullAndChecksLiveness) {
+  const SessionKey key = this->add();
+  SessionPatch p;
+  p.set = {{"tok", "first"}};
+  ASSERT_OK(this->db().patch_if(key, {"tok", nullptr}, p)) << "absent equals null";
+  EXPECT_EQ(this->db().patch_if(key, {"tok", nullptr}, p).code(), errc::conflict);
+  ASSERT_OK(this->db().patch_if(key, {"tok", "first"}, p)) << "same value again: applies";
+
+  EXPECT_EQ(this->db().patch_if(new_key(), {"tok", nullptr}, p).code(), errc::not_found);
+  const SessionKey short_lived = this->add({}, 1min);
+  this->clock_.advance(2min);
+  EXPECT_EQ(this->db().patch_if(short_lived, {"tok", nullptr}, p).code(), errc::not_found);
+  EXPECT_EQ(this->get(short_lived), std::nullopt) << "no resurrection";
+}
+
+TYPED_TEST_P(StoreConformance, PatchIfIsACompareAndSwapUnderContention) {
+  const SessionKey key = this->add();
+  SessionPatch seed;
+  seed.set = {{"gen", 0}};
+  ASSERT_OK(this->db().patch(key, seed));
+  // Each thread moves "gen" from the value it last read to that value + 1, and retries on a
+  // conflict: every successful swap is one step, so none is lost and none is doubled.
+  constexpr int kThreads = 6, kEach = 30;
+  std::atomic<int> swaps{0}, conflicts{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach;) {
+        auto rec = this->db().load(key);
+        if (!rec.ok() || !rec->has_value()) {
+          ++failures;
+          return;
+        }
+        const std::int64_t seen = (**rec).data["gen"].template get<std::int64_t>();
+        SessionPatch p;
+        p.set = {{"gen", seen + 1}, {"by" + std::to_string(t), seen + 1}};
+        const Status s = this->db().patch_if(key, {"gen", seen}, p);
+        if (s.ok()) {
+          ++swaps;
+          ++i;
+        } else if (s.code() == errc::conflict) {
+          ++conflicts;
+        } else {
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(swaps.load(), kThreads * kEach);
+  EXPECT_EQ(this->get(key)->data["gen"], kThreads * kEach);
+}
+
 TYPED_TEST_P(StoreConformance, KeysAtRestAreDigestsOfTheIds) {
   std::set<SessionKey> want;
   for (int i = 0; i < 20; ++i) {
@@ -944,6 +1052,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     UserIndexFollowsRebindingDestroyAndExpiry, CountCountsRecords, ScanReturnsEveryKeyExactlyOnce,
     ScanToleratesChangesBetweenPages, ScanRejectsABadCursorOrAZeroLimit,
     ConcurrentIncrementsAreExact, ConcurrentPatchesOfDifferentKeysAreAllKept,
+    PatchIfAppliesTheWholePatchWhenTheValueMatches,
+    PatchIfIsAConflictAndWritesNothingWhenTheValueDiffers,
+    PatchIfTreatsAnAbsentKeyAsNullAndChecksLiveness, PatchIfIsACompareAndSwapUnderContention,
     KeysAtRestAreDigestsOfTheIds, HealthIsOk, EveryCallbackRunsExactlyOnce,
     CountIsExpensiveAsDeclared, ListUserIsOrderedByCreationThenKey,
     InvalidUtf8InThePayloadIsReplacedNotRefused);

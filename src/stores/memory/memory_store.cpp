@@ -177,6 +177,16 @@ void MemoryStore::create(const SessionKey& key, const SessionRecord& record, Cal
 }
 
 void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
+  patch_where(key, nullptr, patch, std::move(done));
+}
+
+void MemoryStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
+                           const SessionPatch& patch, Callback<void> done) {
+  patch_where(key, &condition, patch, std::move(done));
+}
+
+void MemoryStore::patch_where(const SessionKey& key, const PayloadCondition* condition,
+                              const SessionPatch& patch, Callback<void> done) {
   stores::complete<void>(kStore, done, [&]() -> Status {
     const std::int64_t now = to_millis(clock_->now());
     Shard& shard = shard_for(key);
@@ -186,10 +196,13 @@ void MemoryStore::patch(const SessionKey& key, const SessionPatch& patch, Callba
     if (!node) return {errc::not_found, "no such session"};
     Entry& e = node->second;
     std::optional<Packed> packed;  // everything that can fail happens before the first change
-    if (!patch.set.empty() || !patch.erase.empty()) {
+    if (condition || !patch.set.empty() || !patch.erase.empty()) {
       const Fields f = unpack(e);
       auto data = memory_detail::decode_payload(f.data);
       if (!data) return data.status();
+      if (condition && !stores::condition_holds(*data, *condition)) {
+        return stores::condition_failed();
+      }
       stores::apply_payload_patch(*data, patch);
       // The stored payload is valid UTF-8 already: only what the patch sets needs a look.
       if (!sets_valid_utf8(patch)) replace_invalid_utf8(*data);

@@ -49,16 +49,25 @@ class FlatStore final : public SessionStore {
     }));
   }
   void patch(const SessionKey& key, const SessionPatch& p, Callback<void> done) override {
-    done(locked<void>([&](Time now) -> Status {
-      auto r = read(key, now);
-      if (!r) return r.status();
-      stores::apply_payload_patch(r->data, p);
-      if (p.user_id) r->user_id = *p.user_id;
-      if (p.auth_at) r->auth_at = *p.auth_at;
-      if (p.touch) touched(*r, *p.touch);
-      write(key, *r);
-      return {};
-    }));
+    done(locked<void>([&](Time now) { return patch_where(key, nullptr, p, now); }));
+  }
+  void patch_if(const SessionKey& key, const PayloadCondition& condition, const SessionPatch& p,
+                Callback<void> done) override {
+    done(locked<void>([&](Time now) { return patch_where(key, &condition, p, now); }));
+  }
+  Status patch_where(const SessionKey& key, const PayloadCondition* condition,
+                     const SessionPatch& p, Time now) {
+    auto r = read(key, now);
+    if (!r) return r.status();
+    if (condition && !stores::condition_holds(r->data, *condition)) {
+      return stores::condition_failed();
+    }
+    stores::apply_payload_patch(r->data, p);
+    if (p.user_id) r->user_id = *p.user_id;
+    if (p.auth_at) r->auth_at = *p.auth_at;
+    if (p.touch) touched(*r, *p.touch);
+    write(key, *r);
+    return {};
   }
   void increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                  std::optional<TouchSpec> touch, Callback<std::int64_t> done) override {
