@@ -121,7 +121,8 @@ class SessionStore {
   // store supports it by overriding it, and the conformance suite then checks it.
   virtual void patch_if(const SessionKey& /*key*/, const PayloadCondition& /*condition*/,
                         const SessionPatch& /*patch*/, Callback<void> done) {
-    done(Status{errc::unsupported, "this store has no conditional patch"});
+    const Callback<void> answer = std::move(done);
+    answer(Status{errc::unsupported, "this store has no conditional patch"});
   }
 
   // Atomically adds `delta` to the integer at top-level `field` (a missing field counts as 0)

@@ -85,7 +85,7 @@ std::string form_encode(std::string_view text) {
 
 std::optional<FormFields> parse_form(std::string_view body) {
   FormFields out;
-  const bool ok = for_each_field(body, [&](std::string name, std::string value) {
+  const bool ok = for_each_field(body, [&](std::string&& name, std::string&& value) {
     out.emplace(std::move(name), std::move(value));  // emplace keeps the first value
     return false;
   });
@@ -96,7 +96,7 @@ std::optional<FormFields> parse_form(std::string_view body) {
 std::optional<std::string> form_field(std::string_view body, std::string_view name) {
   std::optional<std::string> found;
   // The whole body is checked even after a match: a malformed body has no fields at all.
-  const bool ok = for_each_field(body, [&](std::string key, std::string value) {
+  const bool ok = for_each_field(body, [&](std::string&& key, std::string&& value) {
     if (!found && key == name) found = std::move(value);
     return false;
   });

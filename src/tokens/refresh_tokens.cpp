@@ -174,7 +174,7 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
     invalid("the successor's secret has been retired from the keyring");
   }
 
-  void reused(Session session, std::string why) {
+  void reused(Session session, const std::string& why) {
     owner_.manager_->metrics().refresh_reuse.fetch_add(1, std::memory_order_relaxed);
     owner_.manager_->report(EventType::anomaly, session.st_->key_, session.user_id(), why);
     auto holder = std::make_shared<Session>(std::move(session));
