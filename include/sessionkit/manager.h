@@ -234,11 +234,13 @@ class SessionManager {
   static std::optional<std::string_view> csrf_header(const http::RequestView& request);
 
   // Loads the session with ID `id` for a component that holds a credential of its own for it
-  // (tokens::RefreshTokens): the policy of `load` — deadlines, binding against `request`'s
-  // address and User-Agent, credential stamps, the lazy touch — as for a bearer request (no
-  // cookie is ever written for it, no CSRF token applies). A new session when the ID names no
-  // live session. errc::unsupported with client-side sessions; store failures.
-  void load_id(const http::RequestView& request, const SessionId& id, Callback<Session> done);
+  // (tokens::RefreshTokens): the policy of `load` — deadlines, binding against the client's
+  // address and User-Agent (`user_agent`: the header's value, "" when absent), credential
+  // stamps, the lazy touch — as for a bearer request (no cookie is ever written for it, no CSRF
+  // token applies). A new session when the ID names no live session. errc::unsupported with
+  // client-side sessions; store failures.
+  void load_id(const SessionId& id, std::string_view peer_address, std::string_view user_agent,
+               Callback<Session> done);
 
   // Reports an event of a component built on this manager (refresh tokens) through the
   // manager's event sink, counted like the manager's own events.
@@ -325,6 +327,9 @@ class SessionManager {
                      std::size_t session_cookies) const;
   // The lazy touch a load asks the store for: due by the same rule as commit's touch.
   TouchSpec lazy_touch(Time now) const;
+  // Records the client a request comes from (binding checks, new records), for load and load_id.
+  static void note_client(Session& s, std::string_view peer_address,
+                          std::optional<std::string_view> user_agent);
   // Loads the i-th candidate; a refused one falls through to the next.
   void load_candidate(Session s, Candidates ids, std::size_t i, Callback<Session> done);
   // Why a loaded record may not be used any more ("idle timeout", ...), or nullptr.

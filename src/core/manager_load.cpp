@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/manager_timed.h"
+#include "http/ascii.h"
 #include "sessionkit/manager.h"
 
 namespace sessionkit {
@@ -14,14 +15,7 @@ constexpr std::size_t kMaxUserAgent = 512;
 // with more is hostile and the rest are ignored.
 constexpr std::size_t kMaxCandidates = 4;
 
-// Optional whitespace (RFC 9110 OWS) trimmed from both ends.
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-    v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-    v.remove_suffix(1);
-  return v;
-}
+using http::ascii::trim_ows;
 
 // The token of an `Authorization: Bearer <token>` value ("" when the scheme has no token);
 // nullopt for another scheme (Basic, ...), which is not ours to read.
@@ -29,11 +23,7 @@ std::optional<std::string_view> bearer_of(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
   authorization = trim_ows(authorization);
   const std::string_view scheme = authorization.substr(0, authorization.find_first_of(" \t"));
-  if (scheme.size() != kScheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), kScheme.begin(),
-                  [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; })) {
-    return std::nullopt;
-  }
+  if (!http::ascii::iequals(scheme, kScheme)) return std::nullopt;
   return trim_ows(authorization.substr(scheme.size()));
 }
 
@@ -119,10 +109,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
   }
   s.st_->cookie_present_ = session_cookies > 0;
   s.st_->duplicate_cookies_ = session_cookies > 1;
-  s.st_->client_ip_ = std::string(request.peer_address());
-  if (auto ua = request.header("User-Agent")) {
-    s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
-  }
+  note_client(s, request.peer_address(), request.header("User-Agent"));
   if (session_cookies > 1) {
     // Without the __Host- prefix a sibling subdomain can plant a cookie of the same name with a
     // longer Path, which the browser sends first. Every validly signed one is tried in order and
@@ -143,18 +130,22 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
   load_candidate(std::move(s), std::move(ids), 0, std::move(done));
 }
 
-void SessionManager::load_id(const http::RequestView& request, const SessionId& id,
-                             Callback<Session> done) {
+void SessionManager::note_client(Session& s, std::string_view peer_address,
+                                 std::optional<std::string_view> user_agent) {
+  s.st_->client_ip_ = std::string(peer_address);
+  if (user_agent) s.st_->user_agent_ = std::string(user_agent->substr(0, kMaxUserAgent));
+}
+
+void SessionManager::load_id(const SessionId& id, std::string_view peer_address,
+                             std::string_view user_agent, Callback<Session> done) {
   if (sealer_) {
     done(Status{errc::unsupported, "client-side sessions cannot be loaded by ID"});
     return;
   }
   Session s;
   s.st_->via_bearer_ = true;  // a credential of its own: no cookies, no CSRF
-  s.st_->client_ip_ = std::string(request.peer_address());
-  if (auto ua = request.header("User-Agent")) {
-    s.st_->user_agent_ = std::string(ua->substr(0, kMaxUserAgent));
-  }
+  note_client(s, peer_address,
+              user_agent.empty() ? std::nullopt : std::optional<std::string_view>(user_agent));
   Candidates ids;
   ids.emplace_back(id, false);
   load_candidate(std::move(s), std::move(ids), 0, std::move(done));

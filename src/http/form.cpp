@@ -1,5 +1,7 @@
 #include "sessionkit/http/form.h"
 
+#include "http/ascii.h"
+
 namespace sessionkit::http {
 namespace {
 
@@ -8,18 +10,6 @@ int hex_digit(char c) noexcept {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-char lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // Calls visit(name, value) on each non-empty piece, in order, until it returns true; false when
@@ -106,12 +96,7 @@ std::optional<std::string> form_field(std::string_view body, std::string_view na
 
 bool is_form_content_type(std::string_view content_type) {
   constexpr std::string_view kForm = "application/x-www-form-urlencoded";
-  const std::string_view media = trim(content_type.substr(0, content_type.find(';')));
-  if (media.size() != kForm.size()) return false;
-  for (std::size_t i = 0; i < media.size(); ++i) {
-    if (lower(media[i]) != kForm[i]) return false;
-  }
-  return true;
+  return ascii::iequals(ascii::trim_ows(content_type.substr(0, content_type.find(';'))), kForm);
 }
 
 }  // namespace sessionkit::http

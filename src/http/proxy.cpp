@@ -5,16 +5,12 @@
 #include <charconv>
 #include <cstring>
 
+#include "http/ascii.h"
+
 namespace sessionkit::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+constexpr auto trim = ascii::trim_ows;
 
 // An IP literal as 16 bytes (IPv4 mapped into IPv6); whether it was IPv4.
 std::optional<std::pair<std::array<std::uint8_t, 16>, bool>> parse_ip(std::string_view text) {
@@ -70,16 +66,7 @@ void for_each_from_right(std::span<const std::string_view> lines, Visit&& visit)
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using ascii::iequals;
 
 // A port after an address: 1 to 5 digits, at most 65535.
 bool is_port(std::string_view text) {

@@ -19,10 +19,6 @@ constexpr std::string_view kSealContext = "refresh-token";
 constexpr std::string_view kNextContext = "refresh-token:next/1";
 constexpr std::size_t kSecretBytes = 32;
 
-std::int64_t to_ms(Time t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // Equality of two stored digests in time independent of where they differ.
 bool same_digest(std::string_view a, std::string_view b) {
   return a.size() == b.size() && crypto::equal(crypto::as_bytes(a), crypto::as_bytes(b));
@@ -33,42 +29,29 @@ std::string digest_of(std::string_view secret) {
   return crypto::base64url_encode(crypto::sha256(secret));
 }
 
-// The client facts a (re)load needs, copied once: the caller's request view may be gone by the
-// time a lost compare-and-swap loads the session again.
-class Client final : public http::RequestView {
- public:
+// The client a (re)load is judged against, copied once: the caller's request view may be gone
+// by the time a lost compare-and-swap loads the session again.
+struct Client {
   explicit Client(const http::RequestView& request)
-      : peer_(request.peer_address()), tls_(request.is_tls()) {
-    if (auto ua = request.header("User-Agent")) user_agent_ = std::string(*ua);
-  }
-  std::string_view method() const override { return "POST"; }
-  std::string_view target() const override { return "/"; }
-  std::optional<std::string_view> header(std::string_view name) const override {
-    if (user_agent_ && name.size() == 10) {
-      bool same = true;
-      for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] + 32) : name[i];
-        same = same && c == "user-agent"[i];
-      }
-      if (same) return std::string_view(*user_agent_);
-    }
-    return std::nullopt;
-  }
-  std::string_view peer_address() const override { return peer_; }
-  bool is_tls() const override { return tls_; }
-
- private:
-  std::string peer_;
-  std::optional<std::string> user_agent_;
-  bool tls_;
+      : peer(request.peer_address()), user_agent(request.header("User-Agent").value_or("")) {}
+  std::string peer;
+  std::string user_agent;
 };
 
-// Discards the headers of a commit that only destroys a session loaded by load_id (no cookie is
-// ever written for it).
-struct NoHeaders final : http::ResponseHeaders {
-  void add(std::string_view, std::string_view) override {}
-  void set(std::string_view, std::string_view) override {}
-};
+// Destroys a session loaded by load_id through the manager (its `destroyed` event, no cookie:
+// the headers are discarded). Success also when it had ended concurrently (not_found).
+void end_session(SessionManager& manager, Session session, Callback<void> done) {
+  struct NoHeaders final : http::ResponseHeaders {
+    void add(std::string_view, std::string_view) override {}
+    void set(std::string_view, std::string_view) override {}
+  };
+  auto holder = std::make_shared<Session>(std::move(session));
+  auto headers = std::make_shared<NoHeaders>();
+  holder->destroy();
+  manager.commit(*holder, *headers, [holder, headers, done = std::move(done)](Status r) {
+    done(r.code() == errc::not_found ? Status() : std::move(r));
+  });
+}
 
 }  // namespace
 
@@ -100,10 +83,11 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
       : owner_(owner), client_(request), opened_(std::move(opened)), done_(std::move(done)) {}
 
   void run() {
-    owner_.manager_->load_id(client_, opened_.id, [self = shared_from_this()](Result<Session> r) {
-      if (!r.ok()) return self->done_(r.status());
-      self->decide(std::move(r).value());
-    });
+    owner_.manager_->load_id(opened_.id, client_.peer, client_.user_agent,
+                             [self = shared_from_this()](Result<Session> r) {
+                               if (!r.ok()) return self->done_(r.status());
+                               self->decide(std::move(r).value());
+                             });
   }
 
  private:
@@ -128,7 +112,7 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
       const auto grace =
           std::chrono::duration_cast<std::chrono::milliseconds>(owner_.options_.grace).count();
       const bool in_grace = at != family->end() && at->is_number_integer() &&
-                            to_ms(now) < at->get<std::int64_t>() + grace;
+                            to_millis(now) < at->get<std::int64_t>() + grace;
       if (in_grace) return replay(std::move(session), current);
       return reused(std::move(session),
                     "refresh token reuse: the previous token after the grace window");
@@ -140,7 +124,7 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
     std::string next = owner_.successor(opened_, 0);
     nlohmann::json updated = {{"cur", digest_of(next)},
                               {"prev", digest_of(opened_.secret)},
-                              {"at", to_ms(now)},
+                              {"at", to_millis(now)},
                               {"gen", family.value("gen", std::int64_t{0}) + 1}};
     SessionPatch patch;
     patch.set.emplace_back(std::string(kFamilyKey), std::move(updated));
@@ -177,20 +161,13 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
   void reused(Session session, const std::string& why) {
     owner_.manager_->metrics().refresh_reuse.fetch_add(1, std::memory_order_relaxed);
     owner_.manager_->report(EventType::anomaly, session.st_->key_, session.user_id(), why);
-    auto holder = std::make_shared<Session>(std::move(session));
-    holder->destroy();
-    auto headers = std::make_shared<NoHeaders>();
-    owner_.manager_->commit(*holder, *headers,
-                            [self = shared_from_this(), holder, headers, why](Result<void> r) {
-                              // not_found: it ended concurrently, which is what was wanted.
-                              if (!r.ok() && r.code() != errc::not_found) {
-                                return self->done_(std::move(r));
-                              }
-                              Refresh out;
-                              out.outcome = Refresh::Outcome::reused;
-                              out.reason = why;
-                              self->done_(std::move(out));
-                            });
+    end_session(*owner_.manager_, std::move(session), [self = shared_from_this(), why](Status r) {
+      if (!r.ok()) return self->done_(std::move(r));
+      Refresh out;
+      out.outcome = Refresh::Outcome::reused;
+      out.reason = why;
+      self->done_(std::move(out));
+    });
   }
 
   void answer(Refresh::Outcome outcome, Session session, const std::string& secret) {
@@ -297,17 +274,16 @@ void RefreshTokens::revoke(const http::RequestView& request, std::string_view to
                            Callback<bool> done) {
   auto opened = open(token);
   if (!opened) return done(false);
-  manager_->load_id(Client(request), opened->id, [this, done = std::move(done)](Result<Session> r) {
-    if (!r.ok()) return done(r.status());
-    if (!r->is_stored()) return done(false);
-    auto holder = std::make_shared<Session>(std::move(r).value());
-    holder->destroy();
-    auto headers = std::make_shared<NoHeaders>();
-    manager_->commit(*holder, *headers, [holder, headers, done](Result<void> c) {
-      if (!c.ok() && c.code() != errc::not_found) return done(std::move(c));
-      done(c.ok());
-    });
-  });
+  const Client client(request);
+  manager_->load_id(opened->id, client.peer, client.user_agent,
+                    [this, done = std::move(done)](Result<Session> r) {
+                      if (!r.ok()) return done(r.status());
+                      if (!r->is_stored()) return done(false);
+                      end_session(*manager_, std::move(r).value(), [done](Status ended) {
+                        if (!ended.ok()) return done(std::move(ended));
+                        done(true);
+                      });
+                    });
 }
 
 }  // namespace sessionkit::tokens
