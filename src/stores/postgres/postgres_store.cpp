@@ -11,6 +11,7 @@
 
 #include "sessionkit/store_rules.h"
 #include "stores/completion.h"
+#include "stores/kept_as_is.h"
 #include "stores/postgres/postgres_connection.h"
 #include "stores/postgres/text_rules.h"
 #include "stores/postgres/worker_pool.h"
@@ -251,7 +252,7 @@ void PostgresStore::patch_if(const SessionKey& key, const PayloadCondition& cond
     } else {
       p->null();
     }
-    if (stored_as_is(condition.value)) {
+    if (stores::kept_as_is(condition.value, storable_text)) {
       p->text(stores::dump_payload(condition.value));
     } else {
       p->null();

@@ -1,10 +1,8 @@
 // The PostgreSQL store's text rules (see text_rules.h): a UTF-8 validator (overlong forms,
 // surrogates and code points past U+10FFFF are invalid), the U+FFFD replacement, the U+0000
-// checks of payloads and user ids, patch_if's check that a value is stored as it is, and the
-// text[] literal.
+// checks of payloads and user ids, and the text[] literal.
 #include "stores/postgres/text_rules.h"
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -88,30 +86,6 @@ bool has_nul(const nlohmann::json& j) {
       return false;
     default:
       return false;
-  }
-}
-
-bool stored_as_is(const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::string:
-      return storable_text(j.get_ref<const std::string&>());
-    case nlohmann::json::value_t::number_float:
-      return std::isfinite(j.get<double>());
-    case nlohmann::json::value_t::object:
-      for (const auto& [name, value] : j.items()) {
-        if (!storable_text(name) || !stored_as_is(value)) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::array:
-      for (const auto& value : j) {
-        if (!stored_as_is(value)) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::binary:
-    case nlohmann::json::value_t::discarded:
-      return false;
-    default:
-      return true;
   }
 }
 

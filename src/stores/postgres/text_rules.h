@@ -22,11 +22,6 @@ std::string clean_text(std::string_view s, bool nul);
 // Whether a string or an object key anywhere in `j` contains U+0000.
 bool has_nul(const nlohmann::json& j);
 
-// Whether `j` would be stored exactly as it is, so that a stored value can be equal to it: every
-// string and object key valid UTF-8 without U+0000, every number finite, no binary value.
-// (patch_if: a condition value that fails this can never hold.)
-bool stored_as_is(const nlohmann::json& j);
-
 // The answer to U+0000 in a payload string, payload key or field name.
 extern const Status kNulInPayload;
 

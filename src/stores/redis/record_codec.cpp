@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <utility>
 
 #include "sessionkit/store_rules.h"
+#include "stores/kept_as_is.h"
 #include "stores/redis/resp.h"
 #include "stores/utf8.h"
 
@@ -16,32 +16,6 @@ namespace sessionkit::redis {
 namespace {
 
 constexpr std::string_view kPayloadPrefix = "d:";
-
-// Whether `j` is stored exactly as it is (dump_payload replaces invalid UTF-8 and writes a
-// non-finite number as null, and a binary value reads back as an object).
-bool kept_as_is(const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::string:
-      return stores::valid_utf8(j.get_ref<const std::string&>());
-    case nlohmann::json::value_t::number_float:
-      return std::isfinite(j.get<double>());
-    case nlohmann::json::value_t::object:
-      for (const auto& [name, value] : j.items()) {
-        if (!stores::valid_utf8(name) || !kept_as_is(value)) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::array:
-      for (const auto& value : j) {
-        if (!kept_as_is(value)) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::binary:
-    case nlohmann::json::value_t::discarded:
-      return false;
-    default:
-      return true;
-  }
-}
 
 }  // namespace
 
@@ -97,7 +71,8 @@ std::vector<std::string> record_args(Time now, const SessionRecord& r) {
 
 FieldCheck field_check(const PayloadCondition& condition) {
   using Mode = FieldCheck::Mode;
-  if (!kept_as_is(condition.value)) return {Mode::never, {}, {}};
+  // dump_payload replaces invalid UTF-8: such a value is not kept as it is.
+  if (!stores::kept_as_is(condition.value, stores::valid_utf8)) return {Mode::never, {}, {}};
   if (!stores::valid_utf8(condition.key)) {
     return {condition.value.is_null() ? Mode::none : Mode::never, {}, {}};
   }
