@@ -20,18 +20,15 @@ class FaultyStore final : public SessionStore {
   void set_failing(bool failing) { failing_ = failing; }
   // Fail only destroy and list_user calls (the paths behind binding refusal and the cap).
   void set_failing_destroy(bool failing) { failing_destroy_ = failing; }
-  // While holding, list_user calls wait; release_list_user() forwards the held ones in order.
+  // While holding, list_user (or patch_if: compare-and-swap races) calls wait; held() counts
+  // them and release_held() forwards them all, in order.
   void hold_list_user(bool hold) { holding_list_ = hold; }
-  // The same for patch_if (compare-and-swap races): held() counts and release_held() forwards
-  // every held call, list_user and patch_if alike.
   void hold_patch_if(bool hold) { holding_patch_if_ = hold; }
-  std::size_t held() { return held_list_user(); }
-  void release_held() { release_list_user(); }
-  std::size_t held_list_user() {
+  std::size_t held() {
     std::lock_guard lock(held_mutex_);
     return held_.size();
   }
-  void release_list_user() {
+  void release_held() {
     std::vector<std::function<void()>> held;
     {
       std::lock_guard lock(held_mutex_);

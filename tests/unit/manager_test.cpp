@@ -744,11 +744,11 @@ TEST_F(ManagerTest, RacingLoginsUnderTheCapKeepExactlyTheNewest) {
   FakeResponse newer_res;
   std::optional<Status> newer_done;
   manager_->commit(newer, newer_res, [&](Status st) { newer_done.emplace(std::move(st)); });
-  ASSERT_EQ(store_->held_list_user(), 2u) << "both records stored, neither cap check done";
+  ASSERT_EQ(store_->held(), 2u) << "both records stored, neither cap check done";
   EXPECT_FALSE(older_done || newer_done);
 
   store_->hold_list_user(false);
-  store_->release_list_user();
+  store_->release_held();
   ASSERT_TRUE(older_done && newer_done);
   EXPECT_EQ(newer_done->code(), errc::ok) << newer_done->to_string();
   EXPECT_EQ(older_done->code(), errc::conflict) << older_done->to_string();
