@@ -30,7 +30,8 @@ namespace sessionkit {
 class SessionManager;
 namespace tokens {
 class RefreshTokens;
-}
+class SessionCheck;
+}  // namespace tokens
 
 class Session {
  public:
@@ -111,6 +112,7 @@ class Session {
  private:
   friend class SessionManager;
   friend class tokens::RefreshTokens;  // reads the ID and key of the session it rotates
+  friend class tokens::SessionCheck;   // reads the ID it seals into an access token's sid
 
   void mark_dirty(const std::string& key);
   // Library-owned values ("_sk_…"), exempt from the reserved-key rule.

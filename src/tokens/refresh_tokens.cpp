@@ -234,6 +234,12 @@ std::optional<RefreshTokens::Opened> RefreshTokens::open(std::string_view token)
   return Opened{std::move(*id), std::string(reinterpret_cast<const char*>(raw.data()), raw.size())};
 }
 
+std::optional<SessionKey> RefreshTokens::session_key(std::string_view token) const {
+  auto opened = open(token);
+  if (!opened) return std::nullopt;
+  return SessionKey::of(opened->id);
+}
+
 void RefreshTokens::start(const Session& session, Callback<std::string> done) {
   SessionStore* store = manager_->store();
   if (store == nullptr) {

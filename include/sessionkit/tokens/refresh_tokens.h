@@ -103,6 +103,10 @@ class RefreshTokens {
   // session is gone, answers false (RFC 7009 answers 200 either way). Errors: store failures.
   void revoke(const http::RequestView& request, std::string_view token, Callback<bool> done);
 
+  // The store key of the session `token` names (e.g. to drop a SessionCheck's cached answer
+  // after a revocation or a reuse); nullopt when the token does not open.
+  std::optional<SessionKey> session_key(std::string_view token) const;
+
  private:
   struct Opened;  // a token's session ID and secret
   class Attempt;  // one redemption in flight
