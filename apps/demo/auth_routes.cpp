@@ -10,6 +10,7 @@
 #include "routes.h"
 #include "session_scope.h"
 #include "sessionkit/http/beast.h"
+#include "token_service.h"
 
 namespace demo {
 
@@ -21,9 +22,6 @@ using sessionkit::errc;
 using sessionkit::Session;
 
 namespace {
-
-constexpr std::size_t kMaxUserBytes = 128;
-constexpr std::size_t kMaxPasswordBytes = 1024;
 
 // Why a request body cannot be used: the JSON error and the page's notice (400).
 struct BadInput {
@@ -308,11 +306,17 @@ asio::awaitable<Response> Router::wrong_password(SessionScope& s, std::string_vi
 
 asio::awaitable<sessionkit::Result<std::size_t>> Router::revoke_user_sessions(
     const Session& keep) const {
-  co_return co_await skb::async_call<std::size_t>(
+  auto revoked = co_await skb::async_call<std::size_t>(
       [this, &keep](sessionkit::Callback<std::size_t> done) {
         manager_.revoke_user_sessions(keep.user_id(), &keep, std::move(done));
       },
       use_awaitable);
+  // This instance's cached "live" answers for the user's access tokens go at once (the
+  // credential stamp changed, or the sessions are gone): no cache window after a password change.
+  if (tokens_ != nullptr && tokens_->check() != nullptr) {
+    tokens_->check()->forget_user(keep.user_id());
+  }
+  co_return revoked;
 }
 
 }  // namespace demo

@@ -116,6 +116,32 @@ void add_limit_flags(CLI::App& app, Config& cfg) {
       ->envname("SESSION_MAX_CONNECTIONS");
 }
 
+void add_token_flags(CLI::App& app, Config& cfg) {
+  app.add_option("--token-keys-file", cfg.token_keys_file,
+                 "Access-token signing keys: a private JWK Set (KeyRing::export_private), shared "
+                 "by every instance. Without it each process signs with a key of its own, so its "
+                 "tokens die with it. Keep it owner-only (chmod 600)")
+      ->envname("SESSION_TOKEN_KEYS_FILE");
+  app.add_option("--token-issuer", cfg.token_issuer, "The access tokens' iss claim")
+      ->envname("SESSION_TOKEN_ISSUER");
+  app.add_option("--token-audience", cfg.token_audience, "The access tokens' aud claim")
+      ->envname("SESSION_TOKEN_AUDIENCE");
+  app.add_option("--token-lifetime", cfg.token_lifetime, "Access-token lifetime in seconds")
+      ->envname("SESSION_TOKEN_LIFETIME")
+      ->check(CLI::Range(1L, 3600L));
+  app.add_option("--token-check", cfg.token_check,
+                 "stateful: an access token is refused once its session has ended (one store "
+                 "read per session, cached --token-check-cache seconds); stateless: valid until "
+                 "it expires whatever happens to its session")
+      ->envname("SESSION_TOKEN_CHECK")
+      ->check(CLI::IsMember({"stateful", "stateless"}));
+  app.add_option("--token-check-cache", cfg.token_check_cache,
+                 "Seconds a stateful check's answer is reused (0: read the store every time); "
+                 "a session ended on another instance is seen at most this late")
+      ->envname("SESSION_TOKEN_CHECK_CACHE")
+      ->check(CLI::Range(0L, 300L));
+}
+
 }  // namespace
 
 void add_flags(CLI::App& app, Config& cfg) {
@@ -123,6 +149,7 @@ void add_flags(CLI::App& app, Config& cfg) {
   add_deployment_flags(app, cfg);
   add_policy_flags(app, cfg);
   add_limit_flags(app, cfg);
+  add_token_flags(app, cfg);
 }
 
 std::pair<std::string, std::uint16_t> split_listen(const std::string& text) {

@@ -47,6 +47,13 @@ struct Config {
   bool allow_same_site = false;
   long header_timeout = 10;
   std::size_t max_connections = 0;
+  // Token sessions (docs/demo.md, "Token sessions"): /api/token and friends.
+  std::string token_keys_file;
+  std::string token_issuer = "sessionkit-demo";
+  std::string token_audience = "sessionkit-demo-api";
+  long token_lifetime = 300;
+  std::string token_check = "stateful";
+  long token_check_cache = 5;
 };
 
 // Declares every flag of `cfg` on `app` (with its environment variable and range check).

@@ -1,5 +1,7 @@
 #include "credentials.h"
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace demo {
@@ -50,6 +52,72 @@ std::variant<Reauthentication, std::string> parse_reauth_json(std::string_view b
     return std::string("expected a JSON object {\"password\": string}");
   }
   return Reauthentication{pw->get<std::string>()};
+}
+
+std::optional<std::string> canonical_scope(std::string_view scope) {
+  bool wanted[std::size(kTokenScopes)] = {};
+  bool any = false;
+  std::size_t pos = 0;
+  while (pos < scope.size()) {
+    const std::size_t end = std::min(scope.find(' ', pos), scope.size());
+    const std::string_view name = scope.substr(pos, end - pos);
+    pos = end + 1;
+    if (name.empty()) continue;
+    const auto* it = std::find(std::begin(kTokenScopes), std::end(kTokenScopes), name);
+    if (it == std::end(kTokenScopes)) return std::nullopt;
+    wanted[it - std::begin(kTokenScopes)] = true;
+    any = true;
+  }
+  if (!any) wanted[0] = true;  // "profile"
+  std::string out;
+  for (std::size_t i = 0; i < std::size(kTokenScopes); ++i) {
+    if (!wanted[i]) continue;
+    if (!out.empty()) out += ' ';
+    out += kTokenScopes[i];
+  }
+  return out;
+}
+
+std::variant<TokenRequest, TokenRequestError> parse_token_request_json(std::string_view body) {
+  using nlohmann::json;
+  auto login = parse_login_json(body);
+  if (auto* why = std::get_if<std::string>(&login)) {
+    return TokenRequestError{"invalid_request", std::move(*why)};
+  }
+  TokenRequest out;
+  out.credentials = std::get<Credentials>(std::move(login));
+  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  std::string_view scope;
+  if (auto it = parsed.find("scope"); it != parsed.end()) {
+    if (!it->is_string()) return TokenRequestError{"invalid_request", "scope must be a string"};
+    scope = it->get_ref<const std::string&>();
+  }
+  auto canonical = canonical_scope(scope);
+  if (!canonical) {
+    return TokenRequestError{"invalid_scope", "known scopes: profile, sessions"};
+  }
+  out.scope = std::move(*canonical);
+  if (auto it = parsed.find("refresh_cookie"); it != parsed.end()) {
+    if (!it->is_boolean()) {
+      return TokenRequestError{"invalid_request", "refresh_cookie must be true or false"};
+    }
+    out.refresh_cookie = it->get<bool>();
+  }
+  return out;
+}
+
+std::variant<std::optional<std::string>, std::string> parse_token_member_json(
+    std::string_view body, std::string_view member) {
+  using nlohmann::json;
+  if (body.empty()) return std::optional<std::string>();
+  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return std::string("malformed JSON body");
+  if (!parsed.is_object())
+    return "expected a JSON object {\"" + std::string(member) + "\": string}";
+  auto it = parsed.find(member);
+  if (it == parsed.end()) return std::optional<std::string>();
+  if (!it->is_string()) return std::string(member) + " must be a string";
+  return std::optional<std::string>(it->get<std::string>());
 }
 
 }  // namespace demo

@@ -22,6 +22,7 @@
 #include "sessionkit/keyring.h"
 #include "sessionkit/manager.h"
 #include "sessionkit/stores/url.h"
+#include "token_service.h"
 #include "users.h"
 
 namespace {
@@ -161,10 +162,15 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   deps.credentials =
       std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
   deps.client_side = backend.client_side;  // cookie://: no store, client-side sessions
+  const sessionkit::Keyring session_keyring = *s.keyring;
   sessionkit::SessionManager manager(std::move(backend.store), std::move(*s.keyring), s.options,
                                      std::move(deps));
+  // Token sessions need a store (refresh-token families live in session records).
+  std::optional<demo::TokenService> tokens;
+  if (manager.store() != nullptr) tokens.emplace(manager, session_keyring, cfg, s.production);
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
-  demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s));
+  demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
+                      tokens ? &*tokens : nullptr);
   demo::Server server(router, server_options(cfg, s));
   try {
     server.start();

@@ -90,11 +90,12 @@ std::optional<Response> media_type_error(const Router::Ctx& ctx, bool json_body)
 }  // namespace
 
 Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
-               asio::any_io_executor hash_executor, RouterOptions options)
+               asio::any_io_executor hash_executor, RouterOptions options, TokenService* tokens)
     : manager_(manager),
       users_(users),
       hash_executor_(std::move(hash_executor)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      tokens_(tokens) {}
 
 const Router::Route* Router::find_route(std::string_view path) {
   static constexpr Route kRoutes[] = {
@@ -185,6 +186,7 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     if (ctx.path == "/readyz") co_return co_await get_readyz(ctx);
     co_return co_await get_metrics(ctx);
   }
+  if (is_token_path(ctx.path)) co_return co_await token_route(ctx);
   const Route* r = find_route(ctx.path);
   if (auto refused = media_type_error(ctx, r != nullptr && r->json_body)) {
     co_return std::move(*refused);

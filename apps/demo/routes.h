@@ -11,8 +11,9 @@
 // declares, handler); session_scope.{h,cpp} runs a request that uses the session, from load to
 // commit, and words the answers to failures (statuses: sessionkit/http/failure.h); the handlers
 // are in page_routes.cpp (GET /), api_routes.cpp (/api/session, increment, /api/sessions),
-// auth_routes.cpp (login, logout, password, re-authentication, ending sessions) and
-// ops_routes.cpp (/healthz, /readyz, /metrics).
+// auth_routes.cpp (login, logout, password, re-authentication, ending sessions),
+// token_routes.cpp (/api/token…, /api/me, /.well-known/jwks.json) and ops_routes.cpp (/healthz,
+// /readyz, /metrics).
 //
 // Thread safety: a Router is shared by all connections; `handle` may run concurrently.
 #pragma once
@@ -38,6 +39,8 @@
 
 namespace demo {
 
+class TokenService;  // token_service.h
+
 struct RouterOptions {
   bool secure_cookies = false;  // informational (shown on the page)
   // Proxies whose forwarding headers say who the client is and whether it used HTTPS.
@@ -62,8 +65,11 @@ class Router {
  public:
   // `manager` and `users` are borrowed and must outlive the router. `hash_executor` runs the
   // password verifications (a small thread pool), so they never block an I/O thread.
+  // `tokens` (borrowed too) serves /api/token…; nullptr: token sessions are off (cookie://),
+  // those routes answer 501.
   Router(sessionkit::SessionManager& manager, UserDirectory& users,
-         boost::asio::any_io_executor hash_executor, RouterOptions options);
+         boost::asio::any_io_executor hash_executor, RouterOptions options,
+         TokenService* tokens = nullptr);
 
   // `peer` is the client address. The request's body has already been read (size-limited).
   boost::asio::awaitable<Response> handle(Request& req, const std::string& peer) const;
@@ -95,6 +101,20 @@ class Router {
   // commit wrote headers into (on 409 its cookie-clearing header must reach the client).
   Response failure_answer(const Ctx& ctx, const sessionkit::Status& status,
                           Response* partial) const;
+
+  // ---- token_routes.cpp: token sessions (no session cookie; /api/me takes either) ----
+  static bool is_token_path(std::string_view path) noexcept;
+  boost::asio::awaitable<Response> token_route(Ctx& ctx) const;
+  boost::asio::awaitable<Response> post_token(Ctx& ctx) const;
+  boost::asio::awaitable<Response> post_token_refresh(Ctx& ctx) const;
+  boost::asio::awaitable<Response> post_token_revoke(Ctx& ctx) const;
+  boost::asio::awaitable<Response> get_me(Ctx& ctx) const;
+  boost::asio::awaitable<Response> get_me_by_cookie(SessionScope& s) const;
+  Response get_jwks(Ctx& ctx) const;
+  // The RFC 6749 §5.1 answer for `session` (stored, signed in): a new access token, and
+  // `refresh_token` in the body or (`as_cookie`) in the refresh cookie.
+  Response token_answer(const Ctx& ctx, const sessionkit::Session& session,
+                        const std::string& refresh_token, bool as_cookie) const;
 
   // ---- ops_routes.cpp: no session work ----
   Response get_healthz(Ctx& ctx) const;
@@ -160,6 +180,7 @@ class Router {
   UserDirectory& users_;
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;
+  TokenService* tokens_;
 };
 
 }  // namespace demo

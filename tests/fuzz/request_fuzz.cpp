@@ -1,5 +1,6 @@
-// libFuzzer target: the demo's parsing of request input (JSON login bodies, urlencoded forms,
-// percent-decoding, targets, media types), HTML escaping and ISO 8601 timestamps.
+// libFuzzer target: the demo's parsing of request input (JSON login and token bodies, scopes,
+// urlencoded forms, percent-decoding, targets, media types), HTML escaping and ISO 8601
+// timestamps.
 //
 // Checks, for any input: nothing crashes, throws or overflows the stack (deeply nested JSON
 // included); a parsed login has string fields; html_escape leaves no markup characters.
@@ -8,8 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "credentials.h"
 #include "http_util.h"
@@ -57,6 +60,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(r->password.size() <= in.size());
   } else {
     check(!std::get<std::string>(reauth).empty());
+  }
+  // Token sessions (POST /api/token, /api/token/refresh, /api/token/revoke).
+  auto token = demo::parse_token_request_json(in);
+  if (auto* t = std::get_if<demo::TokenRequest>(&token)) {
+    check(!t->scope.empty() && demo::canonical_scope(t->scope) == t->scope);
+    check(std::holds_alternative<demo::Credentials>(login));
+  } else {
+    const auto& e = std::get<demo::TokenRequestError>(token);
+    check((e.error == "invalid_request" || e.error == "invalid_scope") && !e.message.empty());
+  }
+  if (auto scope = demo::canonical_scope(in)) {
+    check(!scope->empty() && demo::canonical_scope(*scope) == scope);  // idempotent
+  }
+  auto member = demo::parse_token_member_json(in, "refresh_token");
+  if (auto* value = std::get_if<std::optional<std::string>>(&member)) {
+    check(!*value || (*value)->size() <= in.size());
+  } else {
+    check(!in.empty() && !std::get<std::string>(member).empty());
   }
   namespace http = sessionkit::http;
   const auto form = http::parse_form(in);
