@@ -8,7 +8,8 @@ PyJWT (Debian's python3-jwt) verifies the access tokens with nothing but the dem
 /.well-known/jwks.json. The path of issue 15: sign in -> access token -> /api/me -> refresh ->
 reuse of an old refresh token -> the family and its session are revoked -> 401. Also: the answer
 shapes of RFC 6749 §5.1/§5.2 and RFC 6750 §3, the refresh cookie, RFC 7009 revocation, a
-password change reaching token sessions, forged tokens, and --token-check stateless.
+password change reaching token sessions, forged tokens, --token-check stateless, and a SQLite
+store that cannot write in the middle of a rotation (503, nothing half-written).
 
 Exit 0 when every check passed, 1 on any failure, 77 (CTest's skip) only when PyJWT is absent.
 """
@@ -332,6 +333,35 @@ def scenario_stateless(binary, store):
         demo.stop()
 
 
+def scenario_store_down_mid_rotation(binary):
+    """SQLite (WAL): another process holds the write lock, so the refresh's load works and its
+    compare-and-swap cannot write. 503 with Retry-After, nothing half-written: afterwards the
+    same refresh token rotates."""
+    import sqlite3
+    directory = tempfile.mkdtemp(prefix="token-demo-sqlite-")
+    path = os.path.join(directory, "sessions.db")
+    demo = Demo(binary, f"sqlite://{path}")
+    try:
+        _, _, tokens = sign_in(demo)
+        holder = sqlite3.connect(path, timeout=10, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            status, headers, err = refresh(demo, tokens["refresh_token"])
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        check(status == 503 and headers.get("Retry-After") is not None and
+              headers.get("Set-Cookie") is None,
+              "SQLite locked mid-rotation: 503 with Retry-After, no cookie")
+        status, _, body = refresh(demo, tokens["refresh_token"])
+        check(status == 200 and body["refresh_token"] != tokens["refresh_token"],
+              "nothing was half-written: the same refresh token rotates afterwards")
+        status, _, _ = me(demo, body["access_token"])
+        check(status == 200, "and the new access token works")
+    finally:
+        demo.stop()
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -347,6 +377,7 @@ def main():
     finally:
         demo.stop()
     scenario_stateless(binary, store)
+    scenario_store_down_mid_rotation(binary)
     print(f"{passed} passed, {len(failures)} failed")
     return 1 if failures else 0
 

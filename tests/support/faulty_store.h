@@ -24,6 +24,11 @@ class FaultyStore final : public SessionStore {
   // them and release_held() forwards them all, in order.
   void hold_list_user(bool hold) { holding_list_ = hold; }
   void hold_patch_if(bool hold) { holding_patch_if_ = hold; }
+  // Fail only patch_if (a compare-and-swap after a load that worked: a store lost mid-rotation).
+  void set_failing_patch_if(bool failing) { failing_patch_if_ = failing; }
+  // Forward patch_if, then answer errc::unavailable whatever the store did: the write happened
+  // but its answer was lost on the way back (a timeout after the server applied it).
+  void set_losing_patch_if_answers(bool losing) { losing_patch_if_answers_ = losing; }
   std::size_t held() {
     std::lock_guard lock(held_mutex_);
     return held_.size();
@@ -70,7 +75,13 @@ class FaultyStore final : public SessionStore {
   void patch_if(const SessionKey& k, const PayloadCondition& c, const SessionPatch& p,
                 Callback<void> d) override {
     if (fail(d)) return;
+    if (failing_patch_if_) return d(Status(errc::unavailable, "injected fault: patch_if fails"));
     ++writes_;
+    if (losing_patch_if_answers_) {
+      return inner_->patch_if(k, c, p, [d = std::move(d)](Status) {
+        d(Status(errc::timeout, "injected fault: the answer was lost"));
+      });
+    }
     if (holding_patch_if_) {
       std::lock_guard lock(held_mutex_);
       held_.push_back(
@@ -154,6 +165,8 @@ class FaultyStore final : public SessionStore {
   std::atomic<bool> failing_destroy_{false};
   std::atomic<bool> holding_list_{false};
   std::atomic<bool> holding_patch_if_{false};
+  std::atomic<bool> failing_patch_if_{false};
+  std::atomic<bool> losing_patch_if_answers_{false};
   std::mutex held_mutex_;
   std::vector<std::function<void()>> held_;
   std::atomic<std::size_t> calls_{0};
