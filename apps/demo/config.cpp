@@ -22,6 +22,12 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "(no store: client-side sessions in encrypted cookies, no server-side "
                  "revocation). Passwords are shown as *** in logs and errors")
       ->envname("SESSION_STORE");
+  app.add_option("--revocation-store", cfg.revocation_store,
+                 "With --store cookie://: a store URL (as for --store) that keeps a revocation "
+                 "list, so that a logged-out or replaced cookie stops working at once (one "
+                 "store read per request). Without it a copy of a cookie works until its "
+                 "deadline")
+      ->envname("SESSION_REVOCATION_STORE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "
                  "least 32 bytes; development without one: a random per-process secret). On the "

@@ -25,6 +25,7 @@ struct UsageError : std::runtime_error {
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string store = "sqlite://./data/sessions.db";
+  std::string revocation_store;
   std::string secret;
   std::string secret_file;
   std::string metrics_token_file;

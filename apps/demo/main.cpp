@@ -116,6 +116,24 @@ sessionkit::StoreBackend open_store(const demo::Config& cfg,
     }
     throw StartupFailure("cannot open store '" + shown + "': " + backend.message());
   }
+  if (!backend->client_side && !cfg.revocation_store.empty()) {
+    throw UsageError("--revocation-store is for client-side sessions (--store cookie://) only");
+  }
+  if (backend->client_side && !cfg.revocation_store.empty()) {
+    auto list = sessionkit::open_store_url(cfg.revocation_store);
+    const std::string shown = sessionkit::redact_store_url(cfg.revocation_store);
+    if (!list) {
+      if (list.code() == sessionkit::errc::invalid_argument ||
+          list.code() == sessionkit::errc::unsupported) {
+        throw UsageError("--revocation-store '" + shown + "': " + list.message());
+      }
+      throw StartupFailure("cannot open revocation store '" + shown + "': " + list.message());
+    }
+    if (!list->store) throw UsageError("--revocation-store must be a server-side store");
+    backend->client_side->revocations = std::move(list->store);
+    spdlog::info("revocation list for client-side sessions: {} ({})",
+                 backend->client_side->revocations->name(), shown);
+  }
   if (backend->client_side) {
     spdlog::info("session store: none, client-side sessions ({})",
                  sessionkit::redact_store_url(cfg.store));

@@ -376,8 +376,13 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
 }
 
 asio::awaitable<void> Server::janitor() {
+  // The session store; with client-side sessions, their revocation list (if any): tombstones
+  // expire with the sessions they revoke.
   sessionkit::SessionStore* store = router_.manager().store();
-  if (store == nullptr) co_return;  // client-side sessions: nothing is kept, nothing to purge
+  if (const auto& client_side = router_.manager().client_side(); client_side) {
+    store = client_side->revocations.get();
+  }
+  if (store == nullptr) co_return;  // client-side sessions without a list: nothing kept
   for (;;) {
     janitor_timer_.expires_after(options_.janitor_interval);
     auto [ec] = co_await janitor_timer_.async_wait(use_tuple);

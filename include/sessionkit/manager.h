@@ -389,6 +389,8 @@ class SessionManager {
   // ---- client-side sessions (manager_client_side.cpp)
   void load_sealed(Session s, const CookieSealer::Opened& opened, Callback<Session> done);
   void commit_sealed(Session& s, http::ResponseHeaders& out, const Callback<void>& done);
+  // Writes the revocation-list tombstone of `s`'s current key (ClientSideOptions::revocations).
+  void revoke_sealed(const Session& s, std::string_view reason, Callback<void> done);
   // The sealed cookie of a session to keep (new, rotated, changed or due), when one is due.
   void seal_session(Session& s, http::ResponseHeaders& out, const CommitPlan& plan,
                     const Callback<void>& done);

@@ -4,7 +4,12 @@
 // store.
 #include "sessionkit/manager.h"
 
+#include <algorithm>
+#include <optional>
+#include <string>
+
 #include "core/manager_timed.h"
+#include "sessionkit/store.h"
 #include "sessionkit/store_rules.h"
 
 namespace sessionkit {
@@ -12,6 +17,8 @@ namespace sessionkit {
 namespace {
 
 constexpr std::size_t kIdChars = 43;
+// The payload key of a revocation-list tombstone: {"_sk_revoked": "destroyed" | "rotated"}.
+constexpr std::string_view kRevokedKey = "_sk_revoked";
 
 }  // namespace
 
@@ -31,22 +38,91 @@ void SessionManager::load_sealed(Session s, const CookieSealer::Opened& opened,
     return;
   }
   const SessionKey key = SessionKey::of(*id);
-  accept_loaded(std::move(s), std::move(*id), key, std::move(record).value(), opened.key_index > 0,
-                std::move(done));
+  const bool reissue = opened.key_index > 0;
+  if (!client_side_->revocations) {
+    accept_loaded(std::move(s), std::move(*id), key, std::move(record).value(), reissue,
+                  std::move(done));
+    return;
+  }
+  // The revocation list: one read; a tombstone means no session (commit clears the cookie).
+  client_side_->revocations->load(
+      key, std::nullopt,
+      timed<std::optional<SessionRecord>>(
+          [this, s = std::move(s), id = std::move(*id), key, record = std::move(record).value(),
+           reissue, done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
+            if (!r.ok()) {
+              done(r.status());
+              return;
+            }
+            if (r->has_value()) {
+              const nlohmann::json& data = (*r)->data;
+              const auto why = data.find(kRevokedKey);
+              if (why == data.end() || *why != "rotated") {
+                emit_for(EventType::anomaly, key.hint(), record.user_id,
+                         "a revoked client-side session cookie was presented (a copy of a "
+                         "session that was destroyed)");
+              }
+              done(std::move(s));
+              return;
+            }
+            accept_loaded(std::move(s), std::move(id), key, std::move(record), reissue,
+                          std::move(done));
+          }));
+}
+
+void SessionManager::revoke_sealed(const Session& s, std::string_view reason, Callback<void> done) {
+  const Time now = clock_->now();
+  const SessionRecord& live = s.st_->record_;
+  const Time until =
+      std::min(live.absolute_expires_at, live.created_at + options_.absolute_timeout);
+  if (until <= now) {  // the cookie is dead by its own deadline already
+    done({});
+    return;
+  }
+  SessionRecord tombstone;
+  tombstone.created_at = now;
+  tombstone.last_access = now;
+  tombstone.expires_at = until;
+  tombstone.absolute_expires_at = until;
+  tombstone.data = nlohmann::json::object({{std::string(kRevokedKey), reason}});
+  client_side_->revocations->create(s.st_->key_, tombstone,
+                                    timed<void>([done = std::move(done)](Status st) {
+                                      // Already revoked (a second logout of one cookie): the same
+                                      // outcome.
+                                      done(st.code() == errc::conflict ? Status() : std::move(st));
+                                    }));
 }
 
 void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out,
                                    const Callback<void>& done) {
   if (s.st_->destroy_) {
-    if (s.st_->stored_) {
-      s.st_->ended();
-      emit(EventType::destroyed, s,
-           "destroyed by the application (client-side: the cookie is cleared; a copy stays "
-           "valid until its deadline)");
+    auto finish = [this, &s, &out, done] {
+      if (s.st_->stored_) {
+        s.st_->ended();
+        emit(EventType::destroyed, s,
+             client_side_->revocations
+                 ? "destroyed by the application (client-side: the cookie is cleared and "
+                   "revoked)"
+                 : "destroyed by the application (client-side: the cookie is cleared; a copy "
+                   "stays valid until its deadline)");
+      }
+      if (s.st_->cookie_present_ || s.st_->loaded_) write_clear_cookie(cookie_name_, out);
+      write_presession_cookie(s, out);
+      done({});
+    };
+    if (s.st_->stored_ && client_side_->revocations) {
+      // The logout counts only once the tombstone is stored: a failure answers an error and
+      // leaves the client's cookie in place (it may retry).
+      revoke_sealed(s, "destroyed", [finish, done](Status st) {
+        if (!st.ok()) {
+          done(std::move(st));
+          return;
+        }
+        finish();
+      });
+      return;
     }
-    if (s.st_->cookie_present_ || s.st_->loaded_) write_clear_cookie(cookie_name_, out);
-    write_presession_cookie(s, out);
-    done({});
+    finish();
     return;
   }
 
@@ -63,6 +139,17 @@ void SessionManager::commit_sealed(Session& s, http::ResponseHeaders& out,
     if (s.st_->cookie_present_) write_clear_cookie(cookie_name_, out);  // stale, forged or expired
     write_presession_cookie(s, out);
     done({});
+    return;
+  }
+  if (plan->rotate && s.st_->stored_ && client_side_->revocations) {
+    // The cookie being replaced stops working too (fixation defence as with a store).
+    revoke_sealed(s, "rotated", [this, &s, &out, plan = *plan, done](Status st) {
+      if (!st.ok()) {
+        done(std::move(st));
+        return;
+      }
+      seal_session(s, out, plan, done);
+    });
     return;
   }
   seal_session(s, out, *plan, done);

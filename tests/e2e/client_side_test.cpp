@@ -1,6 +1,6 @@
 // End-to-end: the demo on client-side sessions (--store cookie://): the session lives in its
 // encrypted cookie, survives a server restart, and what cannot work without server state says
-// so (501) instead of pretending.
+// so (501) instead of pretending; with --revocation-store a logout is real.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -86,6 +86,38 @@ TEST(ClientSideDemo, TheSessionLivesInItsEncryptedCookieAndSurvivesARestart) {
   EXPECT_EQ(session_of(after)["authenticated"], false);
   EXPECT_EQ(session_of(copy)["authenticated"], true);
   EXPECT_EQ(demo->stop(), 0);
+}
+
+// --revocation-store: a real logout for client-side sessions. The copy of a logged-out cookie
+// is signed out at once, and so is the pre-login cookie after the sign-in rotated it.
+TEST(ClientSideDemo, WithARevocationListALoggedOutCopyIsSignedOut) {
+  TempDir dir;
+  std::vector<std::string> args = demo_args("cookie://");
+  args.push_back("--revocation-store");
+  args.push_back("sqlite://" + (dir.path() / "revoked.db").string());
+  DemoProcess demo(args, dir.path(), "demo");
+  HttpClient c(demo.port());
+  std::string token = session_of(c).value("csrf_token", "");
+  ASSERT_EQ(c.post_json("/api/increment", "", token).result_int(), 200);
+  HttpClient visitor_copy(demo.port());
+  visitor_copy.jar = c.jar;
+  ASSERT_EQ(session_of(visitor_copy)["visits"], 1);
+  ASSERT_EQ(login(c, "alice", "wonderland").result_int(), 200);
+  EXPECT_EQ(session_of(visitor_copy)["visits"], 0) << "the pre-login cookie stopped working";
+
+  HttpClient copy(demo.port());
+  copy.jar = c.jar;
+  EXPECT_EQ(session_of(copy)["authenticated"], true);
+  token = session_of(c).value("csrf_token", "");
+  ASSERT_EQ(c.post_json("/api/logout", "", token).result_int(), 200);
+  EXPECT_EQ(session_of(copy)["authenticated"], false) << "the copy is revoked";
+  EXPECT_FALSE(copy.jar.get("sid").has_value()) << "and its cookie cleared";
+  EXPECT_EQ(demo.stop(), 0);
+
+  ExitResult misused =
+      run_demo_to_exit({"--store", "memory://", "--revocation-store", "memory://"}, dir.path());
+  EXPECT_EQ(misused.code, 2);
+  EXPECT_NE(misused.err.find("--revocation-store"), std::string::npos) << misused.err;
 }
 
 TEST(ClientSideDemo, ASessionTooLargeForTheCookieIs413AndNoCookie) {

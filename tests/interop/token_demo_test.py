@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,9 +70,9 @@ class Demo:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        log = self.log()
         self.stop()
-        with open(self.err.name) as f:
-            raise RuntimeError("sessionkit-demo did not start:\n" + f.read())
+        raise RuntimeError("sessionkit-demo did not start:\n" + log)
 
     def request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -95,6 +96,8 @@ class Demo:
             return f.read()
 
     def stop(self):
+        """Stops the process (SIGTERM, then SIGKILL after 15 s), checks that it shut down cleanly
+        (exit 0: no sanitizer report either), and removes its files."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -102,6 +105,11 @@ class Demo:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.returncode != 0:
+            check(False, f"sessionkit-demo exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+        self.out.close()
+        self.err.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def sign_in(demo, user="alice", password="wonderland", **extra):
@@ -360,6 +368,7 @@ def scenario_store_down_mid_rotation(binary):
         check(status == 200, "and the new access token works")
     finally:
         demo.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main():
