@@ -25,7 +25,7 @@
 // out"), and errc::unsupported with client-side sessions. Nothing is cached from a failure.
 //
 // Thread safety: every member may run on many threads at once (one mutex guards the cache). The
-// manager must outlive the check.
+// manager must outlive the check, and the check every `check` call it has not answered yet.
 #pragma once
 
 #include <chrono>
