@@ -9,11 +9,9 @@ namespace demo {
 namespace {
 constexpr std::string_view kShapeMessage =
     "expected a JSON object {\"username\": string, \"password\": string}";
-}  // namespace
 
-std::variant<Credentials, std::string> parse_login_json(std::string_view body) {
-  using nlohmann::json;
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+// The credentials of a parsed login body (POST /api/login and POST /api/token share it).
+std::variant<Credentials, std::string> credentials_of(const nlohmann::json& parsed) {
   if (parsed.is_discarded()) return std::string("malformed JSON body");
   if (!parsed.is_object()) return std::string(kShapeMessage);
   auto u = parsed.find("username");
@@ -22,6 +20,11 @@ std::variant<Credentials, std::string> parse_login_json(std::string_view body) {
     return std::string(kShapeMessage);
   }
   return Credentials{u->get<std::string>(), pw->get<std::string>()};
+}
+}  // namespace
+
+std::variant<Credentials, std::string> parse_login_json(std::string_view body) {
+  return credentials_of(nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false));
 }
 
 std::variant<PasswordChange, std::string> parse_password_change_json(std::string_view body) {
@@ -80,13 +83,13 @@ std::optional<std::string> canonical_scope(std::string_view scope) {
 
 std::variant<TokenRequest, TokenRequestError> parse_token_request_json(std::string_view body) {
   using nlohmann::json;
-  auto login = parse_login_json(body);
+  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto login = credentials_of(parsed);
   if (auto* why = std::get_if<std::string>(&login)) {
     return TokenRequestError{"invalid_request", std::move(*why)};
   }
   TokenRequest out;
   out.credentials = std::get<Credentials>(std::move(login));
-  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   std::string_view scope;
   if (auto it = parsed.find("scope"); it != parsed.end()) {
     if (!it->is_string()) return TokenRequestError{"invalid_request", "scope must be a string"};

@@ -19,6 +19,7 @@
 #include "routes.h"
 #include "session_scope.h"
 #include "session_view.h"
+#include "sessionkit/http/authorization.h"
 #include "sessionkit/http/beast.h"
 #include "sessionkit/http/cookie.h"
 #include "sessionkit/http/origin.h"
@@ -144,23 +145,6 @@ bool has_scope(const tok::AccessToken& token, std::string_view wanted) {
     scopes.remove_prefix(std::min(end + 1, scopes.size()));
   }
   return false;
-}
-
-// The token of an `Authorization: Bearer <token>` value; nullopt for another scheme, "" for a
-// Bearer without a token.
-std::optional<std::string_view> bearer_token(std::string_view authorization) {
-  constexpr std::string_view kScheme = "Bearer";
-  if (authorization.size() < kScheme.size() ||
-      !iequals(authorization.substr(0, kScheme.size()), kScheme)) {
-    return std::nullopt;
-  }
-  std::string_view rest = authorization.substr(kScheme.size());
-  if (!rest.empty() && rest.front() != ' ') return std::nullopt;  // "Bearerx"
-  while (!rest.empty() && rest.front() == ' ')
-    rest.remove_prefix(1);
-  while (!rest.empty() && rest.back() == ' ')
-    rest.remove_suffix(1);
-  return rest;
 }
 
 }  // namespace
@@ -295,7 +279,7 @@ asio::awaitable<Response> Router::get_me(Ctx& ctx) const {
     }
     co_return res;
   }
-  auto presented = bearer_token(*authorization);
+  auto presented = sessionkit::http::bearer_credential(*authorization);
   if (!presented) {
     co_return bearer_error(ctx, HttpStatus::unauthorized, {}, "only Bearer access tokens");
   }

@@ -79,8 +79,7 @@ struct Fixture {
     // A long grace: the replay benchmark presents one previous token for its whole run.
     refresh.emplace(*manager, keyring, tok::RefreshTokenOptions{.grace = std::chrono::hours(1)});
     uncached.emplace(*manager, keyring, tok::SessionCheckOptions{.cache_for = {}});
-    cached.emplace(*manager, keyring,
-                   tok::SessionCheckOptions{.cache_for = std::chrono::hours(1)});
+    cached.emplace(*manager, keyring, tok::SessionCheckOptions{.cache_for = std::chrono::hours(1)});
     sk::Session s = must(sk::sync::load(*manager, request));
     s.set_user("alice");
     FakeResponse res;
@@ -174,12 +173,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("Refresh/replay/" + scheme).c_str(), replay, f)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(("SessionCheck/read/" + scheme).c_str(), check, f,
-                                 &*f->uncached)
+    benchmark::RegisterBenchmark(("SessionCheck/read/" + scheme).c_str(), check, f, &*f->uncached)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(("SessionCheck/cached/" + scheme).c_str(), check, f,
-                                 &*f->cached)
+    benchmark::RegisterBenchmark(("SessionCheck/cached/" + scheme).c_str(), check, f, &*f->cached)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
   }

@@ -4,6 +4,7 @@
 
 #include "core/manager_timed.h"
 #include "http/ascii.h"
+#include "sessionkit/http/authorization.h"
 #include "sessionkit/manager.h"
 
 namespace sessionkit {
@@ -16,16 +17,6 @@ constexpr std::size_t kMaxUserAgent = 512;
 constexpr std::size_t kMaxCandidates = 4;
 
 using http::ascii::trim_ows;
-
-// The token of an `Authorization: Bearer <token>` value ("" when the scheme has no token);
-// nullopt for another scheme (Basic, ...), which is not ours to read.
-std::optional<std::string_view> bearer_of(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer";
-  authorization = trim_ows(authorization);
-  const std::string_view scheme = authorization.substr(0, authorization.find_first_of(" \t"));
-  if (!http::ascii::iequals(scheme, kScheme)) return std::nullopt;
-  return trim_ows(authorization.substr(scheme.size()));
-}
 
 }  // namespace
 
@@ -72,7 +63,7 @@ Status SessionManager::read_bearer(const http::RequestView& request, Session& s,
   const SessionOptions::BearerOptions& bearer = options_.bearer;
   std::optional<std::string_view> token;
   if (bearer.authorization) {
-    if (auto header = request.header("Authorization")) token = bearer_of(*header);
+    if (auto header = request.header("Authorization")) token = http::bearer_credential(*header);
   }
   if (!bearer.header.empty()) {
     if (auto header = request.header(bearer.header)) {

@@ -1,5 +1,5 @@
 // Internal (not installed): the ASCII text rules HTTP header values follow, shared by the
-// cookie-free header parsers (origin.cpp, proxy.cpp, form.cpp) and the manager's bearer reader.
+// cookie-free header parsers (origin.cpp, proxy.cpp, form.cpp, authorization.cpp).
 // Header field names, schemes, tokens and media types compare case-insensitively in ASCII only
 // (RFC 9110 §5.1, §8.3.1); optional whitespace (OWS) is spaces and horizontal tabs (§5.6.3).
 #pragma once
