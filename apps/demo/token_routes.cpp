@@ -286,11 +286,9 @@ asio::awaitable<Response> Router::get_me(Ctx& ctx) const {
   if (presented->empty()) {
     co_return bearer_error(ctx, HttpStatus::bad_request, "invalid_request", "empty bearer token");
   }
-  if (auto cookie = ctx.view.header("Cookie");
-      cookie && sessionkit::http::find_cookie(*cookie, manager_.options().cookie.full_name())) {
-    co_return bearer_error(ctx, HttpStatus::bad_request, "invalid_request",
-                           "a session cookie and an access token: send one");
-  }
+  // The session cookie is not read on this path: a browser sends it by itself, so refusing the
+  // pair would make tokens unusable in any browser that also has a cookie session here, and the
+  // explicit credential is the one the caller chose (the answer says "via": "access_token").
   tok::Rejection why = tok::Rejection::none;
   auto token = tokens_->access().verify(*presented, &why);
   if (!token) {

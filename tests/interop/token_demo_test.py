@@ -318,6 +318,11 @@ def scenario_password_change(demo):
     status, answer = call("POST", "/api/login", {"username": "alice", "password": "wonderland"},
                           answer["csrf_token"])
     check(status == 200, "alice signs in with a cookie session too")
+    cookie_header = "; ".join(f"{k}={v}" for k, v in jar.items())
+    status, _, who = demo.request("GET", "/api/me", headers={
+        "Authorization": f"Bearer {tokens['access_token']}", "Cookie": cookie_header})
+    check(status == 200 and who["via"] == "access_token",
+          "a browser with a cookie session too: the explicit access token is what /api/me reads")
     status, _ = call("POST", "/api/password",
                      {"current": "wonderland", "new": "through the looking-glass"},
                      answer["csrf_token"])
