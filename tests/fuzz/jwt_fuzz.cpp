@@ -11,17 +11,23 @@
 // - as a private JWK Set, KeyRing::import either refuses it or reads a ring whose export reads
 //   back to the same text, and whose JWKS is a JSON object without a private member;
 // - as a private JWK, SigningKey::import_jwk either refuses it or reads a key whose export
-//   reads back to the same public key.
+//   reads back to the same public key;
+// - as JSON text, jose::parse_object (a SAX builder) answers what nlohmann's own parser with a
+//   duplicate-name callback answers (the reference), and as a claims set, whenever the fast
+//   claims::read_flat answers, claims::read answers the same claims (the claims are otherwise
+//   read only behind a valid signature, which the fuzzer cannot make).
 // The seed corpus holds throwaway keys and tokens made for it (tests/interop/jwt_interop_tool).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "sessionkit/tokens/access_token.h"
 #include "sessionkit/tokens/signing_keys.h"
+#include "tokens/claims.h"
 #include "tokens/jose.h"
 
 namespace {
@@ -61,11 +67,46 @@ void check_refused(std::string_view token) {
   check((v.code() == errc::too_large) == (why == Rejection::too_long));
 }
 
+// The reference for jose::parse_object: nlohmann's DOM parser, a callback noting a name seen
+// twice in one object.
+std::optional<nlohmann::json> parse_object_reference(std::string_view text) {
+  using json = nlohmann::json;
+  std::vector<std::set<std::string>> names;
+  bool duplicate = false;
+  const json::parser_callback_t note = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) names.emplace_back();
+    if (event == json::parse_event_t::object_end && !names.empty()) names.pop_back();
+    if (event == json::parse_event_t::key && !names.empty() &&
+        !names.back().insert(parsed.get<std::string>()).second) {
+      duplicate = true;
+    }
+    return true;
+  };
+  json value = json::parse(text.begin(), text.end(), note, /*allow_exceptions=*/false);
+  if (duplicate || value.is_discarded() || !value.is_object()) return std::nullopt;
+  return value;
+}
+
+void check_claims_readers(std::string_view text) {
+  const auto flat = claims::read_flat(text);
+  if (!flat) return;
+  const auto general = claims::read(text);
+  check(general.token.has_value());
+  const AccessToken& a = *flat;
+  const AccessToken& b = *general.token;
+  check(a.issuer == b.issuer && a.audience == b.audience && a.subject == b.subject &&
+        a.session_id == b.session_id && a.issued_at == b.issued_at &&
+        a.expires_at == b.expires_at && a.not_before == b.not_before && a.jwt_id == b.jwt_id &&
+        a.extra == b.extra);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   check_refused(in);
+  check(jose::parse_object(in) == parse_object_reference(in));
+  check_claims_readers(in);
 
   const std::size_t a = in.find('\n');
   const std::size_t b = a == std::string_view::npos ? a : in.find('\n', a + 1);
