@@ -93,11 +93,28 @@ asio::awaitable<Response> Router::post_login(SessionScope& s) const {
     co_return co_await s.fail(HttpStatus::bad_request, "user name or password too long",
                               "The user name or password is too long.");
   }
+  // The throttle first: while a delay is in force the password is not even tried (429).
+  const sessionkit::LoginThrottle::Attempt attempt = login_attempt(s.ctx(), login.user);
+  auto allowed = co_await throttle_check(attempt);
+  if (!allowed) co_return co_await s.failure(allowed.status());
+  if (!allowed->allowed) {
+    Response res = co_await s.fail(HttpStatus::too_many_requests, "too many failed sign-ins",
+                                   too_many_failures_message(allowed->retry_after));
+    res.set(boost::beast::http::field::retry_after, retry_after_seconds(allowed->retry_after));
+    co_return res;
+  }
   PasswordCheck check = co_await verify_password(login.user, login.password);
   if (check.outcome == PasswordCheck::busy) co_return co_await password_busy(s);
   if (check.outcome != PasswordCheck::ok) {
+    // Counted before the answer: a failure the throttle could not record is a 503, never a
+    // free guess.
+    auto counted = co_await throttle_failed(attempt);
+    if (!counted) co_return co_await s.failure(counted.status());
     co_return co_await s.fail(HttpStatus::unauthorized, "invalid user name or password",
                               "Invalid user name or password.");
+  }
+  if (auto reset = co_await throttle_succeeded(attempt); !reset) {
+    co_return co_await s.failure(reset);
   }
   // A NEW session ID (fixation defence), bound to the user and to the credentials just checked
   // (a password change that races this login ends the session).
@@ -106,6 +123,7 @@ asio::awaitable<Response> Router::post_login(SessionScope& s) const {
   session.set_user(login.user, check.stamp);
   session.set("user", json{{"name", login.user}});
   Response res = s.success("/");
+  set_device_cookie(res, login.user);
   if (auto failed = co_await s.commit(res)) co_return std::move(*failed);
   if (!s.html()) {
     set_json_body(res,

@@ -122,6 +122,37 @@ void add_limit_flags(CLI::App& app, Config& cfg) {
       ->envname("SESSION_MAX_CONNECTIONS");
 }
 
+void add_throttle_flags(CLI::App& app, Config& cfg) {
+  app.add_option("--login-throttle", cfg.login_throttle,
+                 "Slow password guessing at sign-in (POST /login, /api/login, /api/token): "
+                 "failures counted per (user, address), per address and per user, then 429 "
+                 "with Retry-After (true/false)")
+      ->envname("SESSION_LOGIN_THROTTLE");
+  app.add_option("--login-throttle-store", cfg.login_throttle_store,
+                 "Where the failure counts live, a store URL as for --store (default: the "
+                 "session store; with cookie://, the --revocation-store, else this process's "
+                 "memory). Instances sharing it share the counts")
+      ->envname("SESSION_LOGIN_THROTTLE_STORE");
+  app.add_option("--login-pair-free", cfg.login_pair_free,
+                 "Failed sign-ins for one user from one address before delays begin")
+      ->envname("SESSION_LOGIN_PAIR_FREE")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  app.add_option("--login-address-free", cfg.login_address_free,
+                 "Failed sign-ins from one address (any users) before delays begin")
+      ->envname("SESSION_LOGIN_ADDRESS_FREE")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  app.add_option("--login-account-free", cfg.login_account_free,
+                 "Failed sign-ins for one user (any addresses) before delays begin, except "
+                 "for browsers that signed in to that user before (the device cookie)")
+      ->envname("SESSION_LOGIN_ACCOUNT_FREE")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  app.add_option("--login-max-delay", cfg.login_max_delay,
+                 "Longest delay, in seconds, after a failed sign-in (delays start at 1 s and "
+                 "double per failure)")
+      ->envname("SESSION_LOGIN_MAX_DELAY")
+      ->check(CLI::Range(1L, 24L * 3600));
+}
+
 void add_token_flags(CLI::App& app, Config& cfg) {
   app.add_option("--token-keys-file", cfg.token_keys_file,
                  "Access-token signing keys: a private JWK Set (KeyRing::export_private), shared "
@@ -155,6 +186,7 @@ void add_flags(CLI::App& app, Config& cfg) {
   add_deployment_flags(app, cfg);
   add_policy_flags(app, cfg);
   add_limit_flags(app, cfg);
+  add_throttle_flags(app, cfg);
   add_token_flags(app, cfg);
 }
 

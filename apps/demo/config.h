@@ -48,6 +48,13 @@ struct Config {
   bool allow_same_site = false;
   long header_timeout = 10;
   std::size_t max_connections = 0;
+  // The sign-in throttle (docs/security.md, "Login throttling").
+  bool login_throttle = true;
+  std::string login_throttle_store;
+  std::size_t login_pair_free = 5;
+  std::size_t login_address_free = 30;
+  std::size_t login_account_free = 100;
+  long login_max_delay = 900;
   // Token sessions (docs/demo.md, "Token sessions"): /api/token and friends.
   std::string token_keys_file;
   std::string token_issuer = "sessionkit-demo";

@@ -20,7 +20,9 @@
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/keyring.h"
+#include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
+#include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/url.h"
 #include "token_service.h"
 #include "users.h"
@@ -171,6 +173,55 @@ demo::ServerOptions server_options(const demo::Config& cfg, const Settings& s) {
   return options;
 }
 
+// The sign-in throttle (docs/security.md, "Login throttling"), or nullptr with
+// --login-throttle=false. Its counts go to --login-throttle-store, else the session store, else
+// (cookie://) the revocation list's store, else this process's memory.
+std::unique_ptr<sessionkit::LoginThrottle> make_throttle(const demo::Config& cfg,
+                                                         const sessionkit::StoreBackend& backend,
+                                                         const sessionkit::Keyring& keyring) {
+  if (!cfg.login_throttle) {
+    if (!cfg.login_throttle_store.empty()) {
+      throw UsageError("--login-throttle-store needs --login-throttle");
+    }
+    spdlog::warn("login throttle off: password guessing is not slowed down");
+    return nullptr;
+  }
+  std::shared_ptr<sessionkit::SessionStore> store = backend.store;
+  std::string where = "the session store";
+  if (!cfg.login_throttle_store.empty()) {
+    const std::string shown = sessionkit::redact_store_url(cfg.login_throttle_store);
+    auto opened = sessionkit::open_store_url(cfg.login_throttle_store);
+    if (!opened) {
+      if (opened.code() == sessionkit::errc::invalid_argument ||
+          opened.code() == sessionkit::errc::unsupported) {
+        throw UsageError("--login-throttle-store '" + shown + "': " + opened.message());
+      }
+      throw StartupFailure("cannot open login throttle store '" + shown + "': " + opened.message());
+    }
+    if (!opened->store) throw UsageError("--login-throttle-store must be a server-side store");
+    store = std::move(opened->store);
+    where = shown;
+  } else if (!store && backend.client_side && backend.client_side->revocations) {
+    store = backend.client_side->revocations;
+    where = "the revocation store";
+  } else if (!store) {
+    store = sessionkit::MemoryStore::open({}).value();
+    where = "this process's memory (each instance counts on its own)";
+  }
+  sessionkit::LoginThrottleOptions o;
+  o.pair.free = cfg.login_pair_free;
+  o.address.free = cfg.login_address_free;
+  o.account.free = cfg.login_account_free;
+  for (auto* scope : {&o.pair, &o.address, &o.account}) {
+    scope->max_delay = std::chrono::seconds(cfg.login_max_delay);
+  }
+  auto throttle = sessionkit::LoginThrottle::create(
+      std::move(store), keyring, sessionkit::system_clock(), o, sessionkit::make_log_sink());
+  if (!throttle) throw UsageError("login throttle: " + throttle.message());
+  spdlog::info("login throttle: failure counts in {}", where);
+  return std::move(throttle).value();
+}
+
 // Serves until a signal ends it.
 void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend) {
   demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
@@ -181,6 +232,8 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
       std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
   deps.client_side = backend.client_side;  // cookie://: no store, client-side sessions
   const sessionkit::Keyring session_keyring = *s.keyring;
+  const std::unique_ptr<sessionkit::LoginThrottle> throttle =
+      make_throttle(cfg, backend, session_keyring);
   sessionkit::SessionManager manager(std::move(backend.store), std::move(*s.keyring), s.options,
                                      std::move(deps));
   // Token sessions need a store (refresh-token families live in session records).
@@ -188,7 +241,7 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   if (manager.store() != nullptr) tokens.emplace(manager, session_keyring, cfg, s.production);
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
-                      tokens ? &*tokens : nullptr);
+                      tokens ? &*tokens : nullptr, throttle.get());
   demo::Server server(router, server_options(cfg, s));
   try {
     server.start();

@@ -90,12 +90,14 @@ std::optional<Response> media_type_error(const Router::Ctx& ctx, bool json_body)
 }  // namespace
 
 Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
-               asio::any_io_executor hash_executor, RouterOptions options, TokenService* tokens)
+               asio::any_io_executor hash_executor, RouterOptions options, TokenService* tokens,
+               sessionkit::LoginThrottle* throttle)
     : manager_(manager),
       users_(users),
       hash_executor_(std::move(hash_executor)),
       options_(std::move(options)),
-      tokens_(tokens) {}
+      tokens_(tokens),
+      throttle_(throttle) {}
 
 const Router::Route* Router::find_route(std::string_view path) {
   static constexpr Route kRoutes[] = {

@@ -34,6 +34,7 @@
 #include "pages.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
+#include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
 #include "users.h"
 
@@ -66,10 +67,11 @@ class Router {
   // `manager` and `users` are borrowed and must outlive the router. `hash_executor` runs the
   // password verifications (a small thread pool), so they never block an I/O thread.
   // `tokens` (borrowed too) serves /api/token…; nullptr: token sessions are off (cookie://),
-  // those routes answer 501.
+  // those routes answer 501. `throttle` (borrowed) slows password guessing at sign-in
+  // (login_guard.cpp); nullptr: no throttle.
   Router(sessionkit::SessionManager& manager, UserDirectory& users,
          boost::asio::any_io_executor hash_executor, RouterOptions options,
-         TokenService* tokens = nullptr);
+         TokenService* tokens = nullptr, sessionkit::LoginThrottle* throttle = nullptr);
 
   // `peer` is the client address. The request's body has already been read (size-limited).
   boost::asio::awaitable<Response> handle(Request& req, const std::string& peer) const;
@@ -163,6 +165,23 @@ class Router {
   // the session (401), the others answer 403 with `error` / `notice`.
   boost::asio::awaitable<Response> wrong_password(SessionScope& s, std::string_view error,
                                                   std::string notice, bool ask_password) const;
+  // ---- login_guard.cpp: the sign-in throttle (no throttle: every check allows) ----
+  // The attempt as the throttle sees it: the user name, the client address, the device cookie.
+  sessionkit::LoginThrottle::Attempt login_attempt(const Ctx& ctx, const std::string& user) const;
+  boost::asio::awaitable<sessionkit::Result<sessionkit::LoginThrottle::Verdict>> throttle_check(
+      const sessionkit::LoginThrottle::Attempt& attempt) const;
+  boost::asio::awaitable<sessionkit::Result<sessionkit::LoginThrottle::Verdict>> throttle_failed(
+      const sessionkit::LoginThrottle::Attempt& attempt) const;
+  boost::asio::awaitable<sessionkit::Status> throttle_succeeded(
+      const sessionkit::LoginThrottle::Attempt& attempt) const;
+  // "__Host-device" over HTTPS, else "device": HttpOnly, SameSite=Strict, for the throttle's
+  // device lifetime; it tells the throttle this browser signed in to `user` before.
+  std::string device_cookie_name() const;
+  void set_device_cookie(Response& res, const std::string& user) const;
+  // Retry-After for `wait`: whole seconds, rounded up, at least 1.
+  static std::string retry_after_seconds(sessionkit::Duration wait);
+  static std::string too_many_failures_message(sessionkit::Duration wait);
+
   // Ends every session of `keep`'s user but `keep`.
   boost::asio::awaitable<sessionkit::Result<std::size_t>> revoke_user_sessions(
       const sessionkit::Session& keep) const;
@@ -181,6 +200,7 @@ class Router {
   boost::asio::any_io_executor hash_executor_;
   RouterOptions options_;
   TokenService* tokens_;
+  sessionkit::LoginThrottle* throttle_;
 };
 
 }  // namespace demo

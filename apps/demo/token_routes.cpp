@@ -191,6 +191,17 @@ asio::awaitable<Response> Router::post_token(Ctx& ctx) const {
     co_return oauth_error(ctx, HttpStatus::bad_request, "invalid_request",
                           "user name or password too long");
   }
+  // The sign-in throttle, as for /api/login (login_guard.cpp): 429 while a delay is in force.
+  const sessionkit::LoginThrottle::Attempt attempt = login_attempt(ctx, login.user);
+  auto allowed = co_await throttle_check(attempt);
+  if (!allowed) co_return failure_answer(ctx, allowed.status(), nullptr);
+  if (!allowed->allowed) {
+    Response res = oauth_error(ctx, HttpStatus::too_many_requests, "too_many_attempts",
+                               "too many failed sign-ins: retry after " +
+                                   retry_after_seconds(allowed->retry_after) + " s");
+    res.set(bhttp::field::retry_after, retry_after_seconds(allowed->retry_after));
+    co_return res;
+  }
   PasswordCheck check = co_await verify_password(login.user, login.password);
   if (check.outcome == PasswordCheck::busy) {
     Response res = ctx.error(HttpStatus::service_unavailable, "too many sign-ins at once");
@@ -198,8 +209,13 @@ asio::awaitable<Response> Router::post_token(Ctx& ctx) const {
     co_return res;
   }
   if (check.outcome != PasswordCheck::ok) {
+    auto counted = co_await throttle_failed(attempt);
+    if (!counted) co_return failure_answer(ctx, counted.status(), nullptr);
     co_return oauth_error(ctx, HttpStatus::bad_request, "invalid_grant",
                           "invalid user name or password");
+  }
+  if (auto reset = co_await throttle_succeeded(attempt); !reset) {
+    co_return failure_answer(ctx, reset, nullptr);
   }
   // A session of its own, never carried by a cookie; bound to the credentials just checked.
   const std::string ua(ctx.view.header("User-Agent").value_or(""));

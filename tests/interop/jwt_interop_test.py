@@ -33,22 +33,10 @@ from jwt import algorithms  # noqa: E402
 if algorithms.has_crypto:
     from cryptography.hazmat.primitives import serialization
 
+from interop_util import check, summary
+
 ISS = "https://issuer.example"
 AUD = "https://api.example"
-
-failures = []
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failures.append(what)
-        print(f"FAIL {what}")
-
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -176,8 +164,7 @@ def main():
                               headers={"kid": kid, "typ": "at+jwt"})
             check(tool.verify(none) == "rejected alg_none", f"{alg}: alg none refused")
 
-    print(f"interop: {passed} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary("interop: ")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ Exit 0 when every check passed, 1 on any failure, 77 (CTest's skip) only when Py
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,84 +30,10 @@ except ImportError as e:
           "(scripts/install-deps.sh --test)")
     sys.exit(77)
 
+from interop_util import Demo, check, summary
+
 ISSUER = "sessionkit-demo"
 AUDIENCE = "sessionkit-demo-api"
-
-failures = []
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failures.append(what)
-        print(f"FAIL {what}")
-
-
-class Demo:
-    """A sessionkit-demo process on a free loopback port; stopped by its pid."""
-
-    def __init__(self, binary, store, *flags):
-        self.dir = tempfile.mkdtemp(prefix="token-demo-")
-        self.out = open(os.path.join(self.dir, "out"), "w+")
-        self.err = open(os.path.join(self.dir, "err"), "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--store", store, "--threads", "1", *flags],
-            stdout=self.out, stderr=self.err, env={"PATH": os.environ.get("PATH", "")})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(self.out.name) as f:
-                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)\n", f.read())
-            if m:
-                self.port = int(m.group(1))
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        log = self.log()
-        self.stop()
-        raise RuntimeError("sessionkit-demo did not start:\n" + log)
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-            hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=hdrs)
-        res = conn.getresponse()
-        raw = res.read()
-        conn.close()
-        try:
-            parsed = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = None
-        return res.status, res.headers, parsed
-
-    def log(self):
-        with open(self.err.name) as f:
-            return f.read()
-
-    def stop(self):
-        """Stops the process (SIGTERM, then SIGKILL after 15 s), checks that it shut down cleanly
-        (exit 0: no sanitizer report either), and removes its files."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.returncode != 0:
-            check(False, f"sessionkit-demo exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
-        self.out.close()
-        self.err.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 def sign_in(demo, user="alice", password="wonderland", **extra):
     return demo.request("POST", "/api/token", {"username": user, "password": password, **extra})
@@ -392,8 +315,7 @@ def main():
         demo.stop()
     scenario_stateless(binary, store)
     scenario_store_down_mid_rotation(binary)
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
