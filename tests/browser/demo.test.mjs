@@ -355,3 +355,33 @@ browserTest('7. a stale page (login in another tab) answers HTML with a notice a
   assert.equal(await visits(tabB), shown + 1, 'submitting again from the notice page increments');
   assert.equal((await pageState(tabB)).user, 'alice', 'tab B now shows the login made in tab A');
 });
+
+// 9 --------------------------------------------------------------------------------------------
+browserTest('9. guessing through the login form meets the throttle: a 429 page that says how long to wait', async (h) => {
+  const demo = await h.startDemo(['--login-pair-free', '2', '--login-max-delay', '60']);
+  const context = await h.newContext();
+  const page = await context.newPage();
+  expectHtmlPage(await goto(page, `${demo.url}/`), 'GET /');
+  for (let i = 1; i <= 3; i += 1) {
+    const result = await login(page, { user: 'alice', password: `guess ${i}` });
+    expectHtml(result, `wrong password ${i}`);
+    assert.equal(result.status, 401, `wrong password ${i}: 401 (the third puts a 1 s delay in force)`);
+  }
+  const throttled = await login(page, ALICE);
+  await h.shot(page, 'throttled');
+  expectHtml(throttled, 'the right password during the delay');
+  assert.equal(throttled.status, 429, 'within the delay even the right password answers 429');
+  const notice = (await pageState(page)).notice ?? '';
+  assert.match(notice, /Too many failed sign-ins\. Please wait 1 second before trying again\./,
+    `the page should say why and how long to wait; it says: ${await bodyText(page)}`);
+  assert.ok((await form(page, '/login', 'the 429 page keeps the login form')), 'a login form to try again');
+
+  await sleep(1100);
+  await loginOk(page, ALICE, 'after the delay, the right password');
+  await h.shot(page, 'signed in after the delay');
+  const device = (await context.cookies()).find((c) => c.name === 'device');
+  assert.ok(device, `a successful sign-in leaves the device cookie; cookies: ${await cookieNames(context)}`);
+  assert.equal(device.httpOnly, true, `the device cookie must be HttpOnly: ${JSON.stringify(device)}`);
+  assert.equal(device.sameSite, 'Strict', `the device cookie should be SameSite=Strict: ${JSON.stringify(device)}`);
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes('device='), 'document.cookie does not show it');
+});
