@@ -40,7 +40,7 @@ void race_on(const std::string& store_name) {
     const std::string store = store_name == "sqlite"
                                   ? "sqlite://" + (dir.path() / "sessions.db").string()
                                   : std::string("memory://");
-    auto demo = start(dir, store);
+    auto demo = start(dir, store, {std::string(kRaceThrottleOff)});
     RaceOutcome out = password_change_race(demo->port(), "wonderland", "looking-glass");
     EXPECT_EQ(out.survivors, 0) << "run " << run << ": " << out.survivors << " of "
                                 << out.attacker_logins << " attacker sessions still signed in";
