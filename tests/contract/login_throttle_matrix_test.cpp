@@ -55,25 +55,6 @@ struct Rig {
   std::unique_ptr<LoginThrottle> two;
 };
 
-template <class Body>
-void for_every_store(Body body) {
-  std::size_t ran = 0;
-  std::string names;
-  for (const RegisteredStore& s : registered_stores()) {
-    if (!s.skip_reason().empty()) {
-      names += " (" + s.name + " skipped: " + s.skip_reason() + ")";
-      continue;
-    }
-    SCOPED_TRACE("store " + s.name);
-    auto rig = std::make_unique<Rig>(s);
-    body(*rig);
-    ++ran;
-    names += " " + s.name;
-  }
-  std::cout << "[  stores  ]" << names << "\n";
-  EXPECT_GE(ran, 2u) << "at least memory and the reference store";
-}
-
 // A fresh account per store run: stores that outlive one Rig (a shared server) keep counts.
 std::string account(const char* base) {
   static std::atomic<int> n{0};
@@ -82,7 +63,7 @@ std::string account(const char* base) {
 }
 
 TEST(LoginThrottleMatrix, TwoInstancesCountTogetherAndBothSeeTheDelay) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const LoginThrottle::Attempt a{account("alice"), "192.0.2.44", ""};
     for (int i = 0; i < 5; ++i) {
       const LoginThrottle& t = i % 2 == 0 ? *rig.one : *rig.two;
@@ -111,7 +92,7 @@ TEST(LoginThrottleMatrix, TwoInstancesCountTogetherAndBothSeeTheDelay) {
 }
 
 TEST(LoginThrottleMatrix, ConcurrentFailuresOnBothInstancesAreEachCounted) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     LoginThrottleOptions o;
     o.pair.free = 31;  // the 32nd failure is the first over: exactly one delay of 1 s
     o.address.free = 1000;
@@ -142,7 +123,7 @@ TEST(LoginThrottleMatrix, ConcurrentFailuresOnBothInstancesAreEachCounted) {
 }
 
 TEST(LoginThrottleMatrix, TheWindowForgetsTheCounts) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     LoginThrottleOptions o;
     o.address.window = 2s;
     o.address.free = 1;

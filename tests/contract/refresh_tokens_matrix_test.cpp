@@ -111,28 +111,8 @@ struct Rig {
   RefreshTokens tokens;
 };
 
-// Runs `body` once per store that can run here.
-template <class Body>
-void for_every_store(Body body) {
-  std::size_t ran = 0;
-  std::string names;
-  for (const RegisteredStore& s : registered_stores()) {
-    if (!s.skip_reason().empty()) {
-      names += " (" + s.name + " skipped: " + s.skip_reason() + ")";
-      continue;
-    }
-    SCOPED_TRACE("store " + s.name);
-    auto rig = std::make_unique<Rig>(s);
-    body(*rig);
-    ++ran;
-    names += " " + s.name;
-  }
-  std::cout << "[  stores  ]" << names << "\n";
-  EXPECT_GE(ran, 2u) << "at least memory and the reference store";
-}
-
 TEST(RefreshTokenMatrix, ALostAnswerThenARetryGetsTheSuccessorTheStoreAlreadyHas) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const std::string t0 = rig.sign_in();
     rig.store->set_losing_patch_if_answers(true);
     auto lost = rig.refresh(t0);
@@ -182,15 +162,15 @@ void parallel_refreshes(Rig& rig, int n) {
 }
 
 TEST(RefreshTokenMatrix, TwoParallelRefreshesWithOneTokenGetOneSuccessor) {
-  for_every_store([](Rig& rig) { parallel_refreshes(rig, 2); });
+  for_every_store<Rig>([](Rig& rig) { parallel_refreshes(rig, 2); });
 }
 
 TEST(RefreshTokenMatrix, FiveParallelRefreshesWithOneTokenGetOneSuccessor) {
-  for_every_store([](Rig& rig) { parallel_refreshes(rig, 5); });
+  for_every_store<Rig>([](Rig& rig) { parallel_refreshes(rig, 5); });
 }
 
 TEST(RefreshTokenMatrix, ThePreviousTokenAtGracePlusOneSecondEndsTheFamily) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const std::string t0 = rig.sign_in();
     const std::string t1 = rig.rotate(t0);
     rig.clock.advance(31s);  // grace (30 s) + 1 s
@@ -202,7 +182,7 @@ TEST(RefreshTokenMatrix, ThePreviousTokenAtGracePlusOneSecondEndsTheFamily) {
 }
 
 TEST(RefreshTokenMatrix, TheTokenBeforeThePreviousEndsTheFamilyEvenWithinGrace) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const std::string t0 = rig.sign_in();
     const std::string t1 = rig.rotate(t0);
     const std::string t2 = rig.rotate(t1);
@@ -213,7 +193,7 @@ TEST(RefreshTokenMatrix, TheTokenBeforeThePreviousEndsTheFamilyEvenWithinGrace) 
 }
 
 TEST(RefreshTokenMatrix, AnAttackerWhoRefreshesFirstIsCaughtWhenTheUserComesBack) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const std::string stolen = rig.sign_in();
     const std::string attackers = rig.rotate(stolen);  // the thief is faster
     rig.clock.advance(5min);                           // the user's app wakes up
@@ -223,7 +203,7 @@ TEST(RefreshTokenMatrix, AnAttackerWhoRefreshesFirstIsCaughtWhenTheUserComesBack
 }
 
 TEST(RefreshTokenMatrix, AStoreFailingMidRotationWritesNothingAndTheTokenStillWorks) {
-  for_every_store([](Rig& rig) {
+  for_every_store<Rig>([](Rig& rig) {
     const std::string t0 = rig.sign_in();
     const nlohmann::json before = rig.family(t0);
     rig.store->set_failing_patch_if(true);  // the load works, the compare-and-swap fails

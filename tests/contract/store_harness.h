@@ -5,6 +5,8 @@
 // records between.
 #pragma once
 
+#include <iostream>
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -75,6 +77,27 @@ bool register_store(std::string name) {
        [](const Clock& clock) -> std::shared_ptr<SessionStore> { return Traits::make(clock); },
        &ConformanceTraits<Traits>::skip_reason});
   return true;
+}
+
+// Runs `body(rig)` once per registered store that can run here, each with a fresh `Rig(store)`,
+// and prints which stores ran (the matrices of refresh tokens and the login throttle).
+template <class Rig, class Body>
+void for_every_store(Body body) {
+  std::size_t ran = 0;
+  std::string names;
+  for (const RegisteredStore& s : registered_stores()) {
+    if (!s.skip_reason().empty()) {
+      names += " (" + s.name + " skipped: " + s.skip_reason() + ")";
+      continue;
+    }
+    SCOPED_TRACE("store " + s.name);
+    auto rig = std::make_unique<Rig>(s);
+    body(*rig);
+    ++ran;
+    names += " " + s.name;
+  }
+  std::cout << "[  stores  ]" << names << "\n";
+  EXPECT_GE(ran, 2u) << "at least memory and the reference store";
 }
 
 }  // namespace sessionkit::testing
