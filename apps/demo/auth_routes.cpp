@@ -125,6 +125,7 @@ asio::awaitable<Response> Router::post_login(SessionScope& s) const {
   Response res = s.success("/");
   set_device_cookie(res, login.user);
   if (auto failed = co_await s.commit(res)) co_return std::move(*failed);
+  co_await watch_sign_in(s.ctx(), login.user);
   if (!s.html()) {
     set_json_body(res,
                   json{{"user", {{"name", login.user}}}, {"csrf_token", s.csrf_token(res)}}.dump());

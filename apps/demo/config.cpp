@@ -151,6 +151,25 @@ void add_throttle_flags(CLI::App& app, Config& cfg) {
                  "double per failure)")
       ->envname("SESSION_LOGIN_MAX_DELAY")
       ->check(CLI::Range(1L, 24L * 3600));
+  app.add_option("--anomaly-signals", cfg.anomaly_signals,
+                 "Report sign-in anomalies (one user from many networks or browsers within an "
+                 "hour, rapid sign-in cycles) as anomaly events and in "
+                 "sessionkit_anomalies_total{reason} (true/false)")
+      ->envname("SESSION_ANOMALY_SIGNALS");
+  app.add_option("--anomaly-max-networks", cfg.anomaly_max_networks,
+                 "Networks (an IPv4 address, an IPv6 /64) one user's sessions may be used from "
+                 "within an hour before a sign-in is an anomaly (0: off)")
+      ->envname("SESSION_ANOMALY_MAX_NETWORKS")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
+  app.add_option("--anomaly-max-user-agents", cfg.anomaly_max_user_agents,
+                 "User-Agents one user's sessions may be used from within an hour before a "
+                 "sign-in is an anomaly (0: off)")
+      ->envname("SESSION_ANOMALY_MAX_USER_AGENTS")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
+  app.add_option("--anomaly-max-sign-ins", cfg.anomaly_max_sign_ins,
+                 "Sign-ins of one user within ten minutes before the next is an anomaly (0: off)")
+      ->envname("SESSION_ANOMALY_MAX_SIGN_INS")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
 }
 
 void add_token_flags(CLI::App& app, Config& cfg) {

@@ -55,6 +55,11 @@ struct Config {
   std::size_t login_address_free = 30;
   std::size_t login_account_free = 100;
   long login_max_delay = 900;
+  // Sign-in anomaly signals (docs/security.md, "Anomaly signals").
+  bool anomaly_signals = true;
+  std::size_t anomaly_max_networks = 4;
+  std::size_t anomaly_max_user_agents = 4;
+  std::size_t anomaly_max_sign_ins = 10;
   // Token sessions (docs/demo.md, "Token sessions"): /api/token and friends.
   std::string token_keys_file;
   std::string token_issuer = "sessionkit-demo";

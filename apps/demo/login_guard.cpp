@@ -1,7 +1,9 @@
 // login_guard.cpp — the sign-in throttle around the password checks of signed-out clients
 // (POST /login, /api/login, /api/token): sessionkit::LoginThrottle (docs/security.md, "Login
 // throttling"), with the device cookie that exempts a browser which signed in before from the
-// per-account limit.
+// per-account limit; and the anomaly detector told of each successful sign-in.
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 #include "router_ctx.h"
@@ -80,6 +82,19 @@ void Router::set_device_cookie(Response& res, const std::string& user) const {
   c.http_only = true;
   c.same_site = sessionkit::http::SameSite::strict;
   res.insert(bhttp::field::set_cookie, c.serialize());
+}
+
+asio::awaitable<void> Router::watch_sign_in(const Ctx& ctx, const std::string& user) const {
+  if (detector_ == nullptr) co_return;
+  sessionkit::AnomalyDetector::SignIn sign_in;
+  sign_in.user_id = user;
+  sign_in.address = std::string(ctx.view.peer_address());
+  sign_in.user_agent = std::string(ctx.view.header("User-Agent").value_or(""));
+  auto found = co_await skb::co_call<std::vector<sessionkit::Anomaly>>(
+      [&](sessionkit::Callback<std::vector<sessionkit::Anomaly>> done) {
+        detector_->signed_in(sign_in, std::move(done));
+      });
+  if (!found) spdlog::warn("anomaly signals for a sign-in: {}", found.status().to_string());
 }
 
 }  // namespace demo

@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "secrets.h"
 #include "server.h"
+#include "sessionkit/anomaly_detector.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/keyring.h"
@@ -105,6 +106,24 @@ Settings settings_of(const demo::Config& cfg, bool secret_on_command_line) {
   return s;
 }
 
+// A server-side store named by `flag` (--revocation-store, --login-throttle-store): a malformed
+// URL or a store this build lacks is a usage error, one that cannot be opened a start-up failure.
+std::shared_ptr<sessionkit::SessionStore> open_extra_store(const std::string& flag,
+                                                           const std::string& url,
+                                                           const std::string& what) {
+  const std::string shown = sessionkit::redact_store_url(url);
+  auto opened = sessionkit::open_store_url(url);
+  if (!opened) {
+    if (opened.code() == sessionkit::errc::invalid_argument ||
+        opened.code() == sessionkit::errc::unsupported) {
+      throw UsageError(flag + " '" + shown + "': " + opened.message());
+    }
+    throw StartupFailure("cannot open " + what + " '" + shown + "': " + opened.message());
+  }
+  if (!opened->store) throw UsageError(flag + " must be a server-side store");
+  return std::move(opened->store);
+}
+
 sessionkit::StoreBackend open_store(const demo::Config& cfg,
                                     const sessionkit::SessionOptions& options) {
   auto backend = sessionkit::open_store_url(cfg.store);
@@ -122,19 +141,11 @@ sessionkit::StoreBackend open_store(const demo::Config& cfg,
     throw UsageError("--revocation-store is for client-side sessions (--store cookie://) only");
   }
   if (backend->client_side && !cfg.revocation_store.empty()) {
-    auto list = sessionkit::open_store_url(cfg.revocation_store);
-    const std::string shown = sessionkit::redact_store_url(cfg.revocation_store);
-    if (!list) {
-      if (list.code() == sessionkit::errc::invalid_argument ||
-          list.code() == sessionkit::errc::unsupported) {
-        throw UsageError("--revocation-store '" + shown + "': " + list.message());
-      }
-      throw StartupFailure("cannot open revocation store '" + shown + "': " + list.message());
-    }
-    if (!list->store) throw UsageError("--revocation-store must be a server-side store");
-    backend->client_side->revocations = std::move(list->store);
+    backend->client_side->revocations =
+        open_extra_store("--revocation-store", cfg.revocation_store, "revocation store");
     spdlog::info("revocation list for client-side sessions: {} ({})",
-                 backend->client_side->revocations->name(), shown);
+                 backend->client_side->revocations->name(),
+                 sessionkit::redact_store_url(cfg.revocation_store));
   }
   if (backend->client_side) {
     spdlog::info("session store: none, client-side sessions ({})",
@@ -173,12 +184,27 @@ demo::ServerOptions server_options(const demo::Config& cfg, const Settings& s) {
   return options;
 }
 
+// Where the sign-in guards count when no flag names a store: the session store, else
+// (cookie://) the revocation list's store, else this process's memory; `where` says which.
+std::shared_ptr<sessionkit::SessionStore> counting_store(const sessionkit::StoreBackend& backend,
+                                                         std::string& where) {
+  if (backend.store) {
+    where = "the session store";
+    return backend.store;
+  }
+  if (backend.client_side && backend.client_side->revocations) {
+    where = "the revocation store";
+    return backend.client_side->revocations;
+  }
+  where = "this process's memory (each instance counts on its own)";
+  return sessionkit::MemoryStore::open({}).value();
+}
+
 // The sign-in throttle (docs/security.md, "Login throttling"), or nullptr with
-// --login-throttle=false. Its counts go to --login-throttle-store, else the session store, else
-// (cookie://) the revocation list's store, else this process's memory.
-std::unique_ptr<sessionkit::LoginThrottle> make_throttle(const demo::Config& cfg,
-                                                         const sessionkit::StoreBackend& backend,
-                                                         const sessionkit::Keyring& keyring) {
+// --login-throttle=false. Its counts go to --login-throttle-store, else counting_store's.
+std::unique_ptr<sessionkit::LoginThrottle> make_throttle(
+    const demo::Config& cfg, const sessionkit::StoreBackend& backend,
+    const sessionkit::Keyring& keyring, std::shared_ptr<sessionkit::Metrics> metrics) {
   if (!cfg.login_throttle) {
     if (!cfg.login_throttle_store.empty()) {
       throw UsageError("--login-throttle-store needs --login-throttle");
@@ -186,27 +212,14 @@ std::unique_ptr<sessionkit::LoginThrottle> make_throttle(const demo::Config& cfg
     spdlog::warn("login throttle off: password guessing is not slowed down");
     return nullptr;
   }
-  std::shared_ptr<sessionkit::SessionStore> store = backend.store;
-  std::string where = "the session store";
+  std::string where;
+  std::shared_ptr<sessionkit::SessionStore> store;
   if (!cfg.login_throttle_store.empty()) {
-    const std::string shown = sessionkit::redact_store_url(cfg.login_throttle_store);
-    auto opened = sessionkit::open_store_url(cfg.login_throttle_store);
-    if (!opened) {
-      if (opened.code() == sessionkit::errc::invalid_argument ||
-          opened.code() == sessionkit::errc::unsupported) {
-        throw UsageError("--login-throttle-store '" + shown + "': " + opened.message());
-      }
-      throw StartupFailure("cannot open login throttle store '" + shown + "': " + opened.message());
-    }
-    if (!opened->store) throw UsageError("--login-throttle-store must be a server-side store");
-    store = std::move(opened->store);
-    where = shown;
-  } else if (!store && backend.client_side && backend.client_side->revocations) {
-    store = backend.client_side->revocations;
-    where = "the revocation store";
-  } else if (!store) {
-    store = sessionkit::MemoryStore::open({}).value();
-    where = "this process's memory (each instance counts on its own)";
+    store = open_extra_store("--login-throttle-store", cfg.login_throttle_store,
+                             "login throttle store");
+    where = sessionkit::redact_store_url(cfg.login_throttle_store);
+  } else {
+    store = counting_store(backend, where);
   }
   sessionkit::LoginThrottleOptions o;
   o.pair.free = cfg.login_pair_free;
@@ -215,11 +228,43 @@ std::unique_ptr<sessionkit::LoginThrottle> make_throttle(const demo::Config& cfg
   for (auto* scope : {&o.pair, &o.address, &o.account}) {
     scope->max_delay = std::chrono::seconds(cfg.login_max_delay);
   }
-  auto throttle = sessionkit::LoginThrottle::create(
-      std::move(store), keyring, sessionkit::system_clock(), o, sessionkit::make_log_sink());
+  auto throttle =
+      sessionkit::LoginThrottle::create(std::move(store), keyring, sessionkit::system_clock(), o,
+                                        sessionkit::make_log_sink(), std::move(metrics));
   if (!throttle) throw UsageError("login throttle: " + throttle.message());
   spdlog::info("login throttle: failure counts in {}", where);
   return std::move(throttle).value();
+}
+
+// The sign-in anomaly signals (docs/security.md, "Anomaly signals"), or nullptr with
+// --anomaly-signals=false. Sign-in counts go where the throttle's do by default
+// (counting_store); client-side sessions have no user index, so only the cycles are watched.
+std::unique_ptr<sessionkit::AnomalyDetector> make_detector(
+    const demo::Config& cfg, const sessionkit::StoreBackend& backend,
+    std::shared_ptr<sessionkit::Metrics> metrics) {
+  if (!cfg.anomaly_signals) return nullptr;
+  sessionkit::AnomalyDetectorOptions o;
+  o.max_networks = cfg.anomaly_max_networks;
+  o.max_user_agents = cfg.anomaly_max_user_agents;
+  o.max_sign_ins = cfg.anomaly_max_sign_ins;
+  std::string where;
+  std::shared_ptr<sessionkit::SessionStore> counts = counting_store(backend, where);
+  std::shared_ptr<sessionkit::SessionStore> sessions = backend.store;
+  if (!sessions) {
+    if (o.max_networks > 0 || o.max_user_agents > 0) {
+      spdlog::info(
+          "anomaly signals: client-side sessions have no user index: networks and "
+          "user agents per user are not watched");
+    }
+    o.max_networks = 0;
+    o.max_user_agents = 0;
+    sessions = counts;
+  }
+  auto detector = sessionkit::AnomalyDetector::create(
+      std::move(sessions), sessionkit::system_clock(), o, sessionkit::make_log_sink(),
+      std::move(metrics), std::move(counts));
+  if (!detector) throw UsageError("anomaly signals: " + detector.message());
+  return std::move(detector).value();
 }
 
 // Serves until a signal ends it.
@@ -232,8 +277,13 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
       std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
   deps.client_side = backend.client_side;  // cookie://: no store, client-side sessions
   const sessionkit::Keyring session_keyring = *s.keyring;
+  // One Metrics for the manager and the sign-in guards: /metrics shows all their counts.
+  auto metrics = std::make_shared<sessionkit::Metrics>();
+  deps.metrics = metrics;
   const std::unique_ptr<sessionkit::LoginThrottle> throttle =
-      make_throttle(cfg, backend, session_keyring);
+      make_throttle(cfg, backend, session_keyring, metrics);
+  const std::unique_ptr<sessionkit::AnomalyDetector> detector =
+      make_detector(cfg, backend, metrics);
   sessionkit::SessionManager manager(std::move(backend.store), std::move(*s.keyring), s.options,
                                      std::move(deps));
   // Token sessions need a store (refresh-token families live in session records).
@@ -241,7 +291,7 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   if (manager.store() != nullptr) tokens.emplace(manager, session_keyring, cfg, s.production);
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
-                      tokens ? &*tokens : nullptr, throttle.get());
+                      tokens ? &*tokens : nullptr, throttle.get(), detector.get());
   demo::Server server(router, server_options(cfg, s));
   try {
     server.start();

@@ -91,13 +91,14 @@ std::optional<Response> media_type_error(const Router::Ctx& ctx, bool json_body)
 
 Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
                asio::any_io_executor hash_executor, RouterOptions options, TokenService* tokens,
-               sessionkit::LoginThrottle* throttle)
+               sessionkit::LoginThrottle* throttle, const sessionkit::AnomalyDetector* detector)
     : manager_(manager),
       users_(users),
       hash_executor_(std::move(hash_executor)),
       options_(std::move(options)),
       tokens_(tokens),
-      throttle_(throttle) {}
+      throttle_(throttle),
+      detector_(detector) {}
 
 const Router::Route* Router::find_route(std::string_view path) {
   static constexpr Route kRoutes[] = {

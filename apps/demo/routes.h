@@ -32,6 +32,7 @@
 #include "credentials.h"
 #include "http_util.h"
 #include "pages.h"
+#include "sessionkit/anomaly_detector.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/login_throttle.h"
@@ -68,10 +69,12 @@ class Router {
   // password verifications (a small thread pool), so they never block an I/O thread.
   // `tokens` (borrowed too) serves /api/token…; nullptr: token sessions are off (cookie://),
   // those routes answer 501. `throttle` (borrowed) slows password guessing at sign-in
-  // (login_guard.cpp); nullptr: no throttle.
+  // (login_guard.cpp); nullptr: no throttle. `detector` (borrowed) hears of every successful
+  // sign-in (anomaly signals); nullptr: none.
   Router(sessionkit::SessionManager& manager, UserDirectory& users,
          boost::asio::any_io_executor hash_executor, RouterOptions options,
-         TokenService* tokens = nullptr, sessionkit::LoginThrottle* throttle = nullptr);
+         TokenService* tokens = nullptr, sessionkit::LoginThrottle* throttle = nullptr,
+         const sessionkit::AnomalyDetector* detector = nullptr);
 
   // `peer` is the client address. The request's body has already been read (size-limited).
   boost::asio::awaitable<Response> handle(Request& req, const std::string& peer) const;
@@ -178,6 +181,9 @@ class Router {
   // device lifetime; it tells the throttle this browser signed in to `user` before.
   std::string device_cookie_name() const;
   void set_device_cookie(Response& res, const std::string& user) const;
+  // After a sign-in is committed: tells the anomaly detector (its events and metrics report
+  // what it finds). A detector error is logged; the sign-in stands.
+  boost::asio::awaitable<void> watch_sign_in(const Ctx& ctx, const std::string& user) const;
   // Retry-After for `wait`: whole seconds, rounded up, at least 1.
   static std::string retry_after_seconds(sessionkit::Duration wait);
   static std::string too_many_failures_message(sessionkit::Duration wait);
@@ -201,6 +207,7 @@ class Router {
   RouterOptions options_;
   TokenService* tokens_;
   sessionkit::LoginThrottle* throttle_;
+  const sessionkit::AnomalyDetector* detector_;
 };
 
 }  // namespace demo

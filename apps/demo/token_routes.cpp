@@ -233,6 +233,7 @@ asio::awaitable<Response> Router::post_token(Ctx& ctx) const {
   if (auto committed = co_await skb::co_commit(manager_, session, headers); !committed) {
     co_return failure_answer(ctx, committed, nullptr);
   }
+  co_await watch_sign_in(ctx, login.user);
   auto refresh = co_await skb::co_call<std::string>([&](sessionkit::Callback<std::string> done) {
     tokens_->refresh().start(session, std::move(done));
   });

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "sessionkit/anomaly.h"
 #include "sessionkit/clock.h"
 
 namespace spdlog {
@@ -31,10 +32,11 @@ std::string_view to_string(EventType type) noexcept;
 struct Event {
   EventType type;
   Time at{};
-  std::string key_hint;      // digest prefix of the (new) session key, or ""
-  std::string old_key_hint;  // for `rotated`: the previous key's hint
-  std::string user_id;       // "" when anonymous
-  std::string reason;        // free text: why (idle timeout, logout, store message, ...)
+  std::string key_hint;             // digest prefix of the (new) session key, or ""
+  std::string old_key_hint;         // for `rotated`: the previous key's hint
+  std::string user_id;              // "" when anonymous
+  std::string reason;               // free text: why (idle timeout, logout, store message, ...)
+  Anomaly anomaly = Anomaly::none;  // for `anomaly`: which one (anomaly.h); else none
 };
 
 class EventSink {
@@ -49,14 +51,15 @@ class EventSink {
 std::shared_ptr<spdlog::logger> library_logger();
 
 // Logs each event as one line: "session <type> key=<hint> user=<id> reason=<...>", at info
-// level (warn for anomaly and store_error). With no logger, `library_logger()`.
+// level (warn for anomaly and store_error); an anomaly's type reads "anomaly:<which>". With no
+// logger, `library_logger()`.
 std::shared_ptr<EventSink> make_log_sink(std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // The same events as JSON lines, one object each, e.g.
 // {"event":"rotated","at_ms":1764720000000,"key":"3f2a9c1d","old_key":"77ab01ce","user":"alice","reason":"login"}
-// ("old_key" only for rotated; invalid UTF-8 in a user id or reason is replaced with U+FFFD).
-// Same levels and default logger as `make_log_sink`; the logger's pattern should print the
-// message alone (e.g. "%v") for the line to be pure JSON.
+// ("old_key" only for rotated, "anomaly" (its label, anomaly.h) only for anomaly; invalid UTF-8 in
+// a user id or reason is replaced with U+FFFD). Same levels and default logger as `make_log_sink`;
+// the logger's pattern should print the message alone (e.g. "%v") for the line to be pure JSON.
 std::shared_ptr<EventSink> make_json_log_sink(std::shared_ptr<spdlog::logger> logger = nullptr);
 
 // Discards everything.

@@ -57,6 +57,7 @@
 #include "sessionkit/clock.h"
 #include "sessionkit/events.h"
 #include "sessionkit/keyring.h"
+#include "sessionkit/metrics.h"
 #include "sessionkit/result.h"
 #include "sessionkit/store.h"
 
@@ -99,15 +100,17 @@ class LoginThrottle {
   static Result<std::unique_ptr<LoginThrottle>> create(std::shared_ptr<SessionStore> store,
                                                        const Keyring& keyring, const Clock& clock,
                                                        LoginThrottleOptions options = {},
-                                                       std::shared_ptr<EventSink> events = nullptr);
+                                                       std::shared_ptr<EventSink> events = nullptr,
+                                                       std::shared_ptr<Metrics> metrics = nullptr);
 
   // Before checking the password: may this attempt go ahead? One store read per enabled scope
   // (in parallel).
   void check(const Attempt& attempt, Callback<Verdict> done) const;
 
   // After a wrong password: counts it in every enabled scope and answers the delay now in force
-  // (the app still answers this attempt as a failed sign-in). An `anomaly` event marks the
-  // failure that first puts a scope over its free count.
+  // (the app still answers this attempt as a failed sign-in). The failure that first puts a
+  // scope over its free count is an anomaly (Anomaly::login_failures_pair, _address or
+  // _account): an `anomaly` event to `events` and a count in `metrics`, when given.
   void failed(const Attempt& attempt, Callback<Verdict> done) const;
 
   // After a right password: forgets the pair's count.
@@ -126,7 +129,8 @@ class LoginThrottle {
 
  private:
   LoginThrottle(std::shared_ptr<SessionStore> store, const Keyring& keyring, const Clock& clock,
-                LoginThrottleOptions options, std::shared_ptr<EventSink> events);
+                LoginThrottleOptions options, std::shared_ptr<EventSink> events,
+                std::shared_ptr<Metrics> metrics);
   struct Target;
   std::vector<Target> targets(const Attempt& attempt, bool with_account) const;
   static Verdict verdict_of(const std::vector<Target>& targets,
@@ -141,6 +145,7 @@ class LoginThrottle {
   const Clock* clock_;
   LoginThrottleOptions options_;
   std::shared_ptr<EventSink> events_;
+  std::shared_ptr<Metrics> metrics_;
 };
 
 }  // namespace sessionkit

@@ -242,9 +242,10 @@ class SessionManager {
   void load_id(const SessionId& id, std::string_view peer_address, std::string_view user_agent,
                Callback<Session> done);
 
-  // Reports an event of a component built on this manager (refresh tokens) through the
-  // manager's event sink, counted like the manager's own events.
-  void report(EventType type, const SessionKey& key, std::string user_id, std::string reason) const;
+  // Reports an anomaly found by a component built on this manager (refresh tokens) through the
+  // manager's event sink, counted like the manager's own (sessionkit_anomalies_total{reason}).
+  void report_anomaly(Anomaly which, const SessionKey& key, std::string user_id,
+                      std::string reason) const;
 
   // The session's bearer token: the signed value of its current ID (the one a session cookie
   // would carry, signed with the newest secret). Call it after commit (a new or rotated session
@@ -302,10 +303,14 @@ class SessionManager {
   SessionRecord fresh_record(const Session& s, Time now) const;
   // Reports a lifecycle event and counts the metric that matches it (created, rotated,
   // destroyed by `count`, expired, anomaly; a store error is counted once per failed store call,
-  // by `timed`). `emit` takes the key hint and user from the session.
+  // by `timed`). `emit` takes the key hint and user from the session. An anomaly is reported
+  // with `flag` / `flag_for`, which name which one.
   void emit(EventType type, const Session& s, std::string reason, std::string old_hint = {}) const;
   void emit_for(EventType type, std::string key_hint, std::string user, std::string reason,
-                std::uint64_t count = 1, std::string old_hint = {}) const;
+                std::uint64_t count = 1, std::string old_hint = {},
+                Anomaly which = Anomaly::none) const;
+  void flag(Anomaly which, const Session& s, std::string reason) const;
+  void flag_for(Anomaly which, std::string key_hint, std::string user, std::string reason) const;
   // "" when the request may use the record; otherwise why binding refuses it.
   std::string binding_violation(const Session& s, const SessionRecord& record) const;
   // Before any write: a new CSRF seed after set_user, the credential stamp staged, a

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "sessionkit/anomaly.h"
+
 namespace sessionkit {
 
 // A fixed-bucket latency histogram (seconds): 50µs … 10s, plus +Inf.
@@ -39,7 +41,7 @@ struct Metrics {
   std::atomic<std::uint64_t> sessions_expired{0};
   std::atomic<std::uint64_t> store_errors{0};
   std::atomic<std::uint64_t> csrf_failures{0};
-  std::atomic<std::uint64_t> anomalies{0};
+  AnomalyCounters anomalies;  // by reason: sessionkit_anomalies_total{reason="..."}
   std::atomic<std::uint64_t> rate_limited{0};            // anonymous session creations refused
   std::atomic<std::uint64_t> credential_revocations{0};  // sessions ended: credentials changed
   // Refresh tokens redeemed (tokens/refresh_tokens.h), by outcome; a reuse is an anomaly too.

@@ -56,6 +56,9 @@ class LogSink final : public EventSink {
     if (e.type == EventType::rotated) {
       log.log(level, "session {} key={} old_key={} user={} reason=\"{}\"", to_string(e.type),
               e.key_hint, e.old_key_hint, e.user_id, e.reason);
+    } else if (e.type == EventType::anomaly && e.anomaly != Anomaly::none) {
+      log.log(level, "session anomaly:{} key={} user={} reason=\"{}\"", to_string(e.anomaly),
+              e.key_hint, e.user_id, e.reason);
     } else {
       log.log(level, "session {} key={} user={} reason=\"{}\"", to_string(e.type), e.key_hint,
               e.user_id, e.reason);
@@ -75,6 +78,7 @@ class JsonLogSink final : public EventSink {
     nlohmann::ordered_json line = {
         {"event", std::string(to_string(e.type))}, {"at_ms", to_millis(e.at)}, {"key", e.key_hint}};
     if (e.type == EventType::rotated) line["old_key"] = e.old_key_hint;
+    if (e.type == EventType::anomaly) line["anomaly"] = std::string(to_string(e.anomaly));
     line["user"] = e.user_id;
     line["reason"] = e.reason;
     logger_->log(level_of(e), "{}",

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/fan_in.h"
+#include "core/window_count.h"
 #include "crypto/crypto.h"
 #include "sessionkit/rate_limiter.h"
 
@@ -66,7 +67,8 @@ Result<std::unique_ptr<LoginThrottle>> LoginThrottle::create(std::shared_ptr<Ses
                                                              const Keyring& keyring,
                                                              const Clock& clock,
                                                              LoginThrottleOptions options,
-                                                             std::shared_ptr<EventSink> events) {
+                                                             std::shared_ptr<EventSink> events,
+                                                             std::shared_ptr<Metrics> metrics) {
   if (!store) return Status(errc::invalid_argument, "login throttle: no store");
   for (const auto* s : {&options.pair, &options.address, &options.account}) {
     if (s->window <= Duration::zero() || s->base_delay <= Duration::zero() ||
@@ -80,18 +82,19 @@ Result<std::unique_ptr<LoginThrottle>> LoginThrottle::create(std::shared_ptr<Ses
   if (options.device_lifetime <= Duration::zero()) {
     return Status(errc::invalid_argument, "login throttle: device_lifetime must be positive");
   }
-  return std::unique_ptr<LoginThrottle>(
-      new LoginThrottle(std::move(store), keyring, clock, options, std::move(events)));
+  return std::unique_ptr<LoginThrottle>(new LoginThrottle(std::move(store), keyring, clock, options,
+                                                          std::move(events), std::move(metrics)));
 }
 
 LoginThrottle::LoginThrottle(std::shared_ptr<SessionStore> store, const Keyring& keyring,
                              const Clock& clock, LoginThrottleOptions options,
-                             std::shared_ptr<EventSink> events)
+                             std::shared_ptr<EventSink> events, std::shared_ptr<Metrics> metrics)
     : store_(std::move(store)),
       keyring_(keyring),
       clock_(&clock),
       options_(options),
-      events_(std::move(events)) {}
+      events_(std::move(events)),
+      metrics_(std::move(metrics)) {}
 
 const LoginThrottleScope& LoginThrottle::scope(Scope s) const noexcept {
   switch (s) {
@@ -111,15 +114,8 @@ std::vector<LoginThrottle::Target> LoginThrottle::targets(const Attempt& attempt
   // a session key (the SHA-256 of an ID) nor another scope's key.
   const std::string address = RateLimiter::client_key(attempt.address);
   const auto key_of = [](std::string_view scope, std::string_view a, std::string_view b) {
-    std::string text = "sessionkit/login-throttle/1\n";
-    text += scope;
-    for (std::string_view part : {a, b}) {
-      text += '\n';
-      text += std::to_string(part.size());
-      text += ':';
-      text += part;
-    }
-    return SessionKey(crypto::sha256(text));
+    return detail::counter_key(std::string("sessionkit/login-throttle/1\n") + std::string(scope),
+                               {a, b});
   };
   std::vector<Target> out;
   if (options_.pair.enabled) {
@@ -182,10 +178,17 @@ void LoginThrottle::count(const Target& target, const Callback<Duration>& done) 
   // After the count: the delay it calls for, written into the record.
   auto counted = [this, target, now, &s, done](std::int64_t failures) {
     const Duration delay = delay_after(s, failures);
-    if (failures == static_cast<std::int64_t>(s.free) + 1 && events_) {
-      events_->on_event(Event{EventType::anomaly, now, target.key.hint(), "", "",
-                              std::string("login failures: over ") + std::to_string(s.free) +
-                                  " for one " + to_string(target.scope)});
+    if (failures == static_cast<std::int64_t>(s.free) + 1) {
+      const Anomaly which = target.scope == Scope::pair      ? Anomaly::login_failures_pair
+                            : target.scope == Scope::address ? Anomaly::login_failures_address
+                                                             : Anomaly::login_failures_account;
+      if (metrics_) metrics_->anomalies.add(which);
+      if (events_) {
+        events_->on_event(Event{EventType::anomaly, now, target.key.hint(), "", "",
+                                std::string("login failures: over ") + std::to_string(s.free) +
+                                    " for one " + to_string(target.scope),
+                                which});
+      }
     }
     if (delay == Duration::zero()) return done(Duration::zero());
     SessionPatch patch;
@@ -195,27 +198,11 @@ void LoginThrottle::count(const Target& target, const Callback<Duration>& done) 
       done(delay);  // not_found: the window ended meanwhile; the count starts over
     });
   };
-  auto first = [this, target, now, &s, counted, done]() {
-    SessionRecord record;
-    record.start(now, s.window, s.window);
-    record.data = nlohmann::json{{kFails, 1}};
-    store_->create(target.key, record, [this, target, counted, done](const Result<void>& r) {
-      if (r) return counted(1);
-      if (r.code() != errc::conflict) return done(r);
-      // Another failure created it first: count on top of it.
-      store_->increment(target.key, kFails, 1, std::nullopt,
-                        [counted, done](Result<std::int64_t> n) {
-                          if (!n) return done(n.status());
-                          counted(*n);
-                        });
-    });
-  };
-  store_->increment(target.key, kFails, 1, std::nullopt,
-                    [counted, first, done](Result<std::int64_t> n) {
-                      if (n) return counted(*n);
-                      if (n.code() == errc::not_found) return first();
-                      done(n.status());
-                    });
+  detail::count_in_window(store_, target.key, kFails, now, s.window,
+                          [counted, done](Result<std::int64_t> n) {
+                            if (!n) return done(n.status());
+                            counted(*n);
+                          });
 }
 
 void LoginThrottle::succeeded(const Attempt& attempt, const Callback<void>& done) const {

@@ -75,8 +75,20 @@ void SessionManager::emit(EventType type, const Session& s, std::string reason,
            s.st_->record_.user_id, std::move(reason), 1, std::move(old_hint));
 }
 
+void SessionManager::flag(Anomaly which, const Session& s, std::string reason) const {
+  flag_for(which, s.st_->key_ == SessionKey() ? std::string() : s.st_->key_.hint(),
+           s.st_->record_.user_id, std::move(reason));
+}
+
+void SessionManager::flag_for(Anomaly which, std::string key_hint, std::string user,
+                              std::string reason) const {
+  emit_for(EventType::anomaly, std::move(key_hint), std::move(user), std::move(reason), 1, {},
+           which);
+}
+
 void SessionManager::emit_for(EventType type, std::string key_hint, std::string user,
-                              std::string reason, std::uint64_t count, std::string old_hint) const {
+                              std::string reason, std::uint64_t count, std::string old_hint,
+                              Anomaly which) const {
   std::atomic<std::uint64_t>* counter = nullptr;
   switch (type) {
     case EventType::created:
@@ -92,7 +104,7 @@ void SessionManager::emit_for(EventType type, std::string key_hint, std::string 
       counter = &metrics_->sessions_expired;
       break;
     case EventType::anomaly:
-      counter = &metrics_->anomalies;
+      metrics_->anomalies.add(which, count);
       break;
     case EventType::store_error:
       break;  // counted per failed store call (timed)
@@ -105,6 +117,7 @@ void SessionManager::emit_for(EventType type, std::string key_hint, std::string 
   e.old_key_hint = std::move(old_hint);
   e.user_id = std::move(user);
   e.reason = std::move(reason);
+  e.anomaly = which;
   events_->on_event(e);
 }
 

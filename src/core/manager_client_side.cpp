@@ -33,7 +33,8 @@ void SessionManager::load_sealed(Session s, const CookieSealer::Opened& opened,
   if (!record) {
     // Authentic but unreadable: sealed by a build with another format. Not the client's fault,
     // not a store failure: the visitor starts afresh and the event says why.
-    emit(EventType::anomaly, s, "sealed session cookie unreadable: " + record.status().to_string());
+    flag(Anomaly::unreadable_cookie, s,
+         "sealed session cookie unreadable: " + record.status().to_string());
     done(std::move(s));
     return;
   }
@@ -58,7 +59,7 @@ void SessionManager::load_sealed(Session s, const CookieSealer::Opened& opened,
               const nlohmann::json& data = (*r)->data;
               const auto why = data.find(kRevokedKey);
               if (why == data.end() || *why != "rotated") {
-                emit_for(EventType::anomaly, key.hint(), record.user_id,
+                flag_for(Anomaly::revoked_cookie, key.hint(), record.user_id,
                          "a revoked client-side session cookie was presented (a copy of a "
                          "session that was destroyed)");
               }

@@ -163,7 +163,7 @@ void SessionManager::reauthentication_failed(Session& s, Callback<bool> done) {
                     if (!n.ok()) return done(n.status());
                     const std::size_t max = options_.max_reauth_failures;
                     if (max == 0 || static_cast<std::size_t>(*n) < max) return done(false);
-                    emit(EventType::anomaly, s,
+                    flag(Anomaly::reauth_failures, s,
                          std::to_string(*n) + " failed re-authentications from " +
                              (s.st_->client_ip_.empty() ? std::string("?") : s.st_->client_ip_) +
                              ": the session is ended");

@@ -105,7 +105,7 @@ void SessionManager::load(const http::RequestView& request, Callback<Session> do
     // Without the __Host- prefix a sibling subdomain can plant a cookie of the same name with a
     // longer Path, which the browser sends first. Every validly signed one is tried in order and
     // the first live session wins; no cookie is cleared in answer (see write_commit_cookies).
-    emit(EventType::anomaly, s,
+    flag(Anomaly::duplicate_cookies, s,
          "request from " + (s.st_->client_ip_.empty() ? std::string("?") : s.st_->client_ip_) +
              " carried " + std::to_string(session_cookies) + " session cookies (" +
              std::to_string(ids.size()) + " validly signed); the first live one is used");
@@ -142,9 +142,9 @@ void SessionManager::load_id(const SessionId& id, std::string_view peer_address,
   load_candidate(std::move(s), std::move(ids), 0, std::move(done));
 }
 
-void SessionManager::report(EventType type, const SessionKey& key, std::string user_id,
-                            std::string reason) const {
-  emit_for(type, key.hint(), std::move(user_id), std::move(reason));
+void SessionManager::report_anomaly(Anomaly which, const SessionKey& key, std::string user_id,
+                                    std::string reason) const {
+  flag_for(which, key.hint(), std::move(user_id), std::move(reason));
 }
 
 TouchSpec SessionManager::lazy_touch(Time now) const {
@@ -230,13 +230,17 @@ void SessionManager::end_loaded(Session s, const SessionKey& key, const std::str
   const bool refused = ending == Ending::refused;
   if (!refused) metrics_->credential_revocations.fetch_add(1, std::memory_order_relaxed);
   if (sealer_) {  // client-side: nothing to destroy; commit clears the cookie
-    emit_for(refused ? EventType::anomaly : EventType::destroyed, key.hint(), user,
-             why + " (client-side session: cleared, not revocable)");
+    std::string what = why + " (client-side session: cleared, not revocable)";
+    if (refused) {
+      flag_for(Anomaly::binding_mismatch, key.hint(), user, std::move(what));
+    } else {
+      emit_for(EventType::destroyed, key.hint(), user, std::move(what));
+    }
     if (refused) s.st_->refusal_ = std::move(why);
     done(std::move(s));
     return;
   }
-  if (refused) emit_for(EventType::anomaly, key.hint(), user, why);
+  if (refused) flag_for(Anomaly::binding_mismatch, key.hint(), user, why);
   // Fail closed: if the record cannot be destroyed now, the request fails (503) instead of
   // going on as a visitor while the session lives.
   store_->destroy(

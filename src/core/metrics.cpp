@@ -47,7 +47,14 @@ std::string Metrics::render_prometheus(std::optional<std::uint64_t> active_sessi
   counter("sessionkit_store_errors_total", "Store calls that failed.", store_errors);
   counter("sessionkit_csrf_failures_total", "Requests with a missing or invalid CSRF token.",
           csrf_failures);
-  counter("sessionkit_anomalies_total", "Anomalies detected.", anomalies);
+  out +=
+      "# HELP sessionkit_anomalies_total Anomalies detected, by reason.\n"
+      "# TYPE sessionkit_anomalies_total counter\n";
+  for (std::size_t i = 1; i < kAnomalyCount; ++i) {
+    const auto which = static_cast<Anomaly>(i);
+    out += fmt::format("sessionkit_anomalies_total{{reason=\"{}\"}} {}\n", to_string(which),
+                       anomalies[which]);
+  }
   counter("sessionkit_rate_limited_total",
           "Anonymous session creations refused by the per-client limit.", rate_limited);
   counter("sessionkit_credential_revocations_total",

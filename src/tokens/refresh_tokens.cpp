@@ -160,7 +160,8 @@ class RefreshTokens::Attempt : public std::enable_shared_from_this<Attempt> {
 
   void reused(Session session, const std::string& why) {
     owner_.manager_->metrics().refresh_reuse.fetch_add(1, std::memory_order_relaxed);
-    owner_.manager_->report(EventType::anomaly, session.st_->key_, session.user_id(), why);
+    owner_.manager_->report_anomaly(Anomaly::refresh_reuse, session.st_->key_, session.user_id(),
+                                    why);
     end_session(*owner_.manager_, std::move(session), [self = shared_from_this(), why](Status r) {
       if (!r.ok()) return self->done_(std::move(r));
       Refresh out;

@@ -78,7 +78,7 @@ TEST(BeastRequestView, ASessionCookieOnASecondCookieLineIsSeen) {
     });
   }
   ASSERT_TRUE(cookie.starts_with("sid=")) << cookie;
-  const auto anomalies_before = manager.metrics().anomalies.load();
+  const auto anomalies_before = manager.metrics().anomalies[sessionkit::Anomaly::duplicate_cookies];
   bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", 11};
   req.insert(bhttp::field::cookie, "sid=forged.value");
   req.insert(bhttp::field::cookie, cookie);
@@ -90,7 +90,8 @@ TEST(BeastRequestView, ASessionCookieOnASecondCookieLineIsSeen) {
     loaded = true;
   });
   EXPECT_TRUE(loaded);
-  EXPECT_EQ(manager.metrics().anomalies.load(), anomalies_before + 1)
+  EXPECT_EQ(manager.metrics().anomalies[sessionkit::Anomaly::duplicate_cookies],
+            anomalies_before + 1)
       << "two session cookies: an anomaly";
 }
 

@@ -52,7 +52,8 @@ std::string recorded_ip(const std::filesystem::path& dir) {
   std::string ip;
   if (sqlite3_open_v2((dir / "s.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT ip FROM sessions", -1, &st, nullptr) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, "SELECT ip FROM sessions WHERE user_id IS NOT NULL", -1, &st,
+                           nullptr) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
       ip = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
     }

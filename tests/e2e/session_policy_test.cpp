@@ -250,9 +250,9 @@ TEST(Janitor, OneSweepDrainsEverySessionThatExpired) {
 #endif
   TempDir dir;
   const std::string timeout = std::to_string(5 * kScale);
-  auto demo = start_demo(dir, {"--idle-timeout", timeout, "--absolute-timeout", timeout,
-                               "--janitor-interval", std::to_string(12 * kScale),
-                               "--anonymous-session-burst", "0"});
+  auto demo = start_demo(
+      dir, {"--idle-timeout", timeout, "--absolute-timeout", timeout, "--janitor-interval",
+            std::to_string(12 * kScale), "--anonymous-session-burst", "0"});
   const auto started = std::chrono::steady_clock::now();
   HttpClient c(demo->port());
   const std::string token = body_json(c.get("/api/session")).value("csrf_token", "");

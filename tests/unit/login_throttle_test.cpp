@@ -34,7 +34,7 @@ class LoginThrottleTest : public ::testing::Test {
   void SetUp() override { make({}); }
 
   void make(LoginThrottleOptions options) {
-    throttle_ = LoginThrottle::create(store_, keyring_, clock_, options, events_).value();
+    throttle_ = LoginThrottle::create(store_, keyring_, clock_, options, events_, metrics_).value();
   }
 
   Result<Verdict> check(const LoginThrottle::Attempt& a) {
@@ -71,6 +71,7 @@ class LoginThrottleTest : public ::testing::Test {
   std::shared_ptr<testing::FaultyStore> store_ = std::make_shared<testing::FaultyStore>(memory_);
   Keyring keyring_ = Keyring::parse("login-throttle-test-secret-0123456789").value();
   std::shared_ptr<Recorder> events_ = std::make_shared<Recorder>();
+  std::shared_ptr<Metrics> metrics_ = std::make_shared<Metrics>();
   std::unique_ptr<LoginThrottle> throttle_;
 };
 
@@ -220,6 +221,9 @@ TEST_F(LoginThrottleTest, CrossingAScopesFreeCountRaisesOneAnomaly) {
   const Event& e = events_->events[0];
   EXPECT_EQ(e.type, EventType::anomaly);
   EXPECT_EQ(e.reason, "login failures: over 5 for one pair");
+  EXPECT_EQ(e.anomaly, Anomaly::login_failures_pair);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::login_failures_pair], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
   EXPECT_EQ(e.user_id, "") << "a name typed by anyone is not logged";
   EXPECT_EQ(e.key_hint.size(), 8u);
 }

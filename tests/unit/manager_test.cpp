@@ -509,7 +509,8 @@ TEST_F(ManagerTest, DuplicateSessionCookiesAreAnAnomaly) {
   std::string cookie = new_session();
   Session s = load_ok(cookie + "; " + cookie);
   EXPECT_FALSE(s.is_new());
-  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::duplicate_cookies], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
 }
 
 TEST_F(ManagerTest, RevokeUserSessionsKeepsCurrent) {
@@ -606,7 +607,8 @@ TEST_F(ManagerTest, UserAgentBindingRefusesAnotherClientAndDestroysTheSession) {
   Session stolen = load_from(cookie, "curl/8.0", "10.0.0.9").value();
   EXPECT_TRUE(stolen.is_new());
   EXPECT_NE(stolen.refusal().find("User-Agent"), std::string::npos);
-  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::binding_mismatch], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
   EXPECT_EQ(stored(), 0u);  // destroyed: the rightful owner must log in again too
   FakeResponse res;
   ASSERT_TRUE(commit(stolen, res).ok());
@@ -969,7 +971,8 @@ TEST_F(CookieSessionTest, BindingRefusesAnotherClient) {
   Session refused = load_from(cookie, "curl", "10.0.0.1").value();
   EXPECT_TRUE(refused.is_new());
   EXPECT_FALSE(refused.refusal().empty());
-  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::binding_mismatch], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
 }
 
 }  // namespace

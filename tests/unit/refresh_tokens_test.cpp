@@ -168,7 +168,8 @@ TEST_F(RefreshTokensTest, ThePreviousTokenAfterGraceIsReuseAndEndsTheFamilyAndSe
   EXPECT_TRUE(sessions().empty());
   EXPECT_EQ(outcome_of(t1), Outcome::invalid) << "the thief's (or the user's) successor is dead";
   EXPECT_EQ(metrics_->refresh_reuse.load(), 1u);
-  EXPECT_EQ(metrics_->anomalies.load(), 1u);
+  EXPECT_EQ(metrics_->anomalies[sessionkit::Anomaly::refresh_reuse], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
 }
 
 TEST_F(RefreshTokensTest, ATokenOlderThanThePreviousIsReuseEvenWithinGrace) {

@@ -233,7 +233,8 @@ TEST_F(SessionSecurityTest, TheFirstLiveOfSeveralSessionCookiesWins) {
   FakeResponse res;
   ASSERT_TRUE(commit(s, res).ok());
   EXPECT_FALSE(res.set_cookie_line("sid").has_value()) << "the rightful cookie is not deleted";
-  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::duplicate_cookies], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
 }
 
 TEST_F(SessionSecurityTest, SeveralDeadSessionCookiesAreNotClearedBlindly) {
@@ -330,7 +331,8 @@ TEST_F(SessionSecurityTest, RepeatedReauthenticationFailuresEndTheSession) {
   EXPECT_FALSE(fail_once());
   EXPECT_TRUE(fail_once());
   EXPECT_FALSE(load_ok(cookie).is_stored());
-  EXPECT_EQ(metrics_->anomalies, 1u);
+  EXPECT_EQ(metrics_->anomalies[Anomaly::reauth_failures], 1u);
+  EXPECT_EQ(metrics_->anomalies.total(), 1u);
 }
 
 // ---- reserved keys and the cookie's lifetime
