@@ -72,6 +72,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -217,6 +218,33 @@ class SessionManager {
   // a session without a record is created with `field = delta`. The session's view is updated.
   void increment(Session& session, std::string field, std::int64_t delta,
                  Callback<std::int64_t> done);
+
+  // Optimistic concurrency: a read-modify-write of several keys that concurrent requests on the
+  // same session cannot interleave (a cart and its total; a list and its count). `fn` gets the
+  // record's payload as the store holds it now and answers the changes to make (`set` / `erase`
+  // of ordinary keys; the other SessionPatch fields must be empty) or an error to abort with,
+  // answered as is. The changes are written only if no other `update` wrote the session since
+  // that read: the record's version (reserved key `_sk_ver`, 0 before the first update) is the
+  // condition of a `SessionStore::patch_if` that also advances it. On `conflict` the record is
+  // read again and `fn` runs again, at most `max_attempts` times in all (then errc::conflict);
+  // every conflict means another update was written, so n concurrent updates of one session
+  // each succeed within n attempts. `fn` must be pure: it may run several times, on a store
+  // thread (so it must not block on the store: no sync:: calls inside). `done` answers the
+  // version written; the session's view holds the written values.
+  //
+  // Use it when the new value depends on several values; `increment` for one counter (one
+  // atomic store step, no retries); plain `set` + `commit` when the last writer may win
+  // (docs/architecture.md, "Concurrent writers of one session"). Keys written by `update`
+  // should be written only by `update`: the version orders updates against updates, not
+  // against a concurrent plain `set` of the same key; and with `resave` on, every commit writes
+  // the whole record back and so can undo a concurrent update. A session without a record
+  // applies the changes to its view (commit creates it with them; nobody else can hold it yet:
+  // answers version 0); so do client-side sessions (each cookie is its own copy). Errors:
+  // not_found when the session ended meanwhile, invalid_argument for a reserved key or other
+  // changes, unsupported when the store has no patch_if, store failures.
+  using Updater = std::function<Result<SessionPatch>(const nlohmann::json& data)>;
+  void update(Session& session, Updater fn, Callback<std::uint64_t> done,
+              std::size_t max_attempts = 16);
 
   // Whether the session's user authenticated (logged in, or `Session::reauthenticated()`)
   // within `max_age` by the manager's clock: the check before a sensitive action (ASVS 3.7.1).
@@ -371,6 +399,12 @@ class SessionManager {
   // The end of every successful commit path: the credential re-check, the per-user cap, then
   // the cookies.
   void finish_commit(Session& s, http::ResponseHeaders& out, Callback<void> done);
+
+  // ---- update (manager_update.cpp)
+  void update_stored(Session& s, std::shared_ptr<const Updater> fn, std::size_t attempt,
+                     std::size_t max_attempts, Callback<std::uint64_t> done);
+  // The session's view after a write of `patch`: the values in place, no longer dirty.
+  static void adopt_written(Session& s, const SessionPatch& patch);
 
   // ---- increment (manager_increment.cpp)
   // `increment` without the reserved-key check (the library's own counters).

@@ -130,6 +130,15 @@ inline Result<std::int64_t> increment(SessionManager& manager, Session& session,
   });
 }
 
+// SessionManager::update: re-applies `fn` until its changes are written over an unchanged
+// version (at most `max_attempts` times) and answers the version written.
+inline Result<std::uint64_t> update(SessionManager& manager, Session& session,
+                                    SessionManager::Updater fn, std::size_t max_attempts = 16) {
+  return call<std::uint64_t>([&](Callback<std::uint64_t> done) {
+    manager.update(session, std::move(fn), std::move(done), max_attempts);
+  });
+}
+
 // SessionManager::reauthentication_failed: true when the session is now marked for destruction.
 inline Result<bool> reauthentication_failed(SessionManager& manager, Session& session) {
   return call<bool>(
