@@ -28,6 +28,11 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "store read per request). Without it a copy of a cookie works until its "
                  "deadline")
       ->envname("SESSION_REVOCATION_STORE");
+  app.add_option("--encrypt-at-rest", cfg.encrypt_at_rest,
+                 "Seal every payload value, client address and User-Agent in the store "
+                 "(sessionkit::EncryptedStore, XChaCha20-Poly1305 with keys derived from the "
+                 "secret): a dump of the store shows none of them (true/false)")
+      ->envname("SESSION_ENCRYPT_AT_REST");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "
                  "least 32 bytes; development without one: a random per-process secret). On the "

@@ -26,6 +26,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string store = "sqlite://./data/sessions.db";
   std::string revocation_store;
+  bool encrypt_at_rest = false;
   std::string secret;
   std::string secret_file;
   std::string metrics_token_file;

@@ -23,6 +23,7 @@
 #include "sessionkit/keyring.h"
 #include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
+#include "sessionkit/stores/encrypted.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/url.h"
 #include "token_service.h"
@@ -277,6 +278,15 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
       std::shared_ptr<const sessionkit::CredentialSource>(std::shared_ptr<void>(), &users);
   deps.client_side = backend.client_side;  // cookie://: no store, client-side sessions
   const sessionkit::Keyring session_keyring = *s.keyring;
+  if (cfg.encrypt_at_rest) {
+    // Before anything uses the store: the manager, the throttle's and the detector's counts and
+    // the refresh tokens all go through the sealing decorator.
+    if (!backend.store) {
+      throw UsageError("--encrypt-at-rest needs a server-side store (cookie:// is sealed already)");
+    }
+    backend.store = sessionkit::EncryptedStore::wrap(std::move(backend.store), session_keyring);
+    spdlog::info("encryption at rest: payload values, client addresses and User-Agents sealed");
+  }
   // One Metrics for the manager and the sign-in guards: /metrics shows all their counts.
   auto metrics = std::make_shared<sessionkit::Metrics>();
   deps.metrics = metrics;

@@ -26,6 +26,7 @@ struct MemoryTraits {
 }  // namespace
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Memory, MemoryTraits);
+SESSIONKIT_STORE_CONFORMANCE(EncryptedMemory, Encrypted<MemoryTraits>);
 
 namespace sessionkit::testing {
 namespace {

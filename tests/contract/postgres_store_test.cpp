@@ -36,6 +36,7 @@ struct PostgresTraits {
 }  // namespace
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Postgres, PostgresTraits);
+SESSIONKIT_STORE_CONFORMANCE(EncryptedPostgres, Encrypted<PostgresTraits>);
 
 namespace sessionkit::testing {
 namespace {

@@ -54,6 +54,7 @@ struct RedisClusterTraits {
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Redis, RedisTraits);
 SESSIONKIT_STORE_CONFORMANCE(RedisCluster, RedisClusterTraits);
+SESSIONKIT_STORE_CONFORMANCE(EncryptedRedis, Encrypted<RedisTraits>);
 
 namespace sessionkit::testing {
 namespace {

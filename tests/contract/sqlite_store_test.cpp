@@ -31,6 +31,7 @@ struct SqliteTraits {
 }  // namespace
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Sqlite, SqliteTraits);
+SESSIONKIT_STORE_CONFORMANCE(EncryptedSqlite, Encrypted<SqliteTraits>);
 
 namespace sessionkit::testing {
 namespace {

@@ -19,7 +19,9 @@
 
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/clock.h"
+#include "sessionkit/keyring.h"
 #include "sessionkit/store.h"
+#include "sessionkit/stores/encrypted.h"
 #include "sessionkit/testing/store_conformance.h"
 
 namespace sessionkit::testing {
@@ -56,6 +58,20 @@ std::shared_ptr<SessionStore> owning(std::shared_ptr<SessionStore> store,
   auto both = std::make_shared<Both>(Both{std::move(owner), std::move(store)});
   return std::shared_ptr<SessionStore>(both, both->store.get());
 }
+
+// The same store behind an EncryptedStore (values sealed at rest): the contract must hold
+// through it unchanged (SESSIONKIT_STORE_CONFORMANCE(EncryptedX, Encrypted<XTraits>)).
+template <class Traits>
+struct Encrypted {
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    return EncryptedStore::wrap(Traits::make(clock),
+                                Keyring::parse("encrypted-conformance-secret-0123456789").value());
+  }
+  static constexpr bool kOrderedScan = ConformanceTraits<Traits>::kOrderedScan;
+  static constexpr bool kExpiresByTtl = ConformanceTraits<Traits>::kExpiresByTtl;
+  static constexpr bool kCountIsExpensive = ConformanceTraits<Traits>::kCountIsExpensive;
+  static std::string skip_reason() { return ConformanceTraits<Traits>::skip_reason(); }
+};
 
 // The stores of this build, for the cross-store test: each *_store_test.cpp adds its traits
 // with register_store<Traits>("Name") next to its SESSIONKIT_STORE_CONFORMANCE line.
