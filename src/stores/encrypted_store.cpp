@@ -140,9 +140,37 @@ EncryptedStore::~EncryptedStore() = default;
 constexpr std::string_view kIpKey = "_sk_at_ip";
 constexpr std::string_view kUaKey = "_sk_at_ua";
 
+namespace {
+
+// The names the decorator keeps for itself: a caller may not write them.
+bool is_meta_name(std::string_view name) {
+  return name == kIpKey || name == kUaKey;
+}
+
+Status meta_name_refused(std::string_view name) {
+  return {errc::invalid_argument, "encrypted store: \"" + std::string(name) +
+                                      "\" is reserved (the sealed address and "
+                                      "User-Agent)"};
+}
+
+Status check_names(const SessionPatch& patch) {
+  for (const auto& [name, value] : patch.set) {
+    if (is_meta_name(name)) return meta_name_refused(name);
+  }
+  for (const auto& name : patch.erase) {
+    if (is_meta_name(name)) return meta_name_refused(name);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<SessionRecord> EncryptedStore::seal(const SessionKey& key,
                                            const SessionRecord& record) const {
   if (Status st = stores::check_record(record); !st.ok()) return st;
+  for (const auto& [name, value] : record.data.items()) {
+    if (is_meta_name(name)) return meta_name_refused(name);
+  }
   SessionRecord out = record;
   out.data = nlohmann::json::object();
   for (const auto& [name, value] : record.data.items()) {
@@ -257,6 +285,7 @@ void EncryptedStore::create(const SessionKey& key, const SessionRecord& record,
 }
 
 void EncryptedStore::patch(const SessionKey& key, const SessionPatch& patch, Callback<void> done) {
+  if (Status st = check_names(patch); !st.ok()) return done(std::move(st));
   inner_->patch(key, seal(key, patch), std::move(done));
 }
 
@@ -297,6 +326,8 @@ void EncryptedStore::cas(const SessionKey& key, const std::string& field,
 
 void EncryptedStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
                               const SessionPatch& patch, Callback<void> done) {
+  if (Status st = check_names(patch); !st.ok()) return done(std::move(st));
+  if (is_meta_name(condition.key)) return done(meta_name_refused(condition.key));
   auto step = std::make_shared<const Step>(
       [condition, patch](const nlohmann::json* current) -> Result<SessionPatch> {
         // An absent value equals only null.
@@ -310,6 +341,7 @@ void EncryptedStore::patch_if(const SessionKey& key, const PayloadCondition& con
 
 void EncryptedStore::increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                                std::optional<TouchSpec> touch, Callback<std::int64_t> done) {
+  if (is_meta_name(field)) return done(meta_name_refused(field));
   auto next = std::make_shared<std::int64_t>(0);
   auto step = std::make_shared<const Step>(
       [field, delta, touch, next](const nlohmann::json* current) -> Result<SessionPatch> {

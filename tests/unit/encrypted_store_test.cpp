@@ -147,6 +147,24 @@ TEST_F(EncryptedStoreTest, PlaintextReadsMigrateAStoreWrittenInClear) {
   EXPECT_EQ(BlockingStore(*migrating).load(key_).value(), record());
 }
 
+TEST_F(EncryptedStoreTest, TheNamesItKeepsForTheAddressAndAgentAreRefused) {
+  // Found by at_rest_fuzz: a caller's "_sk_at_ip" would have been taken for the address.
+  auto store = wrap(kNew);
+  SessionRecord r = record();
+  r.data["_sk_at_ip"] = "mine";
+  EXPECT_EQ(BlockingStore(*store).create(key_, r).code(), errc::invalid_argument);
+  ASSERT_TRUE(BlockingStore(*store).create(key_, record()).ok());
+  EXPECT_EQ(BlockingStore(*store).patch(key_, sets({{"_sk_at_ua", "x"}})).code(),
+            errc::invalid_argument);
+  SessionPatch erase;
+  erase.erase.emplace_back("_sk_at_ip");
+  EXPECT_EQ(BlockingStore(*store).patch(key_, erase).code(), errc::invalid_argument);
+  EXPECT_EQ(BlockingStore(*store).increment(key_, "_sk_at_ip").code(), errc::invalid_argument);
+  EXPECT_EQ(BlockingStore(*store).patch_if(key_, {"_sk_at_ua", nullptr}, sets({{"a", 1}})).code(),
+            errc::invalid_argument);
+  EXPECT_EQ(BlockingStore(*store).load(key_).value(), record()) << "nothing changed";
+}
+
 TEST_F(EncryptedStoreTest, IncrementsFromManyThreadsAreAllCounted) {
   auto store = wrap(kNew);
   ASSERT_TRUE(BlockingStore(*store).create(key_, record()).ok());

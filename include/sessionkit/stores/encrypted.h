@@ -7,8 +7,8 @@
 // and anyone who can read them (redis-cli, psql, a copy of the SQLite file) see:
 //   hidden   every payload value (each top-level value sealed on its own), the client address
 //            and the User-Agent a session was created with (sealed into the payload under the
-//            reserved names "_sk_at_ip" / "_sk_at_ua"; the store's own ip / user_agent fields
-//            stay empty);
+//            reserved names "_sk_at_ip" / "_sk_at_ua", which a caller may not write:
+//            invalid_argument; the store's own ip / user_agent fields stay empty);
 //   in clear the payload's top-level key names (app-chosen names like "cart", and reserved
 //            "_sk_…" ones), the user id (the user index needs it: prefer opaque ids to e-mail
 //            addresses), the times (created, last access, deadlines, authentication), the
