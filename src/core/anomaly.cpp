@@ -1,5 +1,7 @@
 #include "sessionkit/anomaly.h"
 
+#include "core/report_anomaly.h"
+
 namespace sessionkit {
 
 std::string_view to_string(Anomaly anomaly) noexcept {
@@ -40,5 +42,22 @@ std::uint64_t AnomalyCounters::total() const noexcept {
     sum += c.load(std::memory_order_relaxed);
   return sum;
 }
+
+namespace detail {
+
+void report_anomaly(EventSink* events, Metrics* metrics, Anomaly which, Time at,
+                    std::string key_hint, std::string user_id, std::string why) {
+  if (metrics != nullptr) metrics->anomalies.add(which);
+  if (events == nullptr) return;
+  events->on_event(Event{.type = EventType::anomaly,
+                         .at = at,
+                         .key_hint = std::move(key_hint),
+                         .old_key_hint = "",
+                         .user_id = std::move(user_id),
+                         .reason = std::move(why),
+                         .anomaly = which});
+}
+
+}  // namespace detail
 
 }  // namespace sessionkit

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/fan_in.h"
+#include "core/report_anomaly.h"
 #include "core/window_count.h"
 #include "sessionkit/rate_limiter.h"
 
@@ -46,10 +47,8 @@ AnomalyDetector::AnomalyDetector(std::shared_ptr<SessionStore> sessions,
       metrics_(std::move(metrics)) {}
 
 void AnomalyDetector::raise(Anomaly which, const SignIn& sign_in, std::string why, Time now) const {
-  if (metrics_) metrics_->anomalies.add(which);
-  if (events_)
-    events_->on_event(
-        Event{EventType::anomaly, now, "", "", sign_in.user_id, std::move(why), which});
+  detail::report_anomaly(events_.get(), metrics_.get(), which, now, "", sign_in.user_id,
+                         std::move(why));
 }
 
 std::vector<Anomaly> AnomalyDetector::spread(const SignIn& sign_in,

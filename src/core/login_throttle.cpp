@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/fan_in.h"
+#include "core/report_anomaly.h"
 #include "core/window_count.h"
 #include "crypto/crypto.h"
 #include "sessionkit/rate_limiter.h"
@@ -182,13 +183,9 @@ void LoginThrottle::count(const Target& target, const Callback<Duration>& done) 
       const Anomaly which = target.scope == Scope::pair      ? Anomaly::login_failures_pair
                             : target.scope == Scope::address ? Anomaly::login_failures_address
                                                              : Anomaly::login_failures_account;
-      if (metrics_) metrics_->anomalies.add(which);
-      if (events_) {
-        events_->on_event(Event{EventType::anomaly, now, target.key.hint(), "", "",
-                                std::string("login failures: over ") + std::to_string(s.free) +
-                                    " for one " + to_string(target.scope),
-                                which});
-      }
+      detail::report_anomaly(events_.get(), metrics_.get(), which, now, target.key.hint(), "",
+                             std::string("login failures: over ") + std::to_string(s.free) +
+                                 " for one " + std::string(to_string(target.scope)));
     }
     if (delay == Duration::zero()) return done(Duration::zero());
     SessionPatch patch;

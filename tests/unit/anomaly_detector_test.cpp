@@ -15,6 +15,7 @@
 
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"
+#include "support/recording_sink.h"
 
 namespace sessionkit {
 namespace {
@@ -22,14 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using Anomalies = std::vector<Anomaly>;
 
-struct Recorder final : EventSink {
-  std::mutex mutex;
-  std::vector<Event> events;
-  void on_event(const Event& e) override {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }
-};
+using Recorder = testing::RecordingSink;
 
 constexpr const char* kLaptop = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0";
 constexpr const char* kPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Safari/604.1";

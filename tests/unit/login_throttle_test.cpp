@@ -12,6 +12,7 @@
 
 #include "sessionkit/stores/memory.h"
 #include "support/faulty_store.h"
+#include "support/recording_sink.h"
 
 namespace sessionkit {
 namespace {
@@ -20,14 +21,7 @@ using namespace std::chrono_literals;
 using Scope = LoginThrottle::Scope;
 using Verdict = LoginThrottle::Verdict;
 
-struct Recorder final : EventSink {
-  std::mutex mutex;
-  std::vector<Event> events;
-  void on_event(const Event& e) override {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }
-};
+using Recorder = testing::RecordingSink;
 
 class LoginThrottleTest : public ::testing::Test {
  protected:
