@@ -33,6 +33,12 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "(sessionkit::EncryptedStore, XChaCha20-Poly1305 with keys derived from the "
                  "secret): a dump of the store shows none of them (true/false)")
       ->envname("SESSION_ENCRYPT_AT_REST");
+  app.add_option("--compress-above", cfg.compress_above,
+                 "Store payload values of at least this many bytes (compact JSON) zstd-"
+                 "compressed when that makes them shorter (sessionkit::CompressedStore; with "
+                 "--encrypt-at-rest, compressed before sealing: see docs/security.md on what "
+                 "the size then reveals). 0: off")
+      ->envname("SESSION_COMPRESS_ABOVE");
   app.add_option("--secret", cfg.secret,
                  "Cookie signing secrets, comma-separated, newest first (production: each at "
                  "least 32 bytes; development without one: a random per-process secret). On the "

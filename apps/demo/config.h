@@ -27,6 +27,7 @@ struct Config {
   std::string store = "sqlite://./data/sessions.db";
   std::string revocation_store;
   bool encrypt_at_rest = false;
+  std::size_t compress_above = 0;  // 0: off
   std::string secret;
   std::string secret_file;
   std::string metrics_token_file;

@@ -23,6 +23,7 @@
 #include "sessionkit/keyring.h"
 #include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
+#include "sessionkit/stores/compressed.h"
 #include "sessionkit/stores/encrypted.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/url.h"
@@ -284,8 +285,19 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
     if (!backend.store) {
       throw UsageError("--encrypt-at-rest needs a server-side store (cookie:// is sealed already)");
     }
-    backend.store = sessionkit::EncryptedStore::wrap(std::move(backend.store), session_keyring);
+    sessionkit::EncryptedStoreOptions sealing;
+    sealing.compression.threshold = cfg.compress_above;
+    backend.store =
+        sessionkit::EncryptedStore::wrap(std::move(backend.store), session_keyring, sealing);
     spdlog::info("encryption at rest: payload values, client addresses and User-Agents sealed");
+  } else if (cfg.compress_above > 0) {
+    if (!backend.store) throw UsageError("--compress-above needs a server-side store");
+    backend.store = sessionkit::CompressedStore::wrap(std::move(backend.store),
+                                                      {.threshold = cfg.compress_above});
+  }
+  if (cfg.compress_above > 0) {
+    spdlog::info("compression at rest: values of {}+ bytes stored zstd-compressed",
+                 cfg.compress_above);
   }
   // One Metrics for the manager and the sign-in guards: /metrics shows all their counts.
   auto metrics = std::make_shared<sessionkit::Metrics>();

@@ -11,6 +11,9 @@
 #include "core/fan_in.h"
 #include "crypto/crypto.h"
 #include "sessionkit/store_rules.h"
+#include "stores/map_values.h"
+#include "stores/value_cas.h"
+#include "stores/zstd_codec.h"
 
 namespace sessionkit {
 
@@ -21,7 +24,6 @@ constexpr std::string_view kPrefix = "e1.";
 constexpr std::size_t kKidChars = 8;
 constexpr std::size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr std::size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-constexpr int kMaxAttempts = 1000;  // each conflict is another writer's success
 
 using Key = std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES>;
 
@@ -111,6 +113,12 @@ std::shared_ptr<EncryptedStore> EncryptedStore::wrap(std::shared_ptr<SessionStor
                                                      const Keyring& keyring,
                                                      EncryptedStoreOptions options) {
   if (!inner) throw std::invalid_argument("EncryptedStore: no inner store");
+  if (options.compression.level < 1 || options.compression.level > 19) {
+    throw std::invalid_argument("EncryptedStore: a zstd level outside 1..19");
+  }
+  if (options.compression.max_bytes == 0) {
+    throw std::invalid_argument("EncryptedStore: compression.max_bytes of 0");
+  }
   return std::shared_ptr<EncryptedStore>(
       new EncryptedStore(std::move(inner), keyring, std::move(options)));
 }
@@ -165,17 +173,27 @@ Status check_names(const SessionPatch& patch) {
 
 }  // namespace
 
+std::string EncryptedStore::seal_value(const SessionKey& key, const std::string& name,
+                                       const nlohmann::json& value) const {
+  std::string text = stores::dump_payload(value);
+  const CompressionOptions& z = options_.compression;
+  if (z.threshold != 0 && text.size() >= z.threshold) {
+    std::string frame = detail::zstd_compress(text, z.level);
+    if (!z.only_if_smaller || frame.size() < text.size()) text = std::move(frame);
+  }
+  return keys_->seal(text, ad_of(key, 'v', name));
+}
+
 Result<SessionRecord> EncryptedStore::seal(const SessionKey& key,
                                            const SessionRecord& record) const {
   if (Status st = stores::check_record(record); !st.ok()) return st;
   for (const auto& [name, value] : record.data.items()) {
     if (is_meta_name(name)) return meta_name_refused(name);
   }
-  SessionRecord out = record;
-  out.data = nlohmann::json::object();
-  for (const auto& [name, value] : record.data.items()) {
-    out.data[name] = keys_->seal(stores::dump_payload(value), ad_of(key, 'v', name));
-  }
+  SessionRecord out =
+      detail::map_values(record, [&](const std::string& name, const nlohmann::json& value) {
+        return seal_value(key, name, value);
+      });
   out.ip.clear();
   out.user_agent.clear();
   if (!record.ip.empty()) out.data[kIpKey] = keys_->seal(record.ip, ad_of(key, 'm', "ip"));
@@ -186,11 +204,9 @@ Result<SessionRecord> EncryptedStore::seal(const SessionKey& key,
 }
 
 SessionPatch EncryptedStore::seal(const SessionKey& key, const SessionPatch& patch) const {
-  SessionPatch out = patch;
-  for (auto& [name, value] : out.set) {
-    value = keys_->seal(stores::dump_payload(value), ad_of(key, 'v', name));
-  }
-  return out;
+  return detail::map_values(patch, [&](const std::string& name, const nlohmann::json& value) {
+    return seal_value(key, name, value);
+  });
 }
 
 Result<EncryptedStore::Opened> EncryptedStore::open(const SessionKey& key,
@@ -215,6 +231,12 @@ Result<EncryptedStore::Opened> EncryptedStore::open(const SessionKey& key,
     if (meta) {
       (name == kIpKey ? record.ip : record.user_agent) = std::move(opened->first);
       continue;
+    }
+    if (detail::is_zstd_frame(opened->first)) {
+      Result<std::string> text =
+          detail::zstd_decompress(opened->first, options_.compression.max_bytes);
+      if (!text) return corrupt("value \"" + name + "\": " + text.status().message());
+      opened->first = std::move(*text);
     }
     auto parsed = nlohmann::json::parse(opened->first, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) return corrupt("value \"" + name + "\" is not JSON");
@@ -296,69 +318,37 @@ void EncryptedStore::replace(const SessionKey& key, const SessionRecord& record,
   inner_->replace(key, *sealed, std::move(done));
 }
 
-void EncryptedStore::cas(const SessionKey& key, const std::string& field,
-                         std::shared_ptr<const Step> step, int attempt, Callback<void> done) {
-  inner_->load(key, std::nullopt,
-               [self = shared_from_this(), key, field, step = std::move(step), attempt,
-                done = std::move(done)](Result<std::optional<SessionRecord>> r) mutable {
-                 if (!r) return done(r.status());
-                 if (!r->has_value()) return done(Status(errc::not_found, "no such session"));
-                 const nlohmann::json& raw = (**r).data;
-                 const auto it = raw.find(field);
-                 const nlohmann::json stored = it == raw.end() ? nlohmann::json() : *it;
-                 auto opened = self->open(key, std::move(**r));
-                 if (!opened) return done(opened.status());
-                 const nlohmann::json& plain = opened->record.data;
-                 const auto p = plain.find(field);
-                 Result<SessionPatch> patch = (*step)(p == plain.end() ? nullptr : &*p);
-                 if (!patch) return done(patch.status());
-                 self->inner_->patch_if(
-                     key, PayloadCondition{field, stored}, self->seal(key, *patch),
-                     [self, key, field, step, attempt, done](const Result<void>& w) mutable {
-                       if (w.code() == errc::conflict && attempt < kMaxAttempts) {
-                         return self->cas(key, field, std::move(step), attempt + 1,
-                                          std::move(done));
-                       }
-                       done(w);
-                     });
-               });
+detail::ValueCas EncryptedStore::value_cas() {
+  return detail::ValueCas{
+      .inner = inner_,
+      .decode = [self = shared_from_this()](const SessionKey& key,
+                                            SessionRecord r) -> Result<nlohmann::json> {
+        auto opened = self->open(key, std::move(r));
+        if (!opened) return opened.status();
+        return std::move(opened->record.data);
+      },
+      .encode = [self = shared_from_this()](const SessionKey& key, const SessionPatch& p)
+          -> Result<SessionPatch> { return self->seal(key, p); },
+  };
 }
 
 void EncryptedStore::patch_if(const SessionKey& key, const PayloadCondition& condition,
                               const SessionPatch& patch, Callback<void> done) {
   if (Status st = check_names(patch); !st.ok()) return done(std::move(st));
   if (is_meta_name(condition.key)) return done(meta_name_refused(condition.key));
-  auto step = std::make_shared<const Step>(
-      [condition, patch](const nlohmann::json* current) -> Result<SessionPatch> {
-        // An absent value equals only null.
-        if (current == nullptr ? !condition.value.is_null() : *current != condition.value) {
-          return stores::condition_failed();
-        }
-        return patch;
-      });
-  cas(key, condition.key, std::move(step), 1, std::move(done));
+  value_cas().run(key, condition.key, detail::ValueCas::condition_step(condition, patch),
+                  std::move(done));
 }
 
 void EncryptedStore::increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                                std::optional<TouchSpec> touch, Callback<std::int64_t> done) {
   if (is_meta_name(field)) return done(meta_name_refused(field));
   auto next = std::make_shared<std::int64_t>(0);
-  auto step = std::make_shared<const Step>(
-      [field, delta, touch, next](const nlohmann::json* current) -> Result<SessionPatch> {
-        nlohmann::json data = nlohmann::json::object();
-        if (current != nullptr) data[field] = *current;
-        Result<std::int64_t> n = stores::apply_increment(data, field, delta);
-        if (!n) return n.status();
-        *next = *n;
-        SessionPatch p;
-        p.set.emplace_back(field, *n);
-        p.touch = touch;
-        return p;
-      });
-  cas(key, field, std::move(step), 1, [next, done = std::move(done)](const Result<void>& r) {
-    if (!r) return done(Status(r));
-    done(*next);
-  });
+  value_cas().run(key, field, detail::ValueCas::increment_step(field, delta, touch, next),
+                  [next, done = std::move(done)](const Result<void>& r) {
+                    if (!r) return done(Status(r));
+                    done(*next);
+                  });
 }
 
 void EncryptedStore::touch(const SessionKey& key, TouchSpec touch, Callback<void> done) {

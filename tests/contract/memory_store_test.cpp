@@ -23,10 +23,13 @@ struct MemoryTraits {
   }
 };
 [[maybe_unused]] const bool kRegistered = register_store<MemoryTraits>("Memory");
+using EncryptedCompressedMemoryTraits = Encrypted<MemoryTraits, /*compress=*/true>;
 }  // namespace
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Memory, MemoryTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedMemory, Encrypted<MemoryTraits>);
+SESSIONKIT_STORE_CONFORMANCE(CompressedMemory, Compressed<MemoryTraits>);
+SESSIONKIT_STORE_CONFORMANCE(EncryptedCompressedMemory, EncryptedCompressedMemoryTraits);
 
 namespace sessionkit::testing {
 namespace {

@@ -37,6 +37,7 @@ struct PostgresTraits {
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Postgres, PostgresTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedPostgres, Encrypted<PostgresTraits>);
+SESSIONKIT_STORE_CONFORMANCE(CompressedPostgres, Compressed<PostgresTraits>);
 
 namespace sessionkit::testing {
 namespace {

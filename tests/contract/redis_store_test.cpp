@@ -55,6 +55,7 @@ struct RedisClusterTraits {
 SESSIONKIT_STORE_CONFORMANCE(Redis, RedisTraits);
 SESSIONKIT_STORE_CONFORMANCE(RedisCluster, RedisClusterTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedRedis, Encrypted<RedisTraits>);
+SESSIONKIT_STORE_CONFORMANCE(CompressedRedis, Compressed<RedisTraits>);
 
 namespace sessionkit::testing {
 namespace {

@@ -32,6 +32,7 @@ struct SqliteTraits {
 }  // namespace sessionkit::testing
 SESSIONKIT_STORE_CONFORMANCE(Sqlite, SqliteTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedSqlite, Encrypted<SqliteTraits>);
+SESSIONKIT_STORE_CONFORMANCE(CompressedSqlite, Compressed<SqliteTraits>);
 
 namespace sessionkit::testing {
 namespace {

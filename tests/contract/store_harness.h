@@ -61,11 +61,28 @@ std::shared_ptr<SessionStore> owning(std::shared_ptr<SessionStore> store,
 
 // The same store behind an EncryptedStore (values sealed at rest): the contract must hold
 // through it unchanged (SESSIONKIT_STORE_CONFORMANCE(EncryptedX, Encrypted<XTraits>)).
-template <class Traits>
+// With `compress`, every value is also zstd-compressed before it is sealed.
+template <class Traits, bool compress = false>
 struct Encrypted {
   static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    EncryptedStoreOptions options;
+    if (compress) options.compression = {.threshold = 1, .only_if_smaller = false};
     return EncryptedStore::wrap(Traits::make(clock),
-                                Keyring::parse("encrypted-conformance-secret-0123456789").value());
+                                Keyring::parse("encrypted-conformance-secret-0123456789").value(),
+                                options);
+  }
+  static constexpr bool kOrderedScan = ConformanceTraits<Traits>::kOrderedScan;
+  static constexpr bool kExpiresByTtl = ConformanceTraits<Traits>::kExpiresByTtl;
+  static constexpr bool kCountIsExpensive = ConformanceTraits<Traits>::kCountIsExpensive;
+  static std::string skip_reason() { return ConformanceTraits<Traits>::skip_reason(); }
+};
+
+// The same store behind a CompressedStore that compresses every value, however small
+// (SESSIONKIT_STORE_CONFORMANCE(CompressedX, Compressed<XTraits>)).
+template <class Traits>
+struct Compressed {
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    return CompressedStore::wrap(Traits::make(clock), {.threshold = 1, .only_if_smaller = false});
   }
   static constexpr bool kOrderedScan = ConformanceTraits<Traits>::kOrderedScan;
   static constexpr bool kExpiresByTtl = ConformanceTraits<Traits>::kExpiresByTtl;

@@ -1,5 +1,5 @@
-// libFuzzer target: EncryptedStore's opening of what a store holds (stores/encrypted.h), over a
-// memory store.
+// libFuzzer target: EncryptedStore's and CompressedStore's opening of what a store holds
+// (stores/encrypted.h, stores/compressed.h), over a memory store.
 //
 // The first byte picks what the rest of the input is:
 //   0  a stored payload (JSON text): put as it is under a key, then loaded through the
@@ -7,15 +7,22 @@
 //   1  the sealed text of one value after "e1.<kid>." with this keyring's kid, so the input
 //      reaches the base64url decoder and the AEAD;
 //   2  a payload written through the decorator: it must read back equal, every value sealed.
+//   3  the bytes of a zstd frame, stored as a value "z1.<base64url(input)>", then loaded
+//      through CompressedStore (a 1 MiB inflation limit);
+//   4  a payload written through CompressedStore and through EncryptedStore with compression,
+//      every value compressed: it must read back as a plain store answers it.
 // Checks, for any input: no crash, no sanitizer report; what opens is a record whose values
-// re-seal and open to the same record; what does not open is `corrupt`, never another error.
+// re-seal (re-compress) and open to the same record; what does not open is `corrupt`, never
+// another error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "crypto/crypto.h"
 #include "sessionkit/blocking_store.h"
+#include "sessionkit/stores/compressed.h"
 #include "sessionkit/stores/encrypted.h"
 #include "sessionkit/stores/memory.h"
 
@@ -35,6 +42,13 @@ struct World {
   std::shared_ptr<EncryptedStore> strict = EncryptedStore::wrap(memory, keyring);
   std::shared_ptr<EncryptedStore> lenient =
       EncryptedStore::wrap(memory, keyring, {.plaintext_reads = true});
+  std::shared_ptr<CompressedStore> compressed =
+      CompressedStore::wrap(memory, {.threshold = 1, .max_bytes = 1 << 20});
+  std::shared_ptr<CompressedStore> always = CompressedStore::wrap(
+      memory, {.threshold = 1, .max_bytes = 1 << 20, .only_if_smaller = false});
+  std::shared_ptr<EncryptedStore> sealed_zstd = EncryptedStore::wrap(
+      memory, keyring,
+      {.compression = {.threshold = 1, .max_bytes = 1 << 20, .only_if_smaller = false}});
   SessionKey key = SessionKey::of(SessionId::generate());
   SessionKey other = SessionKey::of(SessionId::generate());
   std::string kid;
@@ -61,7 +75,7 @@ World& world() {
 }
 
 // Loads `key` through `store`: answers the record, or checks that the refusal is `corrupt`.
-std::optional<SessionRecord> open(EncryptedStore& store, const SessionKey& key) {
+std::optional<SessionRecord> open(SessionStore& store, const SessionKey& key) {
   auto r = BlockingStore(store).load(key);
   if (!r.ok()) {
     check(r.code() == errc::corrupt);
@@ -79,6 +93,18 @@ void round_trip(World& w, const SessionRecord& opened) {
   check(BlockingStore(*w.memory).destroy(w.other).ok());
 }
 
+// Writes `raw` through `store` and reads it back: what a plain store answers for it.
+void written_through(World& w, SessionStore& store, const SessionRecord& raw) {
+  if (!BlockingStore(store).create(w.key, raw).ok()) return;
+  auto opened = open(store, w.key);
+  check(opened.has_value());
+  check(BlockingStore(*w.memory).destroy(w.key).ok());
+  check(BlockingStore(*w.memory).create(w.key, raw).ok());
+  auto plain = BlockingStore(*w.memory).load(w.key).value();
+  check(plain.has_value() && plain->data == opened->data);
+  check(BlockingStore(*w.memory).destroy(w.key).ok());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -86,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   World& w = world();
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   SessionRecord raw = w.base();
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
     case 0: {
       auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded() || !j.is_object()) return 0;
@@ -96,6 +122,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 1:
       raw.data = {{"v", w.kid + std::string(in)}};
       break;
+    case 3: {
+      raw.data = {{"v", "z1." + crypto::base64url_encode(std::span(
+                                    reinterpret_cast<const std::uint8_t*>(in.data()), in.size()))},
+                  {"n", 1}};
+      check(BlockingStore(*w.memory).create(w.key, raw).ok());
+      if (auto opened = open(*w.compressed, w.key)) {
+        check(BlockingStore(*w.always).create(w.other, *opened).ok());
+        auto again = open(*w.compressed, w.other);
+        check(again.has_value() && *again == *opened);
+        check(BlockingStore(*w.memory).destroy(w.other).ok());
+      }
+      check(BlockingStore(*w.memory).destroy(w.key).ok());
+      return 0;
+    }
+    case 4: {
+      auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) return 0;
+      raw.data = std::move(j);
+      written_through(w, *w.always, raw);
+      written_through(w, *w.sealed_zstd, raw);
+      return 0;
+    }
     default: {
       auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded() || !j.is_object()) return 0;

@@ -15,12 +15,13 @@
 //            store key (already a SHA-256 of the session ID), and sizes (no padding).
 //
 // Sealed value: the JSON string "e1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>", XChaCha20-
-// Poly1305-IETF (libsodium) over the value's compact JSON (the address and User-Agent: their
-// text), with a random 24-byte nonce and the store key plus the value's name as associated
-// data: a value moved to another name or another record does not open (errc::corrupt), so
-// whoever can write to the store cannot swap a victim's values for their own. `kid` (8
-// characters) names the key: one per keyring secret, key[i] = keyring.mac(i, "at-rest:key/1",
-// context); `kid` = the first 6 bytes of SHA-256(key[i]) in base64url.
+// Poly1305-IETF (libsodium) over the value's compact JSON, or a zstd frame of it with
+// `options.compression` (the address and User-Agent: their text), with a random 24-byte nonce and
+// the store key plus the value's name as associated data: a value moved to another name or another
+// record does not open (errc::corrupt), so whoever can write to the store cannot swap a victim's
+// values for their own. `kid` (8 characters) names the key: one per keyring secret, key[i] =
+// keyring.mac(i, "at-rest:key/1", context); `kid` = the first 6 bytes of SHA-256(key[i]) in
+// base64url.
 //
 // Keys rotate with the keyring (SESSION_SECRET=new,old): values are sealed with the newest
 // key; any key of the keyring opens them. A record read with values under an older key has
@@ -55,13 +56,22 @@
 
 #include "sessionkit/keyring.h"
 #include "sessionkit/store.h"
+#include "sessionkit/stores/compressed.h"
 
 namespace sessionkit {
+
+namespace detail {
+struct ValueCas;
+}
 
 struct EncryptedStoreOptions {
   std::string context = "sessionkit";  // separates key sets: stores with different contexts
                                        // under one keyring cannot read each other's values
   bool plaintext_reads = false;        // accept values written before encryption (migration)
+  // Values at or above compression.threshold are zstd-compressed before they are sealed (off by
+  // default: the sealed size then follows the compressed size; docs/security.md, "Compression
+  // and encryption"). Sealed values that hold a zstd frame open with any setting.
+  CompressionOptions compression = CompressionOptions::off();
 };
 
 class EncryptedStore final : public SessionStore,
@@ -112,12 +122,11 @@ class EncryptedStore final : public SessionStore,
   SessionPatch seal(const SessionKey& key, const SessionPatch& patch) const;
   // Re-seals the stale values of one record (compare-and-swap each); answers how many.
   void reseal(const SessionKey& key, const Opened& opened, Callback<std::size_t> done);
-  // A compare-and-swap on the sealed text of one value: `step` maps the value's plaintext
-  // (nullptr: absent) to the (plain) patch to write, or an error to answer; the patch is written
-  // only while that value's sealed text is unchanged, else the record is read again.
-  using Step = std::function<Result<SessionPatch>(const nlohmann::json* current)>;
-  void cas(const SessionKey& key, const std::string& field, std::shared_ptr<const Step> step,
-           int attempt, Callback<void> done);
+  // The sealed text of one payload value (compressed first when the options say so).
+  std::string seal_value(const SessionKey& key, const std::string& name,
+                         const nlohmann::json& value) const;
+  // Compare-and-swap on the sealed text of one value (src/stores/value_cas.h), through this.
+  detail::ValueCas value_cas();
   void reencrypt_page(const std::string& cursor, std::size_t page, std::size_t so_far,
                       Callback<std::size_t> done);
 
