@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_stores.h"
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/keyring.h"
 #include "sessionkit/stores/compressed.h"
@@ -148,30 +149,13 @@ void read_record(benchmark::State& state, Fixture* f) {
   counters(state, *f);
 }
 
-std::vector<std::string> store_urls() {
-  std::vector<std::string> urls;
-  if (const char* env = std::getenv("SESSIONKIT_BENCH_STORES"); env != nullptr && *env != 0) {
-    std::string list = env;
-    std::size_t pos = 0;
-    while (pos <= list.size()) {
-      const std::size_t end = std::min(list.find(',', pos), list.size());
-      if (end > pos) urls.push_back(list.substr(pos, end - pos));
-      pos = end + 1;
-    }
-    return urls;
-  }
-  const auto db = std::filesystem::temp_directory_path() / "sessionkit-compression-bench.db";
-  std::filesystem::remove(db);
-  return {"memory://", "sqlite://" + db.string()};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   std::vector<std::shared_ptr<sk::SessionStore>> stores;
   std::vector<std::unique_ptr<Fixture>> fixtures;
-  for (const std::string& url : store_urls()) {
+  for (const std::string& url : bench::store_urls("sessionkit-compression-bench.db")) {
     const std::string scheme = url.substr(0, url.find(':'));
     try {
       stores.push_back(must(sk::open_store_url(url)).store);
