@@ -254,7 +254,8 @@ ProgramResult run_program(const std::vector<std::string>& argv, const std::files
     wait_for_exit(pid, std::chrono::seconds(10));
     code = -1;
   }
-  return {*code, read_text(out) + read_text(err)};
+  std::string stdout_text = read_text(out), stderr_text = read_text(err);
+  return {*code, stdout_text + stderr_text, stdout_text, stderr_text};
 }
 
 }  // namespace sessionkit::testing

@@ -93,8 +93,10 @@ void wait_until_listening(ServerProcess& server, std::uint16_t port,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 struct ProgramResult {
-  int code = -1;  // exit code, or 128+signal, or -1 when it had to be killed
-  std::string output;
+  int code = -1;       // exit code, or 128+signal, or -1 when it had to be killed
+  std::string output;  // stdout, then stderr
+  std::string out;     // stdout alone
+  std::string err;     // stderr alone
 };
 // Runs a program to completion (bounded by `timeout`, then SIGKILL), as the unprivileged account
 // when `unprivileged` and running as root. Output is captured in `dir`.

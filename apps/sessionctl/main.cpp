@@ -1,0 +1,90 @@
+// sessionctl — look into a session store, and end sessions, from the command line.
+//
+//   sessionctl --store URL stats | list [--user U] [--limit N] | show HANDLE|--key HEX
+//              [--reveal] | revoke HANDLE|--key HEX | revoke-user USER | prune
+//
+// Every read command takes --json. The store URL is any the demo takes (SESSION_STORE); the
+// apps' secret (--secret-file, SESSION_SECRET_FILE) gives session handles as the apps show them
+// and opens values sealed with --encrypt-at-rest. Exit codes: context.h and docs/operations.md.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "commands.h"
+#include "context.h"
+
+int main(int argc, char** argv) {
+  using namespace sessionctl;
+  CLI::App app{"sessionctl: inspect a sessionkit session store and end sessions"};
+  app.require_subcommand(1);
+  app.fallthrough();  // the global options are accepted after the command too
+  app.footer(
+      "Exit codes: 0 done; 1 no such session; 2 bad usage; 3 the store could not answer; "
+      "4 the store holds data sessionctl cannot read.\nSee docs/operations.md.");
+  Options o;
+  app.add_option("--store", o.store,
+                 "The store URL, as the apps take it: sqlite://PATH, redis://…, "
+                 "redis+cluster://…, postgresql://… (passwords are shown as ***)")
+      ->envname("SESSION_STORE");
+  app.add_option("--secret", o.secret,
+                 "The apps' secrets (comma-separated, newest first): handles as the apps show "
+                 "them, and sealed values with --encrypt-at-rest. Prefer --secret-file")
+      ->envname("SESSION_SECRET");
+  app.add_option("--secret-file", o.secret_file, "Read the secrets from this file")
+      ->envname("SESSION_SECRET_FILE");
+  app.add_flag("--encrypt-at-rest", o.encrypted,
+               "The apps seal values (sessionkit::EncryptedStore): open them with the secret")
+      ->envname("SESSION_ENCRYPT_AT_REST");
+  app.add_flag("--compressed", o.compressed,
+               "The apps compress values (sessionkit::CompressedStore): read them inflated");
+  app.add_flag("--json", o.json, "Machine-readable output (one JSON document)");
+
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Sessions, users, payload sizes, expiry and age over the whole store (a scan)");
+  std::string list_user;
+  std::size_t limit = 50;
+  CLI::App* list_cmd =
+      app.add_subcommand("list", "Sessions: a user's (the user index), or the first N of a scan");
+  list_cmd->add_option("--user", list_user, "Only this user's sessions");
+  list_cmd->add_option("--limit", limit, "At most this many (default 50)");
+  Target target;
+  bool reveal = false;
+  CLI::App* show_cmd = app.add_subcommand(
+      "show", "One session: its times, client and payload (keys, types and sizes; --reveal)");
+  CLI::App* revoke_cmd = app.add_subcommand("revoke", "End one session");
+  for (CLI::App* cmd : {show_cmd, revoke_cmd}) {
+    cmd->add_option("handle", target.handle, "The session's handle, as the apps show it");
+    cmd->add_option("--key", target.key_hex, "The session's store key (64 hex characters)");
+    cmd->add_option("--user", target.user, "Look the handle up in this user's sessions only");
+  }
+  show_cmd->add_flag("--reveal", reveal,
+                     "Print the payload's values (announced on stderr: it is personal data)");
+  std::string user;
+  CLI::App* revoke_user_cmd =
+      app.add_subcommand("revoke-user", "End every session of a user (log out everywhere)");
+  revoke_user_cmd->add_option("user", user, "The user id")->required();
+  CLI::App* prune_cmd = app.add_subcommand(
+      "prune", "Delete expired records now (stores that do not expire by TTL: SQLite, PostgreSQL)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kOk : kUsage;
+  }
+  try {
+    const Context ctx(o);
+    if (*stats_cmd) return stats(ctx, std::cout);
+    if (*list_cmd) return list(ctx, list_user, limit, std::cout);
+    if (*show_cmd) return show(ctx, target, reveal, std::cout, std::cerr);
+    if (*revoke_cmd) return revoke(ctx, target, std::cout);
+    if (*revoke_user_cmd) return revoke_user(ctx, user, std::cout);
+    if (*prune_cmd) return prune(ctx, std::cout);
+  } catch (const Failure& f) {
+    std::cerr << "sessionctl: " << f.what() << '\n';
+    return f.code;
+  } catch (const std::exception& e) {
+    std::cerr << "sessionctl: " << e.what() << '\n';
+    return kStoreError;
+  }
+  return kUsage;
+}
