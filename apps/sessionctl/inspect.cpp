@@ -1,6 +1,7 @@
 // inspect.cpp — the read commands: stats, list, show.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ostream>
 #include <unordered_set>
 #include <vector>
@@ -23,7 +24,7 @@ constexpr std::size_t kPage = 1000;
 // The value at quantile q (0..1) of sorted `v`, nearest rank.
 std::size_t quantile(const std::vector<std::size_t>& v, double q) {
   if (v.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  const auto rank = static_cast<std::size_t>(std::llround(q * static_cast<double>(v.size() - 1)));
   return v[std::min(rank, v.size() - 1)];
 }
 
