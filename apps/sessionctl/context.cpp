@@ -37,22 +37,28 @@ std::string secret_text(const Options& o) {
 
 }  // namespace
 
+std::shared_ptr<sk::SessionStore> open_store(const std::string& url, const char* flag) {
+  sk::Result<sk::StoreBackend> backend = sk::open_store_url(url);
+  if (!backend.ok()) {
+    throw Failure(
+        backend.status().code() == sk::errc::invalid_argument ? kUsage : kStoreError,
+        std::string(flag) + " " + sk::redact_store_url(url) + ": " + backend.status().message());
+  }
+  if (!backend->store) {
+    throw Failure(kUsage, std::string(flag) + " " + sk::redact_store_url(url) +
+                              ": client-side sessions keep nothing on the server");
+  }
+  return backend->store;
+}
+
 Context::Context(const Options& options)
     : url_(options.store),
       json_(options.json),
       encrypted_(options.encrypted),
       compressed_(options.compressed) {
   if (url_.empty()) throw Failure(kUsage, "--store (or SESSION_STORE) is required");
-  sk::Result<sk::StoreBackend> backend = sk::open_store_url(url_);
-  if (!backend.ok()) {
-    throw Failure(backend.status().code() == sk::errc::invalid_argument ? kUsage : kStoreError,
-                  "--store " + sk::redact_store_url(url_) + ": " + backend.status().message());
-  }
-  if (!backend->store) {
-    throw Failure(kUsage, "--store " + sk::redact_store_url(url_) +
-                              ": client-side sessions keep nothing on the server to inspect");
-  }
-  store_ = backend->store;
+  raw_ = open_store(url_, "--store");
+  store_ = raw_;
   const std::string secret = secret_text(options);
   std::optional<sk::Keyring> keyring;
   if (!secret.empty()) {
@@ -84,7 +90,7 @@ std::string Context::handle(const sk::SessionKey& key) const {
   return manager_ ? manager_->session_handle(key) : std::string();
 }
 
-void Context::fail(const sk::Status& st, const std::string& doing) const {
+Failure store_failure(const sk::Status& st, const std::string& doing, const std::string& url) {
   Exit code = kStoreError;
   switch (st.code()) {
     case sk::errc::not_found:
@@ -99,11 +105,18 @@ void Context::fail(const sk::Status& st, const std::string& doing) const {
     default:
       break;
   }
-  std::string message = sk::scrub_store_url(st.message(), url_);
-  if (code == kCorrupt && !manager_) {
-    message += " (values sealed or compressed by the apps? see --encrypt-at-rest, --compressed)";
+  return Failure(code, doing + ": " + std::string(sk::to_string(st.code())) + ": " +
+                           sk::scrub_store_url(st.message(), url));
+}
+
+void Context::fail(const sk::Status& st, const std::string& doing) const {
+  Failure f = store_failure(st, doing, url_);
+  if (f.code == kCorrupt && !manager_) {
+    throw Failure(kCorrupt, std::string(f.what()) +
+                                " (values sealed or compressed by the apps? see --encrypt-at-rest, "
+                                "--compressed)");
   }
-  throw Failure(code, doing + ": " + std::string(sk::to_string(st.code())) + ": " + message);
+  throw f;
 }
 
 }  // namespace sessionctl

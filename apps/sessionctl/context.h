@@ -21,7 +21,8 @@ enum Exit : int {
   kNotFound = 1,    // the session, handle or key named does not exist
   kUsage = 2,       // a bad flag or argument
   kStoreError = 3,  // the store could not answer (unavailable, timeout)
-  kCorrupt = 4,     // the store answered data sessionctl cannot read
+  kCorrupt = 4,     // the store answered data sessionctl cannot read, or an input file is bad
+  kConflict = 5,    // import/migrate --on-conflict fail met a session the target already has
 };
 
 // A failure with the exit code it maps to; main prints the message.
@@ -39,12 +40,25 @@ struct Options {
   bool json = false;        // --json: machine-readable output
 };
 
+// The store at `url` as it is (no decorators); `flag` names the option in errors. Failure
+// kUsage for a malformed URL or a client-side store, kStoreError when it cannot be opened.
+std::shared_ptr<sessionkit::SessionStore> open_store(const std::string& url, const char* flag);
+
+// The Failure for a store's error status: its exit code, and the message with `url`'s secrets
+// scrubbed.
+Failure store_failure(const sessionkit::Status& st, const std::string& doing,
+                      const std::string& url);
+
 class Context {
  public:
   explicit Context(const Options& options);
   ~Context();
 
   sessionkit::SessionStore& store() const { return *store_; }
+  // The store as it is, without the decorators: values as stored (sealed, compressed).
+  // export, import and migrate copy records with it.
+  sessionkit::SessionStore& raw_store() const { return *raw_; }
+  const std::string& url() const noexcept { return url_; }
   bool json() const noexcept { return json_; }
   // The session's handle as the apps show it (SessionSummary::handle), or "" without a secret.
   std::string handle(const sessionkit::SessionKey& key) const;
@@ -65,6 +79,7 @@ class Context {
 
  private:
   std::string url_;
+  std::shared_ptr<sessionkit::SessionStore> raw_;
   std::shared_ptr<sessionkit::SessionStore> store_;
   std::unique_ptr<sessionkit::SessionManager> manager_;  // for handles only
   bool json_ = false;

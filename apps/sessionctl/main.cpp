@@ -2,6 +2,7 @@
 //
 //   sessionctl --store URL stats | list [--user U] [--limit N] | show HANDLE|--key HEX
 //              [--reveal] | revoke HANDLE|--key HEX | revoke-user USER | prune
+//              | export [-o FILE] | import [-i FILE] | migrate --to URL [--cursor-file F]
 //
 // Every read command takes --json. The store URL is any the demo takes (SESSION_STORE); the
 // apps' secret (--secret-file, SESSION_SECRET_FILE) gives session handles as the apps show them
@@ -11,6 +12,7 @@
 
 #include "commands.h"
 #include "context.h"
+#include "transfer.h"
 
 int main(int argc, char** argv) {
   using namespace sessionctl;
@@ -19,7 +21,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // the global options are accepted after the command too
   app.footer(
       "Exit codes: 0 done; 1 no such session; 2 bad usage; 3 the store could not answer; "
-      "4 the store holds data sessionctl cannot read.\nSee docs/operations.md.");
+      "4 the store holds data sessionctl cannot read (or the input file is bad); 5 a conflict "
+      "(--on-conflict fail).\nSee docs/operations.md.");
   Options o;
   app.add_option("--store", o.store,
                  "The store URL, as the apps take it: sqlite://PATH, redis://…, "
@@ -52,7 +55,9 @@ int main(int argc, char** argv) {
       "show", "One session: its times, client and payload (keys, types and sizes; --reveal)");
   CLI::App* revoke_cmd = app.add_subcommand("revoke", "End one session");
   for (CLI::App* cmd : {show_cmd, revoke_cmd}) {
-    cmd->add_option("handle", target.handle, "The session's handle, as the apps show it");
+    cmd->add_option("handle", target.handle,
+                    "The session's handle, as the apps show it (one that begins with '-' after "
+                    "--: show --reveal -- -H8S...)");
     cmd->add_option("--key", target.key_hex, "The session's store key (64 hex characters)");
     cmd->add_option("--user", target.user, "Look the handle up in this user's sessions only");
   }
@@ -65,6 +70,45 @@ int main(int argc, char** argv) {
   CLI::App* prune_cmd = app.add_subcommand(
       "prune", "Delete expired records now (stores that do not expire by TTL: SQLite, PostgreSQL)");
 
+  // export, import, migrate: copying sessions (transfer.h).
+  CopyOptions copy;
+  std::string conflict = "skip", progress = "auto", output, input, to_url, cursor_file;
+  double interval_seconds = 5;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Write every live session to a file (or stdout), values as stored");
+  export_cmd->add_option("--output,-o", output, "The file (default: stdout); written whole or not");
+  CLI::App* import_cmd =
+      app.add_subcommand("import", "Read the sessions of an export into --store");
+  import_cmd->add_option("--input,-i", input, "The export file (default: stdin)");
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate", "Copy every live session of --from (or --store) into --to, with its deadlines");
+  migrate_cmd->add_option("--from", o.store, "The source store URL (default: --store)");
+  migrate_cmd->add_option("--to", to_url, "The target store URL")->required();
+  migrate_cmd->add_option("--cursor-file", cursor_file,
+                          "Record progress here after each page; the same command resumes");
+  for (CLI::App* cmd : {import_cmd, migrate_cmd}) {
+    cmd->add_option("--on-conflict", conflict,
+                    "When the target has the key with other contents: skip (keep the target's), "
+                    "newer (keep the one accessed last), fail (stop, exit 5)")
+        ->check(CLI::IsMember({"skip", "newer", "fail"}));
+    cmd->add_flag("--dry-run", copy.dry_run, "Read both sides and count; write nothing");
+    cmd->add_option("--rate", copy.rate, "At most this many sessions per second")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--parallel", copy.parallel, "Sessions in flight at once (default 8)")
+        ->check(CLI::Range(1, 256));
+  }
+  for (CLI::App* cmd : {export_cmd, import_cmd, migrate_cmd}) {
+    cmd->add_option("--batch", copy.batch, "Sessions per page (default 1000)")
+        ->check(CLI::Range(1, 100000));
+    cmd->add_option("--progress", progress,
+                    "auto: a bar on a terminal, else a line every --progress-interval; always; "
+                    "never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+    cmd->add_option("--progress-interval", interval_seconds,
+                    "Seconds between progress lines when stderr is not a terminal (default 5)")
+        ->check(CLI::PositiveNumber);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,6 +116,14 @@ int main(int argc, char** argv) {
     return code == 0 ? kOk : kUsage;
   }
   try {
+    copy.on_conflict = conflict == "newer"  ? OnConflict::kNewer
+                       : conflict == "fail" ? OnConflict::kFail
+                                            : OnConflict::kSkip;
+    copy.progress = progress == "always"  ? Progress::Mode::kAlways
+                    : progress == "never" ? Progress::Mode::kNever
+                                          : Progress::Mode::kAuto;
+    copy.progress_interval =
+        std::chrono::milliseconds(static_cast<std::int64_t>(interval_seconds * 1000));
     const Context ctx(o);
     if (*stats_cmd) return stats(ctx, std::cout);
     if (*list_cmd) return list(ctx, list_user, limit, std::cout);
@@ -79,6 +131,9 @@ int main(int argc, char** argv) {
     if (*revoke_cmd) return revoke(ctx, target, std::cout);
     if (*revoke_user_cmd) return revoke_user(ctx, user, std::cout);
     if (*prune_cmd) return prune(ctx, std::cout);
+    if (*export_cmd) return export_sessions(ctx, output, copy, std::cout);
+    if (*import_cmd) return import_sessions(ctx, input, copy, std::cout);
+    if (*migrate_cmd) return migrate(ctx, to_url, cursor_file, copy, std::cout);
   } catch (const Failure& f) {
     std::cerr << "sessionctl: " << f.what() << '\n';
     return f.code;

@@ -59,5 +59,8 @@ inline constexpr int kRecordFormatVersion = 1;
 
 std::string encode_record(const SessionRecord& record);
 Result<SessionRecord> decode_record(std::string_view encoded);
+// The same encoding as a JSON value, for formats that embed records (sessionctl's export).
+nlohmann::json record_to_json(const SessionRecord& record);
+Result<SessionRecord> record_from_json(nlohmann::json encoded);
 
 }  // namespace sessionkit

@@ -2,7 +2,7 @@
 
 namespace sessionkit {
 
-std::string encode_record(const SessionRecord& r) {
+nlohmann::json record_to_json(const SessionRecord& r) {
   nlohmann::json j = {
       {"v", kRecordFormatVersion},
       {"created", to_millis(r.created_at)},
@@ -15,13 +15,23 @@ std::string encode_record(const SessionRecord& r) {
   if (!r.ip.empty()) j["ip"] = r.ip;
   if (!r.user_agent.empty()) j["ua"] = r.user_agent;
   j["data"] = r.data;
+  return j;
+}
+
+std::string encode_record(const SessionRecord& r) {
   // Invalid UTF-8 in strings is replaced rather than thrown on: a record always encodes.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return record_to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<SessionRecord> decode_record(std::string_view encoded) {
   auto j = nlohmann::json::parse(encoded, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return {errc::corrupt, "record is not a JSON object"};
+  if (j.is_discarded()) return {errc::corrupt, "record is not a JSON object"};
+  return record_from_json(std::move(j));
+}
+
+Result<SessionRecord> record_from_json(nlohmann::json encoded) {
+  nlohmann::json& j = encoded;
+  if (!j.is_object()) return {errc::corrupt, "record is not a JSON object"};
   auto v = j.find("v");
   if (v == j.end() || !v->is_number_integer() || v->get<int>() != kRecordFormatVersion) {
     return {errc::corrupt, "unsupported record version"};

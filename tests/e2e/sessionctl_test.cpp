@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/demo_process.h"
+#include "e2e/sessionctl_run.h"
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/events.h"
 #include "sessionkit/manager.h"
@@ -30,20 +31,12 @@ namespace sk = sessionkit;
 
 constexpr const char* kSecret = "sessionctl-test-secret-0123456789abcdefghij";
 
-struct Ran {
-  int code = -1;
-  std::string output;  // stdout, then stderr
-  std::string err;     // stderr alone
-  json doc;            // stdout as JSON (discarded when it is not JSON)
-};
-
 // Runs sessionctl with `args` (the store and the secret file first).
 Ran ctl(const TempDir& dir, const std::string& url, std::vector<std::string> args) {
-  std::vector<std::string> argv = {SESSIONCTL_BINARY, "--store", url, "--secret-file",
+  std::vector<std::string> argv = {"--store", url, "--secret-file",
                                    (dir.path() / "secret").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = sk::testing::run_program(argv, dir.path());
-  return {r.code, r.output, r.err, json::parse(r.out, nullptr, /*allow_exceptions=*/false)};
+  return run_sessionctl(dir, argv);
 }
 
 struct Seeded {
@@ -115,23 +108,24 @@ void check_store(const std::string& url) {
   ASSERT_EQ(scanned.code, 0) << scanned.output;
   EXPECT_EQ(scanned.doc.size(), 3u);
 
+  // A handle may begin with '-' (base64url): "--" ends the options before it.
   const std::string h1 = handle_of(store, s.alice1);
-  Ran shown = ctl(dir, url, {"show", h1, "--json"});
+  Ran shown = ctl(dir, url, {"show", "--json", "--", h1});
   ASSERT_EQ(shown.code, 0) << shown.output;
   EXPECT_EQ(shown.doc["key"], s.alice1.hex());
   EXPECT_EQ(shown.doc["payload"]["note"]["type"], "string");
   EXPECT_EQ(shown.output.find("secret-note-value"), std::string::npos) << "redacted by default";
-  Ran revealed = ctl(dir, url, {"show", h1, "--user", "alice", "--reveal", "--json"});
+  Ran revealed = ctl(dir, url, {"show", "--user", "alice", "--reveal", "--json", "--", h1});
   ASSERT_EQ(revealed.code, 0) << revealed.output;
   EXPECT_EQ(revealed.doc["payload"]["note"], "secret-note-value");
   EXPECT_NE(revealed.err.find("revealed the payload of session " + s.alice1.hint()),
             std::string::npos)
       << "announced on stderr";
 
-  Ran revoked = ctl(dir, url, {"revoke", h1, "--json"});
+  Ran revoked = ctl(dir, url, {"revoke", "--json", "--", h1});
   ASSERT_EQ(revoked.code, 0) << revoked.output;
   EXPECT_FALSE(sk::BlockingStore(store).load(s.alice1).value().has_value()) << "gone for the apps";
-  EXPECT_EQ(ctl(dir, url, {"revoke", h1}).code, 1) << "no such session now";
+  EXPECT_EQ(ctl(dir, url, {"revoke", "--", h1}).code, 1) << "no such session now";
   EXPECT_EQ(ctl(dir, url, {"revoke", "--key", s.bob.hex()}).code, 0);
   EXPECT_FALSE(sk::BlockingStore(store).load(s.bob).value().has_value());
   EXPECT_TRUE(sk::BlockingStore(store).load(s.alice2).value().has_value()) << "others stay";
