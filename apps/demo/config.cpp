@@ -28,6 +28,12 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "store read per request). Without it a copy of a cookie works until its "
                  "deadline")
       ->envname("SESSION_REVOCATION_STORE");
+  app.add_option("--fallback-store", cfg.fallback_store,
+                 "While moving to --store from another store: that store's URL. Sessions only "
+                 "there are copied into --store on first use; logouts reach both "
+                 "(sessionkit::FallbackStore). With `sessionctl migrate` for the rest; see "
+                 "docs/operations.md, \"Cutting over to another store\"")
+      ->envname("SESSION_FALLBACK_STORE");
   app.add_option("--encrypt-at-rest", cfg.encrypt_at_rest,
                  "Seal every payload value, client address and User-Agent in the store "
                  "(sessionkit::EncryptedStore, XChaCha20-Poly1305 with keys derived from the "

@@ -26,6 +26,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string store = "sqlite://./data/sessions.db";
   std::string revocation_store;
+  std::string fallback_store;  // the store the apps are leaving (FallbackStore)
   bool encrypt_at_rest = false;
   std::size_t compress_above = 0;  // 0: off
   std::string secret;

@@ -25,6 +25,7 @@
 #include "sessionkit/manager.h"
 #include "sessionkit/stores/compressed.h"
 #include "sessionkit/stores/encrypted.h"
+#include "sessionkit/stores/fallback.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/url.h"
 #include "token_service.h"
@@ -160,6 +161,22 @@ sessionkit::StoreBackend open_store(const demo::Config& cfg,
   } else {
     spdlog::info("session store: {} ({})", backend->store->name(),
                  sessionkit::redact_store_url(cfg.store));
+  }
+  if (!cfg.fallback_store.empty()) {
+    // The cut-over to --store from the store the apps leave (docs/operations.md): sessions
+    // found only there are copied in on first use. Beneath the sealing decorator, so that
+    // records move exactly as stored.
+    if (backend->client_side) throw UsageError("--fallback-store needs a server-side --store");
+    auto fallback = open_extra_store("--fallback-store", cfg.fallback_store, "fallback store");
+    if (sessionkit::redact_store_url(cfg.fallback_store) ==
+        sessionkit::redact_store_url(cfg.store)) {
+      throw UsageError("--fallback-store names the --store itself");
+    }
+    spdlog::info("fallback store: {} ({}): sessions only there move to {} on first use",
+                 fallback->name(), sessionkit::redact_store_url(cfg.fallback_store),
+                 backend->store->name());
+    backend->store =
+        sessionkit::FallbackStore::wrap(std::move(backend->store), std::move(fallback));
   }
   return std::move(backend).value();
 }

@@ -30,6 +30,7 @@ SESSIONKIT_STORE_CONFORMANCE(Memory, MemoryTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedMemory, Encrypted<MemoryTraits>);
 SESSIONKIT_STORE_CONFORMANCE(CompressedMemory, Compressed<MemoryTraits>);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedCompressedMemory, EncryptedCompressedMemoryTraits);
+SESSIONKIT_STORE_CONFORMANCE(FallbackMemory, WithFallback<MemoryTraits>);
 
 namespace sessionkit::testing {
 namespace {

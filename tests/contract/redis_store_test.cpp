@@ -56,6 +56,7 @@ SESSIONKIT_STORE_CONFORMANCE(Redis, RedisTraits);
 SESSIONKIT_STORE_CONFORMANCE(RedisCluster, RedisClusterTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedRedis, Encrypted<RedisTraits>);
 SESSIONKIT_STORE_CONFORMANCE(CompressedRedis, Compressed<RedisTraits>);
+SESSIONKIT_STORE_CONFORMANCE(FallbackRedis, WithFallback<RedisTraits>);
 
 namespace sessionkit::testing {
 namespace {

@@ -22,6 +22,8 @@
 #include "sessionkit/keyring.h"
 #include "sessionkit/store.h"
 #include "sessionkit/stores/encrypted.h"
+#include "sessionkit/stores/fallback.h"
+#include "sessionkit/stores/memory.h"
 #include "sessionkit/testing/store_conformance.h"
 
 namespace sessionkit::testing {
@@ -83,6 +85,22 @@ template <class Traits>
 struct Compressed {
   static std::shared_ptr<SessionStore> make(const Clock& clock) {
     return CompressedStore::wrap(Traits::make(clock), {.threshold = 1, .only_if_smaller = false});
+  }
+  static constexpr bool kOrderedScan = ConformanceTraits<Traits>::kOrderedScan;
+  static constexpr bool kExpiresByTtl = ConformanceTraits<Traits>::kExpiresByTtl;
+  static constexpr bool kCountIsExpensive = ConformanceTraits<Traits>::kCountIsExpensive;
+  static std::string skip_reason() { return ConformanceTraits<Traits>::skip_reason(); }
+};
+
+// The same store as the primary of a FallbackStore whose fallback (a memory store) holds
+// nothing: every call passes through with the contract unchanged
+// (SESSIONKIT_STORE_CONFORMANCE(FallbackX, WithFallback<XTraits>)). What the fallback adds is
+// tested in tests/unit/fallback_store_test.cpp.
+template <class Traits>
+struct WithFallback {
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    return FallbackStore::wrap(Traits::make(clock),
+                               MemoryStore::open({.shards = 2, .clock = &clock}).value());
   }
   static constexpr bool kOrderedScan = ConformanceTraits<Traits>::kOrderedScan;
   static constexpr bool kExpiresByTtl = ConformanceTraits<Traits>::kExpiresByTtl;

@@ -397,5 +397,90 @@ TEST(SessionctlTransfer, UsersStaySignedInThroughTheDemoOnTheNewStore) {
   EXPECT_EQ(demo.stop(), 0);
 }
 
+// The cut-over without a pause (docs/operations.md): the apps move to Redis with the SQLite
+// store as their fallback, and `sessionctl migrate` copies the rest while users keep counting
+// and some sign out. Afterwards, on Redis alone: every signed-in user is still signed in with
+// every increment counted, and nobody who signed out is signed in again.
+TEST(SessionctlTransfer, CutOverWithoutAPause) {
+  TempDir dir;
+  sk::testing::RedisServer redis;
+  const std::string old_store = "sqlite://" + (dir.path() / "old.db").string();
+  struct User {
+    std::unique_ptr<HttpClient> client;
+    int visits = 0;
+    bool signed_out = false;
+    decltype(HttpClient::jar) before_signing_out{};  // the cookie a thief may have copied
+  };
+  std::vector<User> users;
+  {
+    DemoProcess old_demo(demo_args(old_store), dir.path(), "demo-old");
+    for (int i = 0; i < 12; ++i) {
+      HttpClient c(old_demo.port());
+      const bool alice = i % 2 == 0;
+      ASSERT_EQ(login(c, alice ? "alice" : "bob", alice ? "wonderland" : "builder").result_int(),
+                200u);
+      for (int k = 0; k <= i % 3; ++k)
+        ASSERT_EQ(c.post_json("/api/increment", "", csrf(c)).result_int(), 200u);
+      users.push_back({std::make_unique<HttpClient>(c), i % 3 + 1});
+    }
+    // The rollout: the new configuration is up before the old one goes.
+    auto args = demo_args(redis.url());
+    args.insert(args.end(), {"--fallback-store", old_store});
+    DemoProcess moving(args, dir.path(), "demo-moving");
+    EXPECT_EQ(old_demo.stop(), 0);
+    for (User& u : users) {
+      auto c = std::make_unique<HttpClient>(moving.port());
+      c->jar = u.client->jar;
+      u.client = std::move(c);
+    }
+    // Half the users come back before the migration starts (copied on first use).
+    for (std::size_t i = 0; i < users.size(); i += 2) {
+      ASSERT_EQ(
+          users[i].client->post_json("/api/increment", "", csrf(*users[i].client)).result_int(),
+          200u);
+      ++users[i].visits;
+    }
+    sk::testing::ServerProcess migrate(
+        {SESSIONCTL_BINARY, "--store", old_store, "migrate", "--to", redis.url(), "--rate", "4",
+         "--batch", "64", "--parallel", "1"},
+        dir.path(), "migrate", sk::testing::ServerProcess::RunAs::caller);
+    // While it runs: every user counts; every third signs out.
+    for (int round = 0; round < 4; ++round) {
+      for (std::size_t i = 0; i < users.size(); ++i) {
+        User& u = users[i];
+        if (u.signed_out) continue;
+        if (round == 1 && i % 3 == 1) {
+          u.before_signing_out = u.client->jar;
+          ASSERT_EQ(u.client->post_json("/api/logout", "", csrf(*u.client)).result_int(), 200u);
+          u.signed_out = true;
+          continue;
+        }
+        Response r = u.client->post_json("/api/increment", "", csrf(*u.client));
+        ASSERT_EQ(r.result_int(), 200u) << r.body();
+        EXPECT_EQ(body_json(r)["visits"], ++u.visits);
+      }
+      std::this_thread::sleep_for(300ms);
+    }
+    const auto done = sk::testing::wait_for_exit(migrate.pid(), 60s);
+    ASSERT_TRUE(done.has_value()) << migrate.output();
+    EXPECT_EQ(*done, 0) << migrate.output();
+    EXPECT_EQ(moving.stop(), 0);
+  }
+  // Redis alone now.
+  DemoProcess after(demo_args(redis.url()), dir.path(), "demo-after");
+  for (User& u : users) {
+    HttpClient c(after.port());
+    c.jar = u.signed_out ? u.before_signing_out : u.client->jar;
+    const json s = body_json(c.get("/api/session"));
+    if (u.signed_out) {
+      EXPECT_EQ(s["authenticated"], false) << "the session signed out from stays ended";
+      continue;
+    }
+    EXPECT_EQ(s["authenticated"], true);
+    EXPECT_EQ(s["visits"], u.visits) << "every increment counted, none lost";
+  }
+  EXPECT_EQ(after.stop(), 0);
+}
+
 }  // namespace
 }  // namespace e2e
