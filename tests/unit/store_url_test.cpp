@@ -187,6 +187,25 @@ TEST(StoreUrl, SqliteCreatesPrivateDirectoriesAndFile) {
   EXPECT_NE(empty.message().find("needs a file path"), std::string::npos) << empty.message();
 }
 
+// ?synchronous=normal|full is the option, not part of the file name; anything else is refused;
+// a '?' followed by something else stays in the path.
+TEST(StoreUrl, SqliteTakesTheSynchronousOption) {
+  TempDir dir;
+  for (const char* mode : {"normal", "full"}) {
+    const std::filesystem::path db = dir.path() / (std::string(mode) + ".db");
+    auto opened = open_store_url("sqlite://" + db.string() + "?synchronous=" + mode);
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    EXPECT_TRUE(std::filesystem::exists(db)) << mode;
+  }
+  auto bad = open_store_url("sqlite://" + (dir.path() / "x.db").string() + "?synchronous=off");
+  EXPECT_EQ(bad.code(), errc::invalid_argument);
+  EXPECT_NE(bad.message().find("?synchronous=normal"), std::string::npos) << bad.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "x.db"));
+  const std::filesystem::path odd = dir.path() / "what?.db";
+  ASSERT_TRUE(open_store_url("sqlite://" + odd.string()).ok());
+  EXPECT_TRUE(std::filesystem::exists(odd));
+}
+
 // An existing file that others may read is opened, with a warning on the library's logger.
 TEST(StoreUrl, SqliteWarnsAboutAFileOthersCanRead) {
   TempDir dir;

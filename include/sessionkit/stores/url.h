@@ -5,7 +5,9 @@
 //   memory://                 MemoryStore::open({}) (sessions die with the process)
 //   sqlite://PATH             SqliteStore in file PATH (relative to the working directory, or
 //                             absolute as in sqlite:///var/lib/app/s.db); the parent directory
-//                             is created when missing
+//                             is created when missing. ?synchronous=normal: SqliteStoreOptions::
+//                             synchronous_full = false (faster writes; the last commits may be
+//                             lost on power loss); ?synchronous=full is the default
 //   redis://[user:password@]host:port[/db]   one Redis server (rediss:// for TLS)
 //   redis+cluster://host:port[,host:port…]  a Redis Cluster (rediss+cluster:// for TLS)
 //                             query options: sessionkit::RedisStoreOptions::from_url

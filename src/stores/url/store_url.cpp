@@ -34,7 +34,7 @@ namespace {
 constexpr std::string_view kSchemes =
     "memory://"
 #ifdef SESSIONKIT_STORE_URL_SQLITE
-    ", sqlite://PATH"
+    ", sqlite://PATH[?synchronous=normal]"
 #endif
 #ifdef SESSIONKIT_STORE_URL_REDIS
     ", redis://, rediss://, redis+cluster://, rediss+cluster://"
@@ -248,8 +248,20 @@ void warn_if_shared(const std::string& path) {
       path, st.st_mode & 0777);
 }
 
-// sqlite://PATH: the parent directory is created (0700) when missing.
+// sqlite://PATH[?synchronous=full|normal]: the parent directory is created (0700) when
+// missing. A path that holds a '?' keeps it unless what follows the last one is the option.
 StoreResult open_sqlite_store(std::string_view rest) {
+  SqliteStoreOptions options;
+  if (const std::size_t q = rest.rfind('?');
+      q != std::string_view::npos && rest.substr(q + 1).starts_with("synchronous=")) {
+    const std::string_view mode = rest.substr(q + 1 + std::string_view("synchronous=").size());
+    if (mode != "full" && mode != "normal") {
+      return {errc::invalid_argument,
+              "sqlite:// takes ?synchronous=full (the default) or ?synchronous=normal"};
+    }
+    options.synchronous_full = mode == "full";
+    rest = rest.substr(0, q);
+  }
   if (rest.empty()) {
     return {errc::invalid_argument, "sqlite:// needs a file path, e.g. sqlite://./data/s.db"};
   }
@@ -257,7 +269,6 @@ StoreResult open_sqlite_store(std::string_view rest) {
   if (path.has_parent_path()) {
     if (auto made = create_private_directories(path.parent_path()); !made) return made;
   }
-  SqliteStoreOptions options;
   options.path = path.string();
   auto store = SqliteStore::open(std::move(options));
   if (!store) return store.status();
