@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <ostream>
+#include <random>
 #include <unordered_set>
 #include <vector>
 
@@ -11,6 +12,12 @@
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/store_rules.h"
 #include "target.h"
+
+#ifdef SESSIONCTL_WITH_REDIS
+#include <future>
+
+#include "sessionkit/stores/redis.h"
+#endif
 
 namespace sessionctl {
 
@@ -32,6 +39,49 @@ std::string plain(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? "-" : v.dump();
 }
 
+#ifdef SESSIONCTL_WITH_REDIS
+// What the server holds for the sessions, estimated from MEMORY USAGE of `keys` (a uniform
+// sample of the sessions) and of the indexes of `users` (a sample of the users): the means
+// times the counts. Null when the store is not Redis.
+json redis_memory(const Context& ctx, const std::vector<sk::SessionKey>& keys,
+                  const std::vector<std::string>& users, std::size_t sessions,
+                  std::size_t user_count) {
+  auto* redis = dynamic_cast<sk::RedisStore*>(&ctx.raw_store());
+  if (redis == nullptr || keys.empty()) return json();
+  auto wait = [&](auto start) {
+    std::promise<sk::Result<std::size_t>> p;
+    auto f = p.get_future();
+    start([&p](sk::Result<std::size_t> r) { p.set_value(std::move(r)); });
+    return ctx.must(f.get(), "MEMORY USAGE");
+  };
+  std::size_t session_bytes = 0, index_bytes = 0;
+  for (const sk::SessionKey& k : keys) {
+    session_bytes += wait([&](auto cb) { redis->memory_usage(k, cb); });
+  }
+  for (const std::string& u : users) {
+    index_bytes += wait([&](auto cb) { redis->index_memory_usage(u, cb); });
+  }
+  const double per_session = static_cast<double>(session_bytes) / static_cast<double>(keys.size());
+  const double per_index =
+      users.empty() ? 0.0 : static_cast<double>(index_bytes) / static_cast<double>(users.size());
+  const auto sessions_total = static_cast<std::size_t>(per_session * static_cast<double>(sessions));
+  const auto index_total = static_cast<std::size_t>(per_index * static_cast<double>(user_count));
+  return {{"sampled_sessions", keys.size()},
+          {"bytes_per_session", static_cast<std::size_t>(per_session)},
+          {"sessions_bytes_estimated", sessions_total},
+          {"sampled_users", users.size()},
+          {"bytes_per_user_index", static_cast<std::size_t>(per_index)},
+          {"user_index_bytes_estimated", index_total},
+          {"total_bytes_estimated", sessions_total + index_total}};
+}
+#endif
+
+std::string megabytes(std::size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
 }  // namespace
 
 int stats(const Context& ctx, std::ostream& out) {
@@ -42,11 +92,20 @@ int stats(const Context& ctx, std::ostream& out) {
   std::unordered_set<std::string> users;
   std::size_t bound = 0, within_hour = 0, within_day = 0;
   std::optional<sk::Time> oldest, newest;
+  // A uniform sample of the keys (reservoir), for the Redis memory estimate.
+  constexpr std::size_t kSample = 1000;
+  std::vector<sk::SessionKey> sample;
+  std::mt19937_64 rng(std::random_device{}());
   std::string cursor;
   do {
     sk::ScanPage page = ctx.must(store.scan(cursor, kPage), "scan");
     for (const sk::StoredSession& s : page.sessions) {
       const sk::SessionRecord& r = s.record;
+      if (sample.size() < kSample) {
+        sample.push_back(s.key);
+      } else if (const std::size_t j = rng() % (bytes.size() + 1); j < kSample) {
+        sample[j] = s.key;
+      }
       bytes.push_back(sk::stores::dump_payload(r.data).size());
       if (!r.user_id.empty()) {
         ++bound;
@@ -63,7 +122,7 @@ int stats(const Context& ctx, std::ostream& out) {
   std::sort(bytes.begin(), bytes.end());
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  const json report = {
+  json report = {
       {"store", std::string(ctx.store().name())},
       {"sessions", bytes.size()},
       {"bound_sessions", bound},
@@ -80,6 +139,17 @@ int stats(const Context& ctx, std::ostream& out) {
       {"newest_created", newest ? json(iso_time(*newest)) : json()},
       {"scan_ms", static_cast<std::int64_t>(ms)},
   };
+#ifdef SESSIONCTL_WITH_REDIS
+  std::vector<std::string> user_sample;
+  for (const std::string& u : users) {
+    if (user_sample.size() == 200) break;
+    user_sample.push_back(u);
+  }
+  if (json mem = redis_memory(ctx, sample, user_sample, bytes.size(), users.size());
+      !mem.is_null()) {
+    report["redis_memory"] = std::move(mem);
+  }
+#endif
   if (ctx.json()) {
     out << report.dump(2) << '\n';
     return kOk;
@@ -100,6 +170,16 @@ int stats(const Context& ctx, std::ostream& out) {
                   {"newest created", plain(report["newest_created"])},
                   {"scanned in", plain(report["scan_ms"]) + " ms"},
               });
+  if (report.contains("redis_memory")) {
+    const json& m = report["redis_memory"];
+    print_table(
+        out, {{"redis memory (estimated)",
+               megabytes(m["total_bytes_estimated"].get<std::size_t>()) + " (sessions " +
+                   megabytes(m["sessions_bytes_estimated"].get<std::size_t>()) + ", user index " +
+                   megabytes(m["user_index_bytes_estimated"].get<std::size_t>()) +
+                   "; MEMORY USAGE of " + m["sampled_sessions"].dump() + " sessions and " +
+                   m["sampled_users"].dump() + " users)"}});
+  }
   return kOk;
 }
 

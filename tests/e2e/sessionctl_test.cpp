@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -149,6 +150,45 @@ TEST(Sessionctl, Sqlite) {
 TEST(Sessionctl, Redis) {
   sk::testing::RedisServer redis;
   check_store(redis.url());
+}
+
+// On Redis, stats estimates the server's memory for the sessions and the user index from
+// MEMORY USAGE of a sample; with fewer sessions than the sample, it is exact: the sums that
+// redis-cli finds for the same keys.
+TEST(Sessionctl, StatsOnRedisReportsTheMemoryRedisCliSees) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.path() / "secret");
+    f << kSecret << "\n";
+  }
+  sk::testing::RedisServer redis;
+  auto backend = sk::open_store_url(redis.url());
+  ASSERT_TRUE(backend.ok());
+  seed(*backend->store);
+  auto sum = [&](const std::string& pattern) {
+    std::size_t total = 0, keys = 0;
+    std::istringstream names(redis.cli({"--scan", "--pattern", pattern}));
+    for (std::string name; std::getline(names, name);) {
+      total += std::stoul(redis.cli({"MEMORY", "USAGE", name, "SAMPLES", "0"}));
+      ++keys;
+    }
+    EXPECT_GT(keys, 0u) << pattern;
+    return total;
+  };
+  const std::size_t sessions = sum("*s:*"), index = sum("*u:*");
+  Ran stats = ctl(dir, redis.url(), {"stats", "--json"});
+  ASSERT_EQ(stats.code, 0) << stats.output;
+  const json& m = stats.doc["redis_memory"];
+  EXPECT_EQ(m["sampled_sessions"], 4) << stats.output;
+  EXPECT_EQ(m["sampled_users"], 2);
+  EXPECT_EQ(m["sessions_bytes_estimated"], sessions);
+  EXPECT_EQ(m["user_index_bytes_estimated"], index);
+  EXPECT_EQ(m["total_bytes_estimated"], sessions + index);
+  Ran text = ctl(dir, redis.url(), {"stats"});
+  EXPECT_NE(text.output.find("redis memory (estimated)"), std::string::npos) << text.output;
+  // Not on other stores.
+  Ran sqlite = ctl(dir, "sqlite://" + (dir.path() / "s.db").string(), {"stats", "--json"});
+  EXPECT_FALSE(sqlite.doc.contains("redis_memory")) << sqlite.output;
 }
 
 TEST(Sessionctl, RedisCluster) {

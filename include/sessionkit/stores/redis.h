@@ -118,6 +118,12 @@ class RedisStore final : public SessionStore {
   // The Redis key a session is stored under (for tests and operators).
   std::string redis_key(const SessionKey& key) const;
 
+  // For operators' tools (sessionctl stats): the bytes the server holds for the record of `key`
+  // (MEMORY USAGE … SAMPLES 0, which counts every field), or for the index of `user_id`'s
+  // sessions; 0 when there is none. One round trip each, to the server that holds the key.
+  void memory_usage(const SessionKey& key, Callback<std::size_t> done);
+  void index_memory_usage(const std::string& user_id, Callback<std::size_t> done);
+
  private:
   class Impl;
   explicit RedisStore(std::shared_ptr<Impl> impl);

@@ -207,5 +207,24 @@ void RedisStore::purge_expired(std::size_t, Callback<std::size_t> done) {
 void RedisStore::health(Callback<void> done) {
   guarded(kRedisStoreName, done, [&] { impl_->health(std::move(done)); });
 }
+void RedisStore::memory_usage(const SessionKey& key, Callback<std::size_t> done) {
+  guarded(kRedisStoreName, done,
+          [&] { impl_->memory_usage(impl_->session_key(key), std::move(done)); });
+}
+void RedisStore::index_memory_usage(const std::string& user_id, Callback<std::size_t> done) {
+  guarded(kRedisStoreName, done,
+          [&] { impl_->memory_usage(impl_->index_key(user_id), std::move(done)); });
+}
+
+void RedisStore::Impl::memory_usage(const std::string& name, Callback<std::size_t>&& done) {
+  client_->execute(name, redis::make_command({"MEMORY", "USAGE", name, "SAMPLES", "0"}),
+                   answering(std::move(done), [](const redisReply& r) -> Result<std::size_t> {
+                     if (r.type == REDIS_REPLY_INTEGER && r.integer >= 0) {
+                       return static_cast<std::size_t>(r.integer);
+                     }
+                     if (r.type == REDIS_REPLY_NIL) return std::size_t{0};
+                     return redis::reply_status(r);
+                   }));
+}
 
 }  // namespace sessionkit

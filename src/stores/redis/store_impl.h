@@ -90,6 +90,8 @@ class RedisStore::Impl : public std::enable_shared_from_this<RedisStore::Impl> {
   void count(Callback<std::size_t>&& done);
   void scan(const std::string& cursor, std::size_t limit, Callback<ScanPage>&& done);
   void health(Callback<void>&& done);
+  // MEMORY USAGE of the key `name` (0 when it does not exist).
+  void memory_usage(const std::string& name, Callback<std::size_t>&& done);
 
   const RedisStoreOptions options_;
   const Clock* clock_;
