@@ -334,6 +334,45 @@ TEST(SessionctlTransfer, MigrateResumesAfterKill9) {
   expect_holds(*open(redis.url()), written);
 }
 
+// The target goes down in the middle: exit 3 (never a silent partial copy), the cursor file
+// keeps the last page done, and the same command finishes the job once the target is back.
+TEST(SessionctlTransfer, ATargetOutageStopsWithExitThreeAndTheSameCommandResumes) {
+  TempDir dir;
+  sk::testing::RedisServerOptions durable;
+  durable.appendfsync_always = true;  // what was copied survives the restart
+  sk::testing::RedisServer redis(durable);
+  const std::string from = "sqlite://" + (dir.path() / "from.db").string();
+  const auto written = seed(open(from), 600);
+  const std::string cursor = (dir.path() / "cursor.json").string();
+  const std::vector<std::string> args = {
+      SESSIONCTL_BINARY, "--store", from,      "migrate", "--to",   redis.url(),
+      "--cursor-file",   cursor,    "--batch", "50",      "--rate", "300"};
+  sk::testing::ServerProcess run(args, dir.path(), "migrate",
+                                 sk::testing::ServerProcess::RunAs::caller);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::size_t done = 0;
+  while (done < 200 && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(cursor);
+    json j = json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) done = j["counts"]["read"].get<std::size_t>();
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(done, 200u) << run.output();
+  redis.stop();
+  const auto code = sk::testing::wait_for_exit(run.pid(), 60s);
+  ASSERT_TRUE(code.has_value()) << run.output();
+  EXPECT_EQ(*code, 3) << run.output();
+  EXPECT_NE(run.output().find("run the same command again to resume"), std::string::npos)
+      << run.output();
+  redis.start();
+  std::vector<std::string> again(args.begin() + 1, args.end() - 2);  // without --rate
+  again.push_back("--json");
+  Ran resumed = run_sessionctl(dir, again);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_EQ(resumed.doc["resumed"], true);
+  expect_holds(*open(redis.url()), written);
+}
+
 // On a terminal (a pseudo-terminal from script(1)), the progress is a bar redrawn in place,
 // with the percentage and the time left.
 TEST(SessionctlTransfer, ProgressBarOnATerminal) {
