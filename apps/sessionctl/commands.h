@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "context.h"
@@ -18,6 +19,8 @@ struct Target {
   std::string user;
 };
 
+// The figures `stats` prints (a scan of the whole store; on Redis, the memory sample too).
+nlohmann::json stats_report(const Context& ctx);
 int stats(const Context& ctx, std::ostream& out);
 int list(const Context& ctx, const std::string& user, std::size_t limit, std::ostream& out);
 // `reveal`: print the payload's values (announced on `log`); else its keys, types and sizes.

@@ -84,7 +84,7 @@ std::string megabytes(std::size_t bytes) {
 
 }  // namespace
 
-int stats(const Context& ctx, std::ostream& out) {
+json stats_report(const Context& ctx) {
   const auto started = std::chrono::steady_clock::now();
   const sk::Time now = sk::SystemClock{}.now();
   sk::BlockingStore store(ctx.store());
@@ -150,6 +150,11 @@ int stats(const Context& ctx, std::ostream& out) {
     report["redis_memory"] = std::move(mem);
   }
 #endif
+  return report;
+}
+
+int stats(const Context& ctx, std::ostream& out) {
+  const json report = stats_report(ctx);
   if (ctx.json()) {
     out << report.dump(2) << '\n';
     return kOk;

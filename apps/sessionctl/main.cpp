@@ -8,11 +8,16 @@
 // apps' secret (--secret-file, SESSION_SECRET_FILE) gives session handles as the apps show them
 // and opens values sealed with --encrypt-at-rest. Exit codes: context.h and docs/operations.md.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 
 #include "commands.h"
+#include "console/admin_password.h"
 #include "context.h"
 #include "transfer.h"
+#ifdef SESSIONCTL_WITH_CONSOLE
+#include "console/console.h"
+#endif
 
 int main(int argc, char** argv) {
   using namespace sessionctl;
@@ -109,6 +114,29 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
   }
 
+  CLI::App* hash_cmd = app.add_subcommand(
+      "hash-password",
+      "Read a password from stdin (one line) and print its argon2id hash, for the console");
+#ifdef SESSIONCTL_WITH_CONSOLE
+  ConsoleOptions console_opts;
+  std::string hash_file;
+  CLI::App* console_cmd = app.add_subcommand(
+      "console", "Serve the web console (overview, search, session detail, revoke)");
+  console_cmd->add_option("--listen", console_opts.listen,
+                          "HOST:PORT (default 127.0.0.1:9090; keep it on loopback or behind TLS)");
+  console_cmd
+      ->add_option("--admin-password-hash-file", hash_file,
+                   "A file holding the admin password's argon2id hash "
+                   "(sessionctl hash-password)")
+      ->envname("SESSIONCTL_ADMIN_PASSWORD_HASH_FILE");
+  console_cmd
+      ->add_option("--admin-password-hash", console_opts.password_hash,
+                   "The hash itself (prefer the file)")
+      ->envname("SESSIONCTL_ADMIN_PASSWORD_HASH");
+  console_cmd->add_option("--threads", console_opts.threads, "Request threads (default 8)")
+      ->check(CLI::Range(1, 64));
+#endif
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -124,6 +152,14 @@ int main(int argc, char** argv) {
                                           : Progress::Mode::kAuto;
     copy.progress_interval =
         std::chrono::milliseconds(static_cast<std::int64_t>(interval_seconds * 1000));
+    if (*hash_cmd) {  // needs no store
+      std::string password;
+      std::getline(std::cin, password);
+      if (password.ends_with('\r')) password.pop_back();
+      if (password.size() < 12) throw Failure(kUsage, "hash-password: at least 12 characters");
+      std::cout << hash_password(password) << '\n';
+      return kOk;
+    }
     const Context ctx(o);
     if (*stats_cmd) return stats(ctx, std::cout);
     if (*list_cmd) return list(ctx, list_user, limit, std::cout);
@@ -134,6 +170,17 @@ int main(int argc, char** argv) {
     if (*export_cmd) return export_sessions(ctx, output, copy, std::cout);
     if (*import_cmd) return import_sessions(ctx, input, copy, std::cout);
     if (*migrate_cmd) return migrate(ctx, to_url, cursor_file, copy, std::cout);
+#ifdef SESSIONCTL_WITH_CONSOLE
+    if (*console_cmd) {
+      if (!hash_file.empty()) {
+        std::ifstream in(hash_file);
+        if (!in || !std::getline(in, console_opts.password_hash)) {
+          throw Failure(kUsage, "--admin-password-hash-file: cannot read " + hash_file);
+        }
+      }
+      return console(ctx, console_opts);
+    }
+#endif
   } catch (const Failure& f) {
     std::cerr << "sessionctl: " << f.what() << '\n';
     return f.code;
