@@ -73,8 +73,8 @@ class Console {
   // Runs `body` for a signed-in admin; others are sent to the sign-in page (GET) or refused
   // (POST). A sessionctl Failure (a store error) becomes a page with the matching status.
   template <class Body>
-  skh::SessionHandler admin(Body body) {
-    return [this, body](skh::Scope& s) -> sk::Status {
+  static skh::SessionHandler admin(Body body) {
+    return [body](skh::Scope& s) -> sk::Status {
       if (!s.signed_in()) {
         if (s.request().method != "GET") return html(s, 403, "Signed out", "<p>Sign in again.</p>");
         s.response().set_redirect("/login", 303);
@@ -213,7 +213,8 @@ sk::Status Console::detail(skh::Scope& s, const std::string& key_hex) {
     rows.push_back({f, page::escape(plain(d[f]))});
   }
   std::vector<std::vector<std::string>> payload;
-  for (const auto& [name, v] : payload_view(x.record.data, false).items()) {
+  const json view = payload_view(x.record.data, false);  // outlives the loop below
+  for (const auto& [name, v] : view.items()) {
     payload.push_back({page::escape(name), page::escape(plain(v["type"])), plain(v["bytes"])});
   }
   std::string body = page::table({"field", "value"}, rows) +
@@ -283,7 +284,7 @@ int Console::run() {
   ::httplib::Server server;
   const int threads = std::max(1, options_.threads);
   server.new_task_queue = [threads] { return new ::httplib::ThreadPool(threads); };
-  server.set_payload_max_length(64 * 1024);
+  server.set_payload_max_length(std::size_t{64} * 1024);
   server.set_post_routing_handler([](const ::httplib::Request&, ::httplib::Response& res) {
     res.set_header("Content-Security-Policy", kCsp);
     res.set_header("X-Content-Type-Options", "nosniff");

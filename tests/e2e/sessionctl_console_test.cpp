@@ -1,0 +1,181 @@
+// sessionctl console (issue 16, deliverable 2, first slice) against a real SQLite store, driven
+// over HTTP: not signed in, every page sends to the sign-in page; a wrong password is 401; the
+// right one (checked against its argon2id hash from `sessionctl hash-password`) signs in with a
+// new, HttpOnly, SameSite=Strict cookie; every answer carries the strict CSP; the overview counts
+// the store; search by user uses the index; a session's page shows the payload redacted;
+// revoking needs the CSRF token and a confirmation, and the session is gone for the apps;
+// "revoke all" ends a user's sessions and no one else's; signing out ends the console session.
+// (Chromium drives the same pages in tests/browser, next.)
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "e2e/demo_process.h"
+#include "e2e/http_client.h"
+#include "e2e/sessionctl_run.h"
+#include "sessionkit/blocking_store.h"
+#include "sessionkit/stores/url.h"
+#include "support/server_process.h"
+
+namespace e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sk = sessionkit;
+
+constexpr const char* kPassword = "correct horse battery staple";
+
+std::string csrf_of(const std::string& html) {
+  std::smatch m;
+  if (!std::regex_search(html, m, std::regex(R"re(name="_csrf" value="([^"]+)")re"))) return "";
+  return m[1];
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out += '&';
+    out += k + '=';
+    for (const unsigned char c : v) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+        out += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(SessionctlConsole, SignInSearchShowAndRevoke) {
+  TempDir dir;
+  const std::string url = "sqlite://" + (dir.path() / "s.db").string();
+  auto backend = sk::open_store_url(url);
+  ASSERT_TRUE(backend.ok());
+  sk::BlockingStore store(*backend->store);
+  auto add = [&](const std::string& user, nlohmann::json data) {
+    const sk::SessionKey key = sk::SessionKey::of(sk::SessionId::generate());
+    sk::SessionRecord r;
+    r.start(sk::SystemClock{}.now(), 30min, 12h);
+    r.user_id = user;
+    r.data = std::move(data);
+    EXPECT_TRUE(store.create(key, r).ok());
+    return key;
+  };
+  const sk::SessionKey alice1 = add("alice", {{"note", "secret-note-value"}});
+  const sk::SessionKey alice2 = add("alice", {{"theme", "dark"}});
+  const sk::SessionKey bob = add("bob", {{"visits", 3}});
+
+  auto hashed = sk::testing::run_program(
+      {"/bin/sh", "-c",
+       std::string("printf '%s\\n' '") + kPassword + "' | " + SESSIONCTL_BINARY +
+           " hash-password > '" + (dir.path() / "hash").string() + "'"},
+      dir.path());
+  ASSERT_EQ(hashed.code, 0) << hashed.output;
+  sk::testing::ServerProcess console(
+      {SESSIONCTL_BINARY, "--store", url, "console", "--listen", "127.0.0.1:0",
+       "--admin-password-hash-file", (dir.path() / "hash").string()},
+      dir.path(), "console", sk::testing::ServerProcess::RunAs::caller);
+  std::uint16_t port = 0;
+  for (int i = 0; i < 500 && port == 0 && console.running(); ++i) {
+    std::smatch m;
+    const std::string out = console.output();
+    if (std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"))) {
+      port = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(port, 0) << console.output();
+
+  HttpClient c(port);
+  Response res = c.get("/");
+  EXPECT_EQ(res.result_int(), 303u);
+  EXPECT_EQ(res["Location"], "/login");
+  res = c.get("/login");
+  ASSERT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res["Content-Security-Policy"],
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  EXPECT_EQ(res["X-Frame-Options"], "DENY");
+  EXPECT_EQ(res["Cache-Control"], "no-store");
+  std::string token = csrf_of(res.body());
+  ASSERT_FALSE(token.empty()) << res.body();
+  const std::string anonymous = c.jar.get("sessionctl_console").value_or("");
+
+  res = c.post_form("/login", form_encode({{"_csrf", token}, {"password", "not it"}}));
+  EXPECT_EQ(res.result_int(), 401u) << res.body();
+  res = c.post_form("/login", form_encode({{"password", kPassword}}));
+  EXPECT_EQ(res.result_int(), 403u) << "no CSRF token";
+  res = c.post_form("/login", form_encode({{"_csrf", token}, {"password", kPassword}}));
+  ASSERT_EQ(res.result_int(), 303u) << res.body();
+  EXPECT_EQ(res["Location"], "/");
+  bool strict = false;
+  for (const SetCookieLine& l : c.last_set_cookies()) {
+    if (l.name == "sessionctl_console" && !l.deletes) {
+      strict = l.raw.find("HttpOnly") != std::string::npos &&
+               l.raw.find("SameSite=Strict") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(strict) << "a new HttpOnly, SameSite=Strict cookie";
+  EXPECT_NE(c.jar.get("sessionctl_console").value_or(""), anonymous) << "a new session ID";
+
+  res = c.get("/");
+  ASSERT_EQ(res.result_int(), 200u);
+  EXPECT_NE(res.body().find("sessions<b>3</b>"), std::string::npos) << res.body();
+  EXPECT_NE(res.body().find("users<b>2</b>"), std::string::npos);
+
+  res = c.get("/search?user=alice");
+  ASSERT_EQ(res.result_int(), 200u);
+  EXPECT_NE(res.body().find("2 sessions of user alice (the user index)"), std::string::npos);
+  EXPECT_NE(res.body().find("/session/" + alice1.hex()), std::string::npos);
+  EXPECT_EQ(res.body().find("/session/" + bob.hex()), std::string::npos);
+  res = c.get("/search?key=" + bob.hex().substr(0, 10));
+  EXPECT_NE(res.body().find("/session/" + bob.hex()), std::string::npos) << res.body();
+  EXPECT_EQ(c.get("/search?key=XYZ").result_int(), 400u);
+
+  res = c.get("/session/" + alice1.hex());
+  ASSERT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body().find("secret-note-value"), std::string::npos) << "redacted";
+  EXPECT_NE(res.body().find("<td>note</td><td>string</td>"), std::string::npos) << res.body();
+  EXPECT_EQ(c.get("/session/" + std::string(64, 'a')).result_int(), 404u);
+
+  token = csrf_of(c.get("/session/" + alice1.hex() + "/revoke").body());
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(c.post_form("/session/" + alice1.hex() + "/revoke", "").result_int(), 403u);
+  EXPECT_TRUE(store.load(alice1).value().has_value()) << "nothing without the token";
+  res = c.post_form("/session/" + alice1.hex() + "/revoke", form_encode({{"_csrf", token}}));
+  ASSERT_EQ(res.result_int(), 200u) << res.body();
+  EXPECT_NE(res.body().find("The session has ended."), std::string::npos);
+  EXPECT_FALSE(store.load(alice1).value().has_value());
+
+  res = c.get("/revoke-user?user=alice");
+  EXPECT_NE(res.body().find("End all 1 sessions of user alice"), std::string::npos) << res.body();
+  res =
+      c.post_form("/revoke-user", form_encode({{"_csrf", csrf_of(res.body())}, {"user", "alice"}}));
+  ASSERT_EQ(res.result_int(), 200u) << res.body();
+  EXPECT_NE(res.body().find("1 sessions of user alice ended."), std::string::npos);
+  EXPECT_FALSE(store.load(alice2).value().has_value());
+  EXPECT_TRUE(store.load(bob).value().has_value()) << "no one else's";
+
+  res = c.post_form("/logout", form_encode({{"_csrf", csrf_of(c.get("/").body())}}));
+  EXPECT_EQ(res.result_int(), 303u);
+  EXPECT_EQ(c.get("/").result_int(), 303u) << "signed out";
+  c.close();  // else the server waits for the idle keep-alive connection to time out
+  EXPECT_EQ(console.stop(), 0) << console.output();
+}
+
+// Without an admin password hash the console does not start (exit 2, saying how to make one).
+TEST(SessionctlConsole, RefusesToStartWithoutAPasswordHash) {
+  TempDir dir;
+  Ran r = run_sessionctl(dir, {"--store", "sqlite://" + (dir.path() / "s.db").string(), "console",
+                               "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.err.find("sessionctl hash-password"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace e2e
