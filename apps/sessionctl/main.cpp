@@ -1,8 +1,10 @@
-// sessionctl — look into a session store, and end sessions, from the command line.
+// sessionctl — look into a session store, end sessions, move them between stores, from the
+// command line or a web console.
 //
 //   sessionctl --store URL stats | list [--user U] [--limit N] | show HANDLE|--key HEX
 //              [--reveal] | revoke HANDLE|--key HEX | revoke-user USER | prune
 //              | export [-o FILE] | import [-i FILE] | migrate --to URL [--cursor-file F]
+//              | hash-password | console [--listen HOST:PORT] --admin-password-hash-file F
 //
 // Every read command takes --json. The store URL is any the demo takes (SESSION_STORE); the
 // apps' secret (--secret-file, SESSION_SECRET_FILE) gives session handles as the apps show them
