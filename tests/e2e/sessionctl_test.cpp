@@ -8,9 +8,9 @@
 
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "e2e/demo_process.h"
 #include "e2e/sessionctl_run.h"
