@@ -10,6 +10,8 @@
 
 #include "sessionkit/clock.h"
 
+#include "common/html_escape.h"
+
 namespace demo {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -47,7 +49,7 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 std::string iso8601(sessionkit::Time t);
 void append_iso8601(std::string& out, sessionkit::Time t);
 
-// HTML-escapes & < > " '.
-std::string html_escape(std::string_view in);
+// HTML-escapes & < > " ' (apps/common/html_escape.h, shared with sessionctl's console).
+using sessionkit_apps::html_escape;
 
 }  // namespace demo

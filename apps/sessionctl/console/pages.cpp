@@ -1,33 +1,12 @@
 // pages.cpp — see pages.h.
 #include "console/pages.h"
 
+#include "common/html_escape.h"
+
 namespace sessionctl::page {
 
 std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return sessionkit_apps::html_escape(text);
 }
 
 std::string post_form(std::string_view action, const std::string& csrf,
