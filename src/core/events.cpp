@@ -3,7 +3,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 namespace sessionkit {
 
@@ -36,6 +37,16 @@ std::shared_ptr<spdlog::logger> library_logger() {
     }
   }();
   return logger;
+}
+
+nlohmann::ordered_json event_to_json(const Event& e) {
+  nlohmann::ordered_json object = {
+      {"event", std::string(to_string(e.type))}, {"at_ms", to_millis(e.at)}, {"key", e.key_hint}};
+  if (e.type == EventType::rotated) object["old_key"] = e.old_key_hint;
+  if (e.type == EventType::anomaly) object["anomaly"] = std::string(to_string(e.anomaly));
+  object["user"] = e.user_id;
+  object["reason"] = e.reason;
+  return object;
 }
 
 namespace {
@@ -75,14 +86,9 @@ class JsonLogSink final : public EventSink {
       : logger_(logger ? std::move(logger) : library_logger()) {}
 
   void on_event(const Event& e) override {
-    nlohmann::ordered_json line = {
-        {"event", std::string(to_string(e.type))}, {"at_ms", to_millis(e.at)}, {"key", e.key_hint}};
-    if (e.type == EventType::rotated) line["old_key"] = e.old_key_hint;
-    if (e.type == EventType::anomaly) line["anomaly"] = std::string(to_string(e.anomaly));
-    line["user"] = e.user_id;
-    line["reason"] = e.reason;
-    logger_->log(level_of(e), "{}",
-                 line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    logger_->log(
+        level_of(e), "{}",
+        event_to_json(e).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
 
  private:
@@ -92,6 +98,21 @@ class JsonLogSink final : public EventSink {
 class NullSink final : public EventSink {
  public:
   void on_event(const Event&) override {}
+};
+
+class TeeSink final : public EventSink {
+ public:
+  explicit TeeSink(std::vector<std::shared_ptr<EventSink>> sinks) : sinks_(std::move(sinks)) {
+    std::erase(sinks_, nullptr);
+  }
+
+  void on_event(const Event& e) override {
+    for (const auto& sink : sinks_)
+      sink->on_event(e);
+  }
+
+ private:
+  std::vector<std::shared_ptr<EventSink>> sinks_;
 };
 
 }  // namespace
@@ -106,6 +127,10 @@ std::shared_ptr<EventSink> make_json_log_sink(std::shared_ptr<spdlog::logger> lo
 
 std::shared_ptr<EventSink> make_null_sink() {
   return std::make_shared<NullSink>();
+}
+
+std::shared_ptr<EventSink> make_tee_sink(std::vector<std::shared_ptr<EventSink>> sinks) {
+  return std::make_shared<TeeSink>(std::move(sinks));
 }
 
 }  // namespace sessionkit
