@@ -56,9 +56,10 @@ void add_deployment_flags(CLI::App& app, Config& cfg) {
                  "ignored. Keep it owner-only (chmod 600): a warning otherwise")
       ->envname("SESSION_SECRET_FILE");
   app.add_option("--metrics-token-file", cfg.metrics_token_file,
-                 "Protect GET /metrics: read a bearer token from this file (one trailing newline "
-                 "ignored); scrapers then send 'Authorization: Bearer <token>'. Without it "
-                 "/metrics is public")
+                 "Protect GET /metrics and GET /events: read a bearer token from this file (one "
+                 "trailing newline ignored); clients then send 'Authorization: Bearer <token>'. "
+                 "Without it /metrics is public, and /events is public in development and not "
+                 "served in production")
       ->envname("SESSION_METRICS_TOKEN_FILE");
   app.add_option("--cookie-name", cfg.cookie_name, "Session cookie name (without prefix)")
       ->envname("SESSION_COOKIE_NAME");

@@ -23,6 +23,7 @@
 #include "sessionkit/keyring.h"
 #include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
+#include "sessionkit/recent_events.h"
 #include "sessionkit/stores/compressed.h"
 #include "sessionkit/stores/encrypted.h"
 #include "sessionkit/stores/fallback.h"
@@ -37,6 +38,7 @@ using demo::UsageError;
 
 constexpr int kExitUsage = 2;  // bad flags or configuration
 constexpr int kExitFailure = 1;
+constexpr std::size_t kRecentEvents = 1000;  // what GET /events can show
 
 // Start-up could not complete (the store cannot be opened, the address cannot be bound): exit 1.
 struct StartupFailure : std::runtime_error {
@@ -189,6 +191,7 @@ demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
   options.origins = std::move(s.origins);
   options.reauth_after = std::chrono::seconds(cfg.reauth_after);
   options.metrics_token = std::move(s.metrics_token);
+  options.production = s.production;
   return options;
 }
 
@@ -220,10 +223,12 @@ std::shared_ptr<sessionkit::SessionStore> counting_store(const sessionkit::Store
 }
 
 // The sign-in throttle (docs/security.md, "Login throttling"), or nullptr with
-// --login-throttle=false. Its counts go to --login-throttle-store, else counting_store's.
+// --login-throttle=false. Its counts go to --login-throttle-store, else counting_store's; its
+// anomaly events to `events`.
 std::unique_ptr<sessionkit::LoginThrottle> make_throttle(
     const demo::Config& cfg, const sessionkit::StoreBackend& backend,
-    const sessionkit::Keyring& keyring, std::shared_ptr<sessionkit::Metrics> metrics) {
+    const sessionkit::Keyring& keyring, std::shared_ptr<sessionkit::Metrics> metrics,
+    std::shared_ptr<sessionkit::EventSink> events) {
   if (!cfg.login_throttle) {
     if (!cfg.login_throttle_store.empty()) {
       throw UsageError("--login-throttle-store needs --login-throttle");
@@ -249,7 +254,7 @@ std::unique_ptr<sessionkit::LoginThrottle> make_throttle(
   }
   auto throttle =
       sessionkit::LoginThrottle::create(std::move(store), keyring, sessionkit::system_clock(), o,
-                                        sessionkit::make_log_sink(), std::move(metrics));
+                                        std::move(events), std::move(metrics));
   if (!throttle) throw UsageError("login throttle: " + throttle.message());
   spdlog::info("login throttle: failure counts in {}", where);
   return std::move(throttle).value();
@@ -258,9 +263,10 @@ std::unique_ptr<sessionkit::LoginThrottle> make_throttle(
 // The sign-in anomaly signals (docs/security.md, "Anomaly signals"), or nullptr with
 // --anomaly-signals=false. Sign-in counts go where the throttle's do by default
 // (counting_store); client-side sessions have no user index, so only the cycles are watched.
+// Its anomaly events go to `events`.
 std::unique_ptr<sessionkit::AnomalyDetector> make_detector(
     const demo::Config& cfg, const sessionkit::StoreBackend& backend,
-    std::shared_ptr<sessionkit::Metrics> metrics) {
+    std::shared_ptr<sessionkit::Metrics> metrics, std::shared_ptr<sessionkit::EventSink> events) {
   if (!cfg.anomaly_signals) return nullptr;
   sessionkit::AnomalyDetectorOptions o;
   o.max_networks = cfg.anomaly_max_networks;
@@ -279,9 +285,9 @@ std::unique_ptr<sessionkit::AnomalyDetector> make_detector(
     o.max_user_agents = 0;
     sessions = counts;
   }
-  auto detector = sessionkit::AnomalyDetector::create(
-      std::move(sessions), sessionkit::system_clock(), o, sessionkit::make_log_sink(),
-      std::move(metrics), std::move(counts));
+  auto detector =
+      sessionkit::AnomalyDetector::create(std::move(sessions), sessionkit::system_clock(), o,
+                                          std::move(events), std::move(metrics), std::move(counts));
   if (!detector) throw UsageError("anomaly signals: " + detector.message());
   return std::move(detector).value();
 }
@@ -319,10 +325,16 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   // One Metrics for the manager and the sign-in guards: /metrics shows all their counts.
   auto metrics = std::make_shared<sessionkit::Metrics>();
   deps.metrics = metrics;
+  // One sink for the manager and the sign-in guards too: every lifecycle and anomaly event is
+  // logged and kept among the recent ones GET /events shows.
+  const auto recent = std::make_shared<sessionkit::RecentEvents>(kRecentEvents);
+  const std::shared_ptr<sessionkit::EventSink> events =
+      sessionkit::make_tee_sink({sessionkit::make_log_sink(), recent});
+  deps.events = events;
   const std::unique_ptr<sessionkit::LoginThrottle> throttle =
-      make_throttle(cfg, backend, session_keyring, metrics);
+      make_throttle(cfg, backend, session_keyring, metrics, events);
   const std::unique_ptr<sessionkit::AnomalyDetector> detector =
-      make_detector(cfg, backend, metrics);
+      make_detector(cfg, backend, metrics, events);
   sessionkit::SessionManager manager(std::move(backend.store), std::move(*s.keyring), s.options,
                                      std::move(deps));
   // Token sessions need a store (refresh-token families live in session records).
@@ -330,7 +342,7 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   if (manager.store() != nullptr) tokens.emplace(manager, session_keyring, cfg, s.production);
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
-                      tokens ? &*tokens : nullptr, throttle.get(), detector.get());
+                      tokens ? &*tokens : nullptr, throttle.get(), detector.get(), recent.get());
   demo::Server server(router, server_options(cfg, s));
   try {
     server.start();

@@ -2,10 +2,13 @@
 // `route` (operations, media types, the route table).
 #include "routes.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <stdexcept>
+#include <vector>
 
 #include "pages.h"
 #include "router_ctx.h"
@@ -87,18 +90,32 @@ std::optional<Response> media_type_error(const Router::Ctx& ctx, bool json_body)
   return std::nullopt;
 }
 
+// `bytes` random bytes as lower-case hex (libsodium's CSPRNG).
+std::string random_hex(std::size_t bytes) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(bytes * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
+  hex.pop_back();  // the terminating NUL
+  return hex;
+}
+
 }  // namespace
 
 Router::Router(sessionkit::SessionManager& manager, UserDirectory& users,
                asio::any_io_executor hash_executor, RouterOptions options, TokenService* tokens,
-               sessionkit::LoginThrottle* throttle, const sessionkit::AnomalyDetector* detector)
+               sessionkit::LoginThrottle* throttle, const sessionkit::AnomalyDetector* detector,
+               const sessionkit::RecentEvents* events)
     : manager_(manager),
       users_(users),
       hash_executor_(std::move(hash_executor)),
       options_(std::move(options)),
       tokens_(tokens),
       throttle_(throttle),
-      detector_(detector) {}
+      detector_(detector),
+      events_(events),
+      events_instance_(random_hex(8)) {}
 
 const Router::Route* Router::find_route(std::string_view path) {
   static constexpr Route kRoutes[] = {
@@ -183,10 +200,12 @@ asio::awaitable<Response> Router::route(Ctx& ctx) const {
     co_return ctx.error(HttpStatus::bad_request, "the request target must be a path");
   }
   // Operations: no session work at all.
-  if (ctx.path == "/healthz" || ctx.path == "/readyz" || ctx.path == "/metrics") {
+  if (ctx.path == "/healthz" || ctx.path == "/readyz" || ctx.path == "/metrics" ||
+      ctx.path == "/events") {
     if (ctx.method != verb::get) co_return ctx.method_not_allowed("GET, HEAD");
     if (ctx.path == "/healthz") co_return get_healthz(ctx);
     if (ctx.path == "/readyz") co_return co_await get_readyz(ctx);
+    if (ctx.path == "/events") co_return get_events(ctx);
     co_return co_await get_metrics(ctx);
   }
   if (is_token_path(ctx.path)) co_return co_await token_route(ctx);

@@ -13,7 +13,7 @@
 // are in page_routes.cpp (GET /), api_routes.cpp (/api/session, increment, /api/sessions),
 // auth_routes.cpp (login, logout, password, re-authentication, ending sessions),
 // token_routes.cpp (/api/token…, /api/me, /.well-known/jwks.json) and ops_routes.cpp (/healthz,
-// /readyz, /metrics).
+// /readyz, /metrics, /events).
 //
 // Thread safety: a Router is shared by all connections; `handle` may run concurrently.
 #pragma once
@@ -37,6 +37,7 @@
 #include "sessionkit/http/proxy.h"
 #include "sessionkit/login_throttle.h"
 #include "sessionkit/manager.h"
+#include "sessionkit/recent_events.h"
 #include "users.h"
 
 namespace demo {
@@ -58,9 +59,12 @@ struct RouterOptions {
   // Sensitive actions (ending other sessions) need an authentication at most this old; older
   // ones answer 401 until POST /api/reauth succeeds.
   std::chrono::seconds reauth_after{600};
-  // When not empty, GET /metrics answers 401 unless the request carries
+  // When not empty, GET /metrics and GET /events answer 401 unless the request carries
   // `Authorization: Bearer <metrics_token>` (compared in constant time).
   std::string metrics_token;
+  // Production mode: without a metrics_token, GET /events is not served (404): its events carry
+  // user ids. Development serves it openly, like /metrics.
+  bool production = false;
 };
 
 class Router {
@@ -70,11 +74,13 @@ class Router {
   // `tokens` (borrowed too) serves /api/token…; nullptr: token sessions are off (cookie://),
   // those routes answer 501. `throttle` (borrowed) slows password guessing at sign-in
   // (login_guard.cpp); nullptr: no throttle. `detector` (borrowed) hears of every successful
-  // sign-in (anomaly signals); nullptr: none.
+  // sign-in (anomaly signals); nullptr: none. `events` (borrowed) holds the process's recent
+  // lifecycle events, served by GET /events; nullptr: that route answers 404.
   Router(sessionkit::SessionManager& manager, UserDirectory& users,
          boost::asio::any_io_executor hash_executor, RouterOptions options,
          TokenService* tokens = nullptr, sessionkit::LoginThrottle* throttle = nullptr,
-         const sessionkit::AnomalyDetector* detector = nullptr);
+         const sessionkit::AnomalyDetector* detector = nullptr,
+         const sessionkit::RecentEvents* events = nullptr);
 
   // `peer` is the client address. The request's body has already been read (size-limited).
   boost::asio::awaitable<Response> handle(Request& req, const std::string& peer) const;
@@ -125,6 +131,11 @@ class Router {
   Response get_healthz(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_readyz(Ctx& ctx) const;
   boost::asio::awaitable<Response> get_metrics(Ctx& ctx) const;
+  Response get_events(Ctx& ctx) const;
+  // /metrics and /events: the 401 answer (with WWW-Authenticate) when a metrics token is
+  // configured and the request does not carry it; nullopt when it may pass. `what` names the
+  // route in the error ("metrics", "events").
+  std::optional<Response> refuse_without_metrics_token(const Ctx& ctx, std::string_view what) const;
 
   // ---- page_routes.cpp ----
   boost::asio::awaitable<Response> get_home(SessionScope& s) const;
@@ -208,6 +219,10 @@ class Router {
   TokenService* tokens_;
   sessionkit::LoginThrottle* throttle_;
   const sessionkit::AnomalyDetector* detector_;
+  const sessionkit::RecentEvents* events_;
+  // GET /events's "instance": 16 random hex characters chosen when the router is built, so a
+  // reader sees when the numbering restarted (another process).
+  std::string events_instance_;
 };
 
 }  // namespace demo

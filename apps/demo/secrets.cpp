@@ -66,7 +66,10 @@ std::string secret_text(const Config& cfg, bool on_command_line) {
 
 std::string metrics_token(const Config& cfg, bool production) {
   if (cfg.metrics_token_file.empty()) {
-    if (production) spdlog::warn("/metrics is public; protect it with --metrics-token-file");
+    if (production) {
+      spdlog::warn(
+          "/metrics is public and /events is not served; --metrics-token-file protects both");
+    }
     return {};
   }
   std::string token = read_secret_file("--metrics-token-file", cfg.metrics_token_file);

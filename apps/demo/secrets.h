@@ -19,8 +19,8 @@ std::string read_secret_file(const std::string& what, const std::string& path);
 // given. `on_command_line`: --secret was given as a flag (a warning: others can see it).
 std::string secret_text(const Config& cfg, bool on_command_line);
 
-// The --metrics-token-file token ("" without the flag: /metrics is public, a warning in
-// production).
+// The --metrics-token-file token, for /metrics and /events ("" without the flag: /metrics is
+// public, /events too in development and not served in production; a warning in production).
 std::string metrics_token(const Config& cfg, bool production);
 
 // The keyring from `secret` (secret_text); without one, development gets a random per-process

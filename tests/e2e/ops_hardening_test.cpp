@@ -1,6 +1,6 @@
 // Operational hardening of the demo (issue 21, penetration test findings 9 and 11): store
 // passwords never reach the output, the SQLite data is owner-only, secrets come from files,
-// and /metrics can be protected by a bearer token.
+// and /metrics can be protected by a bearer token (and GET /events with it).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -380,6 +381,146 @@ TEST(MetricsToken, RefusesAnEmptyOrMissingTokenFile) {
     EXPECT_NE(output.find("--metrics-token-file"), std::string::npos) << output;
     EXPECT_NE(output.find(expect), std::string::npos) << expect << "\n" << output;
   }
+}
+
+// ---- GET /events: the recent lifecycle events, behind the metrics token ----
+
+// The events of an /events answer, checked for the shape every answer has.
+nlohmann::json events_of(const Response& res) {
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_EQ(res[bhttp::field::cache_control], "no-store");
+  EXPECT_EQ(res[bhttp::field::content_type], "application/json");
+  nlohmann::json j = body_json(res);
+  EXPECT_TRUE(j["instance"].is_string() && j["last_seq"].is_number_unsigned() &&
+              j["dropped"].is_number_unsigned() && j["events"].is_array())
+      << j;
+  return j;
+}
+
+TEST(EventsEndpoint, ListsTheLifecycleInOrderAndAfterGivesOnlyNewerOnes) {
+  TempDir dir;
+  std::vector<std::string> args = demo_args("memory://");
+  args.insert(args.end(), {"--login-pair-free", "0"});  // one wrong password: an anomaly
+  DemoProcess demo(args, dir.path(), "events");
+  HttpClient c(demo.port());
+  const nlohmann::json before = events_of(c.get("/events"));
+  EXPECT_EQ(before["last_seq"], 0);
+  EXPECT_EQ(before["events"].size(), 0u);
+  const std::string instance = before["instance"];
+  EXPECT_EQ(instance.size(), 16u);
+  EXPECT_EQ(instance.find_first_not_of("0123456789abcdef"), std::string::npos) << instance;
+
+  // An anonymous session stored (created), signed in (rotated), signed out (destroyed).
+  ASSERT_EQ(c.post_json("/api/increment", "", csrf(c)).result_int(), 200);
+  ASSERT_EQ(login(c, "alice", "wonderland").result_int(), 200);
+  ASSERT_EQ(c.post_json("/api/logout", "", csrf(c)).result_int(), 200);
+
+  const nlohmann::json all = events_of(c.get("/events"));
+  EXPECT_EQ(all["instance"], instance) << "the same process, the same instance";
+  EXPECT_EQ(all["dropped"], 0);
+  const nlohmann::json& events = all["events"];
+  ASSERT_EQ(events.size(), 3u) << all;
+  const std::vector<std::string> types = {"created", "rotated", "destroyed"};
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i]["seq"], i + 1) << events[i];
+    EXPECT_EQ(events[i]["event"], types[i]) << events[i];
+    EXPECT_TRUE(events[i]["at_ms"].is_number_integer()) << events[i];
+    EXPECT_EQ(events[i]["key"].get<std::string>().size(), 8u) << events[i];
+    EXPECT_TRUE(events[i]["reason"].is_string()) << events[i];
+  }
+  EXPECT_EQ(events[0]["user"], "") << "the anonymous session";
+  EXPECT_EQ(events[1]["user"], "alice");
+  EXPECT_EQ(events[1]["old_key"], events[0]["key"]) << "the sign-in rotated that session";
+  EXPECT_EQ(events[2]["user"], "alice");
+  EXPECT_EQ(events[2]["key"], events[1]["key"]);
+  EXPECT_EQ(all["last_seq"], 3);
+  EXPECT_EQ(events.dump().find("wonderland"), std::string::npos);
+
+  // after= gives only the newer ones; limit= at most that many, oldest first.
+  const nlohmann::json newer = events_of(c.get("/events?after=2"));
+  ASSERT_EQ(newer["events"].size(), 1u) << newer;
+  EXPECT_EQ(newer["events"][0]["seq"], 3);
+  EXPECT_EQ(newer["events"][0]["event"], "destroyed");
+  const nlohmann::json first = events_of(c.get("/events?after=0&limit=1"));
+  ASSERT_EQ(first["events"].size(), 1u) << first;
+  EXPECT_EQ(first["events"][0]["seq"], 1);
+  EXPECT_EQ(first["last_seq"], 3);
+  EXPECT_EQ(events_of(c.get("/events?after=3"))["events"].size(), 0u);
+  EXPECT_EQ(events_of(c.get("/events?limit=5000"))["events"].size(), 3u) << "capped, not refused";
+
+  // The sign-in guards' events land there too: a wrong password over --login-pair-free.
+  ASSERT_EQ(login(c, "alice", "not-her-password").result_int(), 401);
+  const nlohmann::json anomaly = events_of(c.get("/events?after=3"));
+  ASSERT_EQ(anomaly["events"].size(), 1u) << anomaly;
+  EXPECT_EQ(anomaly["events"][0]["seq"], 4);
+  EXPECT_EQ(anomaly["events"][0]["event"], "anomaly");
+  EXPECT_EQ(anomaly["events"][0]["anomaly"], "login_failures_pair");
+
+  // Not a number: 400 with the demo's JSON error.
+  for (const char* target : {"/events?after=abc", "/events?after=-1", "/events?after=",
+                             "/events?limit=abc", "/events?after=1x", "/events?after=%zz"}) {
+    Response bad = c.get(target);
+    EXPECT_EQ(bad.result_int(), 400) << target;
+    EXPECT_TRUE(body_json(bad)["error"].is_string()) << target << " " << bad.body();
+  }
+  EXPECT_NE(body_json(c.get("/events?after=abc"))["error"].get<std::string>().find("after"),
+            std::string::npos);
+  EXPECT_EQ(c.request(bhttp::verb::post, "/events").result_int(), 405);
+
+  // Another process numbers from 1 again, under another instance.
+  DemoProcess other(demo_args("memory://"), dir.path(), "events-other");
+  HttpClient c2(other.port());
+  const nlohmann::json restarted = events_of(c2.get("/events"));
+  EXPECT_NE(restarted["instance"], instance);
+  EXPECT_EQ(restarted["last_seq"], 0);
+}
+
+TEST(EventsEndpoint, NeedsTheMetricsTokenWhenOneIsConfigured) {
+  TempDir dir;
+  const std::string token = "ev3nts-T0ken_abc.def~ghi";
+  const fs::path token_file = dir.path() / "metrics-token";
+  write_file(token_file, token + "\n", 0600);
+  const fs::path secret_file = dir.path() / "secret";
+  write_file(secret_file, kSecret, 0600);
+  for (const std::string mode : {"development", "production"}) {
+    Child demo({"--listen", "127.0.0.1:0", "--store", "memory://", "--mode", mode, "--secret-file",
+                secret_file.string(), "--metrics-token-file", token_file.string()},
+               {}, dir.path(), dir.path());
+    ASSERT_NE(demo.port(), 0) << demo.output();
+    HttpClient c(demo.port());
+    for (const Headers& wrong : std::vector<Headers>{{},
+                                                     {{"Authorization", "Bearer wrong-token"}},
+                                                     {{"Authorization", "Bearer " + token + "x"}},
+                                                     {{"Authorization", token}}}) {
+      Response refused = c.get("/events", wrong);
+      EXPECT_EQ(refused.result_int(), 401) << mode;
+      EXPECT_EQ(refused[bhttp::field::www_authenticate], "Bearer realm=\"metrics\"") << mode;
+      EXPECT_EQ(body_json(refused)["error"], "events need a bearer token");
+    }
+    EXPECT_EQ(c.get("/events?after=abc").result_int(), 401) << "the token is checked first";
+    const nlohmann::json ok = events_of(c.get("/events", {{"Authorization", "Bearer " + token}}));
+    EXPECT_EQ(ok["last_seq"], 0) << mode;
+    EXPECT_EQ(c.get("/metrics", {{"Authorization", "Bearer " + token}}).result_int(), 200);
+    EXPECT_EQ(demo.output().find(token), std::string::npos) << demo.output();
+  }
+}
+
+TEST(EventsEndpoint, ProductionWithoutATokenDoesNotServeIt) {
+  TempDir dir;
+  const fs::path secret_file = dir.path() / "secret";
+  write_file(secret_file, kSecret, 0600);
+  Child demo({"--listen", "127.0.0.1:0", "--store", "memory://", "--mode", "production",
+              "--secret-file", secret_file.string()},
+             {}, dir.path(), dir.path());
+  ASSERT_NE(demo.port(), 0) << demo.output();
+  HttpClient c(demo.port());
+  Response res = c.get("/events");
+  EXPECT_EQ(res.result_int(), 404);
+  const std::string error = body_json(res).value("error", "");
+  EXPECT_NE(error.find("--metrics-token-file"), std::string::npos) << error;
+  EXPECT_NE(error.find("user ids"), std::string::npos) << error;
+  EXPECT_EQ(c.get("/metrics").result_int(), 200) << "/metrics stays public, as before";
+  EXPECT_NE(demo.output().find("/events is not served"), std::string::npos) << demo.output();
 }
 
 }  // namespace
