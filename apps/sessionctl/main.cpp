@@ -5,6 +5,7 @@
 //              [--reveal] | revoke HANDLE|--key HEX | revoke-user USER | prune
 //              | export [-o FILE] | import [-i FILE] | migrate --to URL [--cursor-file F]
 //              | hash-password | console [--listen HOST:PORT] --admin-password-hash-file F
+//                [--scrape URL ...] [--scrape-token-file F] [--scrape-interval S]
 //
 // Every read command takes --json. The store URL is any the demo takes (SESSION_STORE); the
 // apps' secret (--secret-file, SESSION_SECRET_FILE) gives session handles as the apps show them
@@ -137,6 +138,23 @@ int main(int argc, char** argv) {
       ->envname("SESSIONCTL_ADMIN_PASSWORD_HASH");
   console_cmd->add_option("--threads", console_opts.threads, "Request threads (default 8)")
       ->check(CLI::Range(1, 64));
+  std::string scrape_token_file;
+  double scrape_seconds = 2;
+  console_cmd
+      ->add_option("--scrape", console_opts.scrape.targets,
+                   "An app instance's base URL (http://HOST:PORT); its /metrics feed the live "
+                   "charts and its /events the events page. Repeat for several instances")
+      ->envname("SESSIONCTL_SCRAPE")
+      ->delimiter(',');
+  console_cmd
+      ->add_option("--scrape-token-file", scrape_token_file,
+                   "A file holding the bearer token the instances' /metrics and /events want "
+                   "(their --metrics-token-file)")
+      ->envname("SESSIONCTL_SCRAPE_TOKEN_FILE");
+  console_cmd
+      ->add_option("--scrape-interval", scrape_seconds,
+                   "Seconds between scrapes (default 2; the charts keep 180 points)")
+      ->check(CLI::Range(0.2, 300.0));
 #endif
 
   try {
@@ -180,6 +198,22 @@ int main(int argc, char** argv) {
           throw Failure(kUsage, "--admin-password-hash-file: cannot read " + hash_file);
         }
       }
+      if (!scrape_token_file.empty()) {
+        std::ifstream in(scrape_token_file);
+        if (!in || !std::getline(in, console_opts.scrape.token) ||
+            console_opts.scrape.token.empty()) {
+          throw Failure(kUsage,
+                        "--scrape-token-file: cannot read a token from " + scrape_token_file);
+        }
+      }
+      for (const std::string& t : console_opts.scrape.targets) {
+        if (!t.starts_with("http://") && !t.starts_with("https://")) {
+          throw Failure(
+              kUsage, "--scrape: a base URL like http://127.0.0.1:8080 expected, not '" + t + "'");
+        }
+      }
+      console_opts.scrape.interval =
+          std::chrono::milliseconds(static_cast<std::int64_t>(scrape_seconds * 1000));
       return console(ctx, console_opts);
     }
 #endif

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests: Playwright (playwright-core from npm, pinned in package-lock.json) drives
-# Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) against the real sessionkit-demo.
-# Usage: tests/browser/run.sh DEMO_BINARY [SCREENSHOT_DIR] [TEST_FILE...]
+# Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) against the real sessionkit-demo and
+# sessionctl console.
+# Usage: [SESSIONCTL=SESSIONCTL_BINARY] tests/browser/run.sh DEMO_BINARY [SCREENSHOT_DIR] [TEST_FILE...]
+#   SESSIONCTL: the sessionctl binary, for console.test.mjs (default: next to DEMO_BINARY).
 #   SCREENSHOT_DIR defaults to build/browser-screenshots (relative to the repository root).
 #   TEST_FILE: run only these (default: every *.test.mjs here).
 # Needs node (>= 18), npm, chromium and openssl: scripts/install-deps.sh --browser.
@@ -19,6 +21,8 @@ if [[ ! -x $demo ]]; then
   echo "browser tests: $demo is not an executable (build the sessionkit-demo target)" >&2
   exit 2
 fi
+sessionctl=${SESSIONCTL:-$(dirname "$demo")/sessionctl}
+if [[ -x $sessionctl ]]; then sessionctl=$(realpath "$sessionctl"); fi
 shots=${BROWSER_SCREENSHOTS:-build/browser-screenshots}
 if [[ $# -gt 0 && $1 != *.mjs ]]; then
   shots=$(realpath -m "$1")  # relative to the caller's directory
@@ -47,6 +51,6 @@ if [[ $have != "$wanted" ]]; then
 fi
 
 if [[ $# -eq 0 ]]; then set -- *.test.mjs; fi
-export SESSIONKIT_DEMO=$demo BROWSER_SCREENSHOTS=$shots
+export SESSIONKIT_DEMO=$demo SESSIONCTL=$sessionctl BROWSER_SCREENSHOTS=$shots
 echo "browser tests: $(node --version), $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null), screenshots in $shots"
 exec node --test --test-reporter=spec "$@"

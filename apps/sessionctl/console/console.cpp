@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "console/pages.h"
 #include "render.h"
 #include "sessionkit/blocking_store.h"
+#include "sessionkit/login_throttle.h"
 #include "sessionkit/stores/memory.h"
 #include "sessionkit/stores/url.h"
 
@@ -45,12 +47,26 @@ std::string link_to(const std::string& key_hex) {
 class Console {
  public:
   Console(const Context& ctx, const ConsoleOptions& options)
-      : ctx_(ctx), options_(options), manager_(make_manager()) {}
+      : ctx_(ctx),
+        options_(options),
+        keyring_(sk::Keyring::ephemeral()),
+        manager_(make_manager(keyring_)),
+        throttle_(make_throttle(keyring_)),
+        scraper_(options.scrape) {}
 
   int run();
 
  private:
-  static std::unique_ptr<sk::SessionManager> make_manager() {
+  // Wrong admin passwords, counted in memory per client address (pair and address scopes):
+  // 5 free, then a delay from 1 s doubling to 15 min, during which no password is even tried.
+  static std::unique_ptr<sk::LoginThrottle> make_throttle(const sk::Keyring& keyring) {
+    sk::LoginThrottleOptions o;
+    o.account.enabled = false;  // one account: a guesser must not lock the operators out
+    return sk::LoginThrottle::create(sk::MemoryStore::open().value(), keyring, sk::system_clock(),
+                                     o, sk::make_null_sink())
+        .value();
+  }
+  static std::unique_ptr<sk::SessionManager> make_manager(const sk::Keyring& keyring) {
     sk::SessionOptions o = sk::SessionOptions::development();  // loopback HTTP: no Secure flag
     o.cookie.name = "sessionctl_console";
     o.cookie.same_site = sk::http::SameSite::strict;
@@ -58,8 +74,8 @@ class Console {
     o.absolute_timeout = std::chrono::hours(8);
     sk::SessionManager::Dependencies deps;
     deps.events = sk::make_null_sink();
-    return std::make_unique<sk::SessionManager>(sk::MemoryStore::open().value(),
-                                                sk::Keyring::ephemeral(), o, std::move(deps));
+    return std::make_unique<sk::SessionManager>(sk::MemoryStore::open().value(), keyring, o,
+                                                std::move(deps));
   }
 
   // An HTML answer.
@@ -91,6 +107,8 @@ class Console {
   }
 
   sk::Status overview(skh::Scope& s);
+  sk::Status events(skh::Scope& s);
+  sk::Status sign_in(skh::Scope& s);
   sk::Status search(skh::Scope& s);
   sk::Status detail(skh::Scope& s, const std::string& key_hex);
   sk::Status revoke(skh::Scope& s, const std::string& key_hex, bool confirmed);
@@ -99,7 +117,10 @@ class Console {
 
   const Context& ctx_;
   ConsoleOptions options_;
+  sk::Keyring keyring_;
   std::unique_ptr<sk::SessionManager> manager_;
+  std::unique_ptr<sk::LoginThrottle> throttle_;
+  Scraper scraper_;
   std::mutex login_mu_;  // one password check at a time: bounds argon2id's memory, slows guessing
   std::mutex stats_mu_;
   std::optional<std::pair<std::chrono::steady_clock::time_point, json>> stats_;
@@ -139,7 +160,125 @@ sk::Status Console::overview(skh::Scope& s) {
         std::to_string(r["redis_memory"]["total_bytes_estimated"].get<std::size_t>() / 1000000) +
             " MB");
   }
-  return html(s, 200, "Overview", body + "</div>");
+  body += "</div>";
+  if (scraper_.options().targets.empty()) {
+    body +=
+        "<p class=\"note\">No live charts: start the console with <code>--scrape URL</code> "
+        "(an app instance's base URL, several allowed) to chart its /metrics.</p>";
+  } else {
+    // Filled and kept moving by /static/console.js, which polls /api/series.
+    body += "<h2>Live</h2><p class=\"note\" id=\"live-status\">Waiting for the first scrape of " +
+            std::to_string(scraper_.options().targets.size()) +
+            " instance(s)…</p><div class=\"charts\" id=\"charts\" data-interval-ms=\"" +
+            std::to_string(scraper_.options().interval.count()) + "\">";
+    for (const auto& [id, title] : std::vector<std::pair<std::string, std::string>>{
+             {"active", "Active sessions"},
+             {"lifecycle", "Created / destroyed / expired per minute"},
+             {"anomalies", "Anomalies and store errors per minute"},
+             {"latency", "Store latency, ms (mean, p99)"},
+             {"requests", "Requests per second"}}) {
+      body += "<figure class=\"chart\" id=\"chart-" + id + "\"><figcaption>" + page::escape(title) +
+              "</figcaption></figure>";
+    }
+    body +=
+        "</div><h2>Instances</h2><table id=\"targets\"><thead><tr><th>instance</th>"
+        "<th>/metrics</th><th>/events</th></tr></thead><tbody></tbody></table>";
+  }
+  return html(s, 200, "Overview", body);
+}
+
+sk::Status Console::events(skh::Scope& s) {
+  EventFilter f;
+  f.type = s.request().get_param_value("type");
+  f.user = s.request().get_param_value("user");
+  f.instance = s.request().get_param_value("instance");
+  f.text = s.request().get_param_value("text");
+  auto option = [](const std::string& value, const std::string& label, const std::string& chosen) {
+    return "<option value=\"" + page::escape(value) + "\"" + (value == chosen ? " selected" : "") +
+           ">" + page::escape(label) + "</option>";
+  };
+  std::string body =
+      "<form method=\"get\" action=\"/events\" id=\"event-filter\"><label>Type "
+      "<select name=\"type\">" +
+      option("", "any", f.type);
+  for (const char* t : {"created", "rotated", "destroyed", "expired", "anomaly", "store_error"}) {
+    body += option(t, t, f.type);
+  }
+  body += "</select></label> <label>User <input name=\"user\" value=\"" + page::escape(f.user) +
+          "\"></label> <label>Instance <select name=\"instance\">" + option("", "any", f.instance);
+  for (const std::string& t : scraper_.options().targets)
+    body += option(t, t, f.instance);
+  body += "</select></label> <label>Reason contains <input name=\"text\" value=\"" +
+          page::escape(f.text) + "\"></label> <button>Filter</button></form>";
+  if (scraper_.options().targets.empty()) {
+    return html(s, 200, "Events",
+                body +
+                    "<p class=\"note\">No event source: start the console with "
+                    "<code>--scrape URL</code>; it reads each instance's "
+                    "<code>/events</code>.</p>");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const json& e : scraper_.events(f)) {
+    const sk::Time at{std::chrono::milliseconds(e.value("at_ms", std::int64_t{0}))};
+    std::string what = e.value("reason", "");
+    if (e.contains("anomaly")) {
+      std::string anomaly = e.value("anomaly", "");
+      if (!what.empty()) anomaly.append(": ").append(what);
+      what = std::move(anomaly);
+    }
+    std::string key = e.value("key", "");
+    if (e.contains("old_key")) key = e.value("old_key", "").append(" → ").append(key);
+    rows.push_back({page::escape(iso_time(at)), page::escape(e.value("event", "")),
+                    page::escape(e.value("user", "")), "<code>" + page::escape(key) + "</code>",
+                    page::escape(what), page::escape(e.value("instance", ""))});
+  }
+  body += "<p class=\"note\">" + std::to_string(rows.size()) +
+          " events, newest first (the console keeps the last " +
+          std::to_string(scraper_.options().events) + " of all instances).</p>" +
+          page::table({"at", "event", "user", "key", "reason", "instance"}, rows);
+  return html(s, 200, "Events", body);
+}
+
+// One password check at a time (bounds argon2id's memory), behind the throttle: while a delay is
+// in force the password is not even tried.
+sk::Status Console::sign_in(skh::Scope& s) {
+  const sk::LoginThrottle::Attempt attempt{
+      .account = "admin", .address = s.request().remote_addr, .device_token = ""};
+  auto wait = [](auto call) {  // the memory store answers inline; the future covers any store
+    std::promise<sk::Result<sk::LoginThrottle::Verdict>> p;
+    call([&p](sk::Result<sk::LoginThrottle::Verdict> v) { p.set_value(std::move(v)); });
+    return p.get_future().get();
+  };
+  auto refused = [&](const sk::LoginThrottle::Verdict& v) {
+    const auto seconds = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(v.retry_after).count());
+    s.response().set_header("Retry-After", std::to_string(seconds));
+    return html(s, 429, "Sign in",
+                "<p class=\"error\">Too many wrong passwords from this address: try again in " +
+                    std::to_string(seconds) + " s.</p><p><a href=\"/login\">Sign in</a></p>");
+  };
+  const auto verdict = wait([&](auto done) { throttle_->check(attempt, std::move(done)); });
+  if (!verdict) return html(s, 503, "Sign in", "<p class=\"error\">Try again.</p>");
+  if (!verdict->allowed) return refused(*verdict);
+  bool ok;
+  {
+    std::lock_guard lock(login_mu_);
+    ok = password_matches(options_.password_hash, s.request().get_param_value("password"));
+  }
+  if (!ok) {
+    std::fprintf(stderr, "sessionctl console: a wrong admin password from %s\n",
+                 s.request().remote_addr.c_str());
+    const auto after = wait([&](auto done) { throttle_->failed(attempt, std::move(done)); });
+    if (after && !after->allowed) return refused(*after);
+    return html(s, 401, "Sign in",
+                "<p class=\"error\">Wrong password.</p><p><a href=\"/login\">Try "
+                "again</a></p>");
+  }
+  throttle_->succeeded(attempt, [](const sk::Status&) {});
+  s.session().set_user("admin");  // a new session ID and a new CSRF secret
+  s.session().regenerate();
+  s.response().set_redirect("/", 303);
+  return {};
 }
 
 sk::Status Console::search(skh::Scope& s) {
@@ -271,11 +410,10 @@ sk::Status Console::revoke_user(skh::Scope& s, bool confirmed) {
 }
 
 int Console::run() {
-  sigset_t stop_signals;
+  sigset_t stop_signals;  // blocked in every thread (console() below), awaited by `stopper`
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   skh::Options opts;
   auto route = [&](skh::SessionHandler h) {
@@ -309,25 +447,7 @@ int Console::run() {
                                "type=\"password\" autofocus></label> <button>Sign in</button>"
                                "</form>");
              }));
-  server.Post("/login", route([this](skh::Scope& s) {
-                bool ok;
-                {
-                  std::lock_guard lock(login_mu_);
-                  ok = password_matches(options_.password_hash,
-                                        s.request().get_param_value("password"));
-                }
-                if (!ok) {
-                  std::fprintf(stderr, "sessionctl console: a wrong admin password from %s\n",
-                               s.request().remote_addr.c_str());
-                  return html(s, 401, "Sign in",
-                              "<p class=\"error\">Wrong password.</p><p><a href=\"/login\">Try "
-                              "again</a></p>");
-                }
-                s.session().set_user("admin");  // a new session ID and a new CSRF secret
-                s.session().regenerate();
-                s.response().set_redirect("/", 303);
-                return sk::Status();
-              }));
+  server.Post("/login", route([this](skh::Scope& s) { return sign_in(s); }));
   server.Post("/logout", route([](skh::Scope& s) {
                 s.session().destroy();
                 s.response().set_redirect("/login", 303);
@@ -335,6 +455,26 @@ int Console::run() {
               }));
   server.Get("/", route(admin([this](skh::Scope& s) { return overview(s); })));
   server.Get("/search", route(admin([this](skh::Scope& s) { return search(s); })));
+  server.Get("/events", route(admin([this](skh::Scope& s) { return events(s); })));
+  server.Get("/static/icon.svg", [](const ::httplib::Request&, ::httplib::Response& res) {
+    res.set_content(std::string(page::icon()), "image/svg+xml");
+    res.set_header("Cache-Control", "max-age=86400");
+  });
+  server.Get("/static/console.js", [](const ::httplib::Request&, ::httplib::Response& res) {
+    res.set_content(std::string(page::script()), "text/javascript; charset=utf-8");
+    res.set_header("Cache-Control", "max-age=300");
+  });
+  // The charts' data, for console.js: JSON, and a 401 (not a redirect) once signed out.
+  server.Get("/api/series", route([this](skh::Scope& s) {
+               s.response().set_header("Cache-Control", "no-store");
+               if (!s.signed_in()) {
+                 s.response().status = 401;
+                 s.response().set_content(R"({"error":"signed out"})", "application/json");
+                 return sk::Status();
+               }
+               s.response().set_content(scraper_.series().dump(), "application/json");
+               return sk::Status();
+             }));
   server.Get(R"(/session/([0-9a-f]{64}))",
              route(admin([this](skh::Scope& s) { return detail(s, s.request().matches[1]); })));
   server.Get(
@@ -379,6 +519,12 @@ int console(const Context& ctx, const ConsoleOptions& options) {
                   "console: an admin password hash is required (--admin-password-hash-file, "
                   "SESSIONCTL_ADMIN_PASSWORD_HASH); make one with `sessionctl hash-password`");
   }
+  // Before any thread starts (the scraper's, the server's): only sigwait sees SIGINT/SIGTERM.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   Console c(ctx, options);
   return c.run();
 }

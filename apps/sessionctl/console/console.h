@@ -7,12 +7,16 @@
 // Content-Security-Policy (scripts and styles from the console only). Pages: the overview (the
 // store's figures), search by user (the user index) or by key prefix (a bounded scan), a
 // session's detail (payload redacted), and revoking one session or all of a user's, each after a
-// confirmation page.
+// confirmation page. With --scrape URL (several allowed): live charts on the overview (per-minute
+// rates from each instance's /metrics, drawn by /static/console.js polling /api/series) and the
+// events page (each instance's /events, filterable). Wrong admin passwords are throttled
+// (sessionkit::LoginThrottle: a delay doubling after 5 failures from one address).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "console/scraper.h"
 #include "context.h"
 
 namespace sessionctl {
@@ -21,6 +25,7 @@ struct ConsoleOptions {
   std::string listen = "127.0.0.1:9090";  // HOST:PORT (port 0: any free port, printed)
   std::string password_hash;              // argon2id hash (from a file or the environment)
   int threads = 8;
+  ScrapeOptions scrape;  // the app instances whose /metrics and /events feed the live pages
 };
 
 // Serves until SIGINT or SIGTERM; answers an exit code. Prints "listening on http://HOST:PORT".

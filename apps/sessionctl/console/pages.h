@@ -1,5 +1,6 @@
 // pages.h — the console's HTML: one layout, escaped text, tables and forms (private to
-// sessionctl). Every page is server-rendered; no inline script or style (the CSP forbids both).
+// sessionctl). Every page is server-rendered; no inline script or style (the CSP forbids both):
+// the one script, console.js, is a file the console serves.
 #pragma once
 
 #include <string>
@@ -26,5 +27,13 @@ std::string post_form(std::string_view action, const std::string& csrf,
 
 // The console's stylesheet (served as /static/console.css).
 std::string_view stylesheet();
+
+// The console's icon (served as /static/icon.svg; a page without one makes the browser ask for
+// /favicon.ico).
+std::string_view icon();
+
+// The console's script (served as /static/console.js): draws the overview's live charts as SVG
+// from /api/series, polled every interval. The pages work without it, charts aside.
+std::string_view script();
 
 }  // namespace sessionctl::page

@@ -8,11 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-import { startDemo } from './processes.mjs';
+import { startConsole, startDemo } from './processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const demoBinary = process.env.SESSIONKIT_DEMO;
+export const sessionctlBinary = process.env.SESSIONCTL;
 export const screenshotRoot = path.resolve(
   repoRoot,
   process.env.BROWSER_SCREENSHOTS || path.join('build', 'browser-screenshots'),
@@ -61,6 +62,7 @@ function slug(name) {
 /**
  * One browser test. `body(h)` gets a helper object:
  *   h.startDemo(args)   the real demo (stopped after the test),
+ *   h.startConsole(o)   sessionctl console (processes.mjs startConsole; stopped after the test),
  *   h.track(server)     any other server to stop after the test,
  *   h.newContext(opts)  a fresh browser context whose pages are watched for console errors,
  *                       page errors and CSP violations,
@@ -86,6 +88,11 @@ export function browserTest(name, body, { timeout = TEST_TIMEOUT } = {}) {
         const demo = await startDemo(demoBinary, args);
         demos.push(demo);
         return demo;
+      },
+      async startConsole(options) {
+        const console = await startConsole(sessionctlBinary, options);
+        demos.push(console);
+        return console;
       },
       track(server) {
         servers.push(server);
@@ -169,7 +176,7 @@ export function browserTest(name, body, { timeout = TEST_TIMEOUT } = {}) {
       }
       for (const demo of demos) {
         const tail = demo.stderr().split('\n').slice(-15).join('\n');
-        extra.push(`sessionkit-demo (pid ${demo.pid}) stderr, last lines:\n${tail}`);
+        extra.push(`${demo.name} (pid ${demo.pid}) stderr, last lines:\n${tail}`);
       }
       extra.push(`screenshots: ${dir}`);
       e.message = `${e.message}\n${extra.join('\n')}`;
@@ -179,7 +186,7 @@ export function browserTest(name, body, { timeout = TEST_TIMEOUT } = {}) {
       for (const demo of demos) {
         const exit = await demo.stop().catch((err) => ({ error: err.message }));
         if (!failure && exit && exit.code !== 0) {
-          failure = new Error(`sessionkit-demo (pid ${demo.pid}) did not exit cleanly: ${JSON.stringify(exit)}`);
+          failure = new Error(`${demo.name} (pid ${demo.pid}) did not exit cleanly: ${JSON.stringify(exit)}`);
         }
       }
     }

@@ -1,6 +1,7 @@
-// Child processes and local servers the browser tests start: the real sessionkit-demo, a
-// TLS-terminating proxy in front of it, and an "attacker" page on another origin. Everything
-// listens on 127.0.0.1 only, every wait has a timeout, and every process is stopped by its pid.
+// Child processes and local servers the browser tests start: the real sessionkit-demo and
+// sessionctl console, a TLS-terminating proxy in front of the demo, and an "attacker" page on
+// another origin. Everything listens on 127.0.0.1 only, every wait has a timeout, and every
+// process is stopped by its pid.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,18 +36,47 @@ export function newSecret() {
 }
 
 /**
- * Starts `binary --listen 127.0.0.1:0 --store memory:// --threads 2 ...extraArgs` and waits
- * (30 s at most) for its "listening on http://HOST:PORT" line on stdout.
- * Returns { url, port, pid, stderr(), stop() }.
+ * Starts `binary --listen 127.0.0.1:0 --store memory:// --threads 2 ...extraArgs` (no memory
+ * store when extraArgs name a --store; a fresh --secret unless they name one) and waits for its
+ * "listening on http://HOST:PORT" line. Returns { url, port, pid, stderr(), stop() }.
  */
 export async function startDemo(binary, extraArgs = []) {
   if (!binary) throw new Error('SESSIONKIT_DEMO is not set: pass the sessionkit-demo binary to run.sh');
-  const args = ['--listen', '127.0.0.1:0', '--store', 'memory://', '--threads', '2', ...extraArgs];
+  const args = ['--listen', '127.0.0.1:0', '--threads', '2'];
+  if (!extraArgs.includes('--store')) args.push('--store', 'memory://');
+  args.push(...extraArgs);
   if (!extraArgs.includes('--secret')) args.push('--secret', newSecret());
-  const child = spawn(binary, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SESSION_LOG_LEVEL: process.env.SESSION_LOG_LEVEL ?? 'info' },
+  return startListening('sessionkit-demo', binary, args, {
+    SESSION_LOG_LEVEL: process.env.SESSION_LOG_LEVEL ?? 'info',
   });
+}
+
+/** The argon2id hash `sessionctl hash-password` makes of `password`. */
+export function hashPassword(sessionctl, password) {
+  return execFileSync(sessionctl, ['hash-password'], { input: `${password}\n`, timeout: 30_000 })
+    .toString()
+    .trim();
+}
+
+/**
+ * Starts `sessionctl --store STORE console --listen 127.0.0.1:0 --admin-password-hash HASH
+ * [--scrape URL]... [--scrape-interval S] ...extraArgs` and waits for "listening on".
+ */
+export async function startConsole(sessionctl, { store, passwordHash, scrape = [], interval, extraArgs = [] }) {
+  if (!sessionctl) throw new Error('SESSIONCTL is not set: run.sh passes the sessionctl binary (SESSIONCTL=...)');
+  const args = ['--store', store, 'console', '--listen', '127.0.0.1:0', '--admin-password-hash', passwordHash];
+  for (const url of scrape) args.push('--scrape', url);
+  if (interval) args.push('--scrape-interval', String(interval));
+  args.push(...extraArgs);
+  return startListening('sessionctl console', sessionctl, args, {});
+}
+
+/**
+ * Spawns `binary args`, waits (30 s at most) for "listening on http://HOST:PORT" on stdout.
+ * Returns { name, url, port, pid, stderr(), stop() }; stop() sends SIGTERM, then SIGKILL.
+ */
+async function startListening(name, binary, args, env) {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   let out = '';
   let err = '';
@@ -68,15 +98,16 @@ export async function startDemo(binary, extraArgs = []) {
       });
       child.on('error', (e) => reject(new Error(`cannot start ${binary}: ${e.message}`)));
       exited.then(({ code, signal }) =>
-        reject(new Error(`sessionkit-demo exited (code ${code}, signal ${signal}) before listening:\n${err}`)),
+        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before listening:\n${err}`)),
       );
     }),
     30_000,
-    `sessionkit-demo ${args.join(' ')} did not print "listening on http://HOST:PORT"`,
+    `${name}: ${binary} ${args.join(' ')} did not print "listening on http://HOST:PORT"`,
   );
   child.stdout.resume();
 
   return {
+    name,
     port,
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
@@ -85,10 +116,10 @@ export async function startDemo(binary, extraArgs = []) {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill('SIGTERM');
       try {
-        return await withTimeout(exited, 10_000, `sessionkit-demo (pid ${child.pid}) SIGTERM`);
+        return await withTimeout(exited, 10_000, `${name} (pid ${child.pid}) SIGTERM`);
       } catch {
         child.kill('SIGKILL');
-        return withTimeout(exited, 5_000, `sessionkit-demo (pid ${child.pid}) SIGKILL`);
+        return withTimeout(exited, 5_000, `${name} (pid ${child.pid}) SIGKILL`);
       }
     },
   };
