@@ -101,7 +101,7 @@ async function signIn(page, consoleUrl, password = ADMIN_PASSWORD) {
   return submit(page, button(page.locator('form[action="/login"]'), 'Sign in'));
 }
 
-browserTest('console: sign in, live charts move under load, search, detail, revoke, events', async (h) => {
+browserTest('console: sign in, live charts move under load, search, detail, revoke, revoke all, events', async (h) => {
   const { demo, console: con } = await demoAndConsole(h);
 
   // A visitor signs in to the demo: the session the operator will revoke.
@@ -183,6 +183,33 @@ browserTest('console: sign in, live charts move under load, search, detail, revo
   assert.equal(state.user, null, `alice is signed out in the demo: ${await bodyText(user)}`);
   assert.ok(state.forms.includes('/login'), 'the demo offers the login form again');
   await h.shot(user, 'demo after revoke');
+
+  // Revoke all of a user's sessions: bob, signed in from two browsers, is signed out of both.
+  const BOB = { user: 'bob', password: 'builder' };
+  const bobPages = [];
+  for (let i = 0; i < 2; i += 1) {
+    const page = await (await h.newContext()).newPage();
+    expectHtmlPage(await goto(page, demo.url), `the demo (bob's browser ${i + 1})`);
+    await loginOk(page, BOB);
+    bobPages.push(page);
+  }
+  await submit(admin, admin.getByRole('link', { name: 'Search', exact: true }));
+  await admin.locator('input[name="user"]').fill('bob');
+  expectHtmlPage(await submit(admin, button(admin.locator('form[action="/search"]'), 'Search')), 'search bob');
+  assert.equal(await admin.locator('main table tbody tr').count(), 2, `two sessions of bob: ${await bodyText(admin)}`);
+  expectHtmlPage(
+    await submit(admin, admin.getByRole('link', { name: "Revoke all of bob's sessions…" })),
+    'revoke all: confirm page',
+  );
+  assert.match(await bodyText(admin), /End all 2 sessions of user bob/);
+  await h.shot(admin, 'revoke all confirmation');
+  expectHtmlPage(await submit(admin, button(admin.locator('main form'), 'Revoke all')), 'revoke all');
+  assert.match(await bodyText(admin), /2 sessions of user bob ended/);
+  await h.shot(admin, 'revoked all of bob');
+  for (const page of bobPages) {
+    expectHtmlPage(await reload(page), "bob's browser after revoke all");
+    assert.equal((await pageState(page)).user, null, `bob is signed out: ${await bodyText(page)}`);
+  }
 
   // Events: alice's sign-in (a new session: "created", user alice) and the load's sessions,
   // scraped from the demo's /events, filterable.
