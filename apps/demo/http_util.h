@@ -2,22 +2,20 @@
 // types, timestamps (forms: sessionkit/http/form.h). Pure functions; thread-safe.
 #pragma once
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <string>
 #include <string_view>
 
 #include "sessionkit/clock.h"
 
 #include "common/html_escape.h"
+#include "common/http/message.h"
 
 namespace demo {
 
-using Request = boost::beast::http::request<boost::beast::http::string_body>;
-using Response = boost::beast::http::response<boost::beast::http::string_body>;
-// The HTTP status of a response (not sessionkit::Status, the library's result of an operation).
-using HttpStatus = boost::beast::http::status;
+// The server's message types (apps/common/http/message.h, shared with the apps' server).
+using sessionkit_apps::http::HttpStatus;
+using sessionkit_apps::http::Request;
+using sessionkit_apps::http::Response;
 
 // A response with the headers every response carries (nosniff, Server, ...), no body yet.
 Response make_response(HttpStatus status, unsigned version, bool keep_alive);

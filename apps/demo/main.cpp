@@ -11,12 +11,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include "common/http/server.h"
 #include "config.h"
+#include "http_util.h"
 #include "routes.h"
 #include "secrets.h"
-#include "server.h"
 #include "sessionkit/anomaly_detector.h"
 #include "sessionkit/http/origin.h"
 #include "sessionkit/http/proxy.h"
@@ -43,6 +45,23 @@ constexpr std::size_t kRecentEvents = 1000;  // what GET /events can show
 // Start-up could not complete (the store cannot be opened, the address cannot be bound): exit 1.
 struct StartupFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// The router as the server's request handler; requests the server refuses get the API's JSON
+// error (`{"error": reason}`, Connection: close).
+class RouterHandler final : public sessionkit_apps::http::Handler {
+ public:
+  explicit RouterHandler(const demo::Router& router) : router_(router) {}
+  boost::asio::awaitable<demo::Response> handle(demo::Request& request,
+                                                const std::string& peer) override {
+    return router_.handle(request, peer);
+  }
+  demo::Response refusal(demo::HttpStatus status, std::string_view reason) override {
+    return demo::json_error(status, reason, 11, false);
+  }
+
+ private:
+  const demo::Router& router_;
 };
 
 // What the flags decide, checked.
@@ -195,14 +214,25 @@ demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
   return options;
 }
 
-demo::ServerOptions server_options(const demo::Config& cfg, const Settings& s) {
-  demo::ServerOptions options;
+// The server's options; `manager` gives the metrics (request latency) and the store its janitor
+// purges.
+sessionkit_apps::http::ServerOptions server_options(const demo::Config& cfg, const Settings& s,
+                                                    sessionkit::SessionManager& manager) {
+  sessionkit_apps::http::ServerOptions options;
+  options.name = "sessionkit-demo";  // "sessionkit-demo listening on http://HOST:PORT"
   options.host = s.listen.first;
   options.port = s.listen.second;
   options.threads = cfg.threads;
   options.janitor_interval = std::chrono::seconds(cfg.janitor_interval);
   options.header_timeout = std::chrono::seconds(cfg.header_timeout);
   options.max_connections = cfg.max_connections;
+  options.metrics = &manager.metrics();
+  // The session store; with client-side sessions, their revocation list (if any): tombstones
+  // expire with the sessions they revoke. Client-side sessions without a list: no janitor.
+  options.janitor_store = manager.store();
+  if (const auto& client_side = manager.client_side(); client_side) {
+    options.janitor_store = client_side->revocations.get();
+  }
   return options;
 }
 
@@ -343,7 +373,8 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   boost::asio::thread_pool hash_pool(2);  // argon2id verifications, off the I/O threads
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
                       tokens ? &*tokens : nullptr, throttle.get(), detector.get(), recent.get());
-  demo::Server server(router, server_options(cfg, s));
+  RouterHandler handler(router);
+  sessionkit_apps::http::Server server(handler, server_options(cfg, s, manager));
   try {
     server.start();
   } catch (const std::system_error& e) {

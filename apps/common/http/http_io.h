@@ -1,14 +1,15 @@
-// http_io.h — reading one request from a connection, the answer to one that cannot be read,
-// the one-buffer response header, and the end of a connection, with the demo server's limits
-// and deadlines (private to the demo; server.cpp runs the connection loop).
+// http_io.h — reading one request from a connection, what to refuse one that cannot be read
+// with, the one-buffer response header, and the end of a connection, with the apps' server's
+// limits and deadlines (private to the server: server.cpp runs the connection loop).
 //
 // `read_request` parses the header as it arrives under two deadlines (`idle_timeout` until the
 // request's first byte, then `header_timeout` for the whole header), refuses a header whose
 // framing RFC 9112 forbids before reading any body (sessionkit::beast::framing_error), honours
-// `Expect: 100-continue`, then reads the body (each read under `idle_timeout`). `refusal` is the
-// answer to a request that could not be read: 400 for refused framing or malformed input, 431
-// for a header over the parser's limit, 413 for a body over it; none when the client went away
-// or timed out. After a refusal the connection is closed, lingering (`close_connection`).
+// `Expect: 100-continue`, then reads the body (each read under `idle_timeout`). `refusal` says
+// how to answer a request that could not be read: 400 for refused framing or malformed input,
+// 431 for a header over the parser's limit, 413 for a body over it; nothing when the client went
+// away or timed out (the handler words the answer: Handler::refusal in server.h). After a
+// refusal the connection is closed, lingering (`close_connection`).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -21,9 +22,9 @@
 #include <string>
 #include <string_view>
 
-#include "http_util.h"
+#include "common/http/message.h"
 
-namespace demo {
+namespace sessionkit_apps::http {
 
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
@@ -38,8 +39,14 @@ boost::asio::awaitable<ReadOutcome> read_request(boost::beast::tcp_stream& strea
                                                  std::chrono::seconds idle_timeout,
                                                  std::chrono::seconds header_timeout);
 
-// The answer to a request `read_request` could not read; nullopt when there is none to give.
-std::optional<Response> refusal(const ReadOutcome& read);
+// Why a request is refused: the status to answer with and a short reason for the client.
+struct Refusal {
+  HttpStatus status;
+  std::string_view reason;  // static text
+};
+
+// The refusal of a request `read_request` could not read; nullopt when there is none to give.
+std::optional<Refusal> refusal(const ReadOutcome& read);
 
 // The response's status line and header fields in one contiguous buffer (`out`, reused across
 // a connection's requests), so that the response goes out in one plain gather write with the
@@ -53,4 +60,4 @@ boost::system::error_code serialize_header(Response& res, std::string& out);
 // data does not reset the connection before the client has read the answer; closes the socket.
 boost::asio::awaitable<void> close_connection(boost::beast::tcp_stream& stream, bool lingering);
 
-}  // namespace demo
+}  // namespace sessionkit_apps::http

@@ -1,4 +1,4 @@
-#include "http_io.h"
+#include "common/http/http_io.h"
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -14,7 +14,7 @@
 
 #include "sessionkit/http/beast.h"
 
-namespace demo {
+namespace sessionkit_apps::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -105,19 +105,19 @@ asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat
   co_return out;
 }
 
-std::optional<Response> refusal(const ReadOutcome& read) {
-  if (read.framing) return json_error(HttpStatus::bad_request, *read.framing, 11, false);
+std::optional<Refusal> refusal(const ReadOutcome& read) {
+  if (read.framing) return Refusal{.status = HttpStatus::bad_request, .reason = *read.framing};
   const error_code& ec = read.ec;
   if (ec == bhttp::error::header_limit) {
-    return json_error(HttpStatus::request_header_fields_too_large, "request header too large", 11,
-                      false);
+    return Refusal{.status = HttpStatus::request_header_fields_too_large,
+                   .reason = "request header too large"};
   }
   if (ec == bhttp::error::body_limit) {
-    return json_error(HttpStatus::payload_too_large, "request body too large", 11, false);
+    return Refusal{.status = HttpStatus::payload_too_large, .reason = "request body too large"};
   }
   if (is_parse_error(ec) && ec != bhttp::error::end_of_stream &&
       ec != bhttp::error::partial_message) {
-    return json_error(HttpStatus::bad_request, "malformed HTTP request", 11, false);
+    return Refusal{.status = HttpStatus::bad_request, .reason = "malformed HTTP request"};
   }
   return std::nullopt;
 }
@@ -138,4 +138,4 @@ asio::awaitable<void> close_connection(beast::tcp_stream& stream, bool lingering
   stream.socket().close(ignored);
 }
 
-}  // namespace demo
+}  // namespace sessionkit_apps::http

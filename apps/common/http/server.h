@@ -1,5 +1,7 @@
-// server.h — the demo's HTTP/1.1 server: an Asio io_context run by N threads, an acceptor, and
-// one coroutine per connection (Beast's advanced-server / server-flex-awaitable shape).
+// server.h — the apps' HTTP/1.1 server (sessionkit-demo runs it; any app under apps/ may: static
+// library sessionkit_apps_http, not installed): an Asio io_context run by N threads, an acceptor,
+// and one coroutine per connection (Beast's advanced-server / server-flex-awaitable shape),
+// generic over the app's request handler (`Handler`).
 //
 // Per connection (`serve`; reading and writing in http_io.h): each connection runs on its own
 // strand; a request parser is created for every message with an 8 KiB header limit (431) and a
@@ -29,7 +31,11 @@
 //
 // Shutdown (SIGINT/SIGTERM, or `stop()`): stop accepting, cancel idle connections, let in-flight
 // requests finish and close their connections, wait at most `shutdown_grace`, then stop the
-// io_context. A second signal stops at once. A janitor purges expired sessions periodically.
+// io_context. A second signal stops at once.
+//
+// What the app hands in (ServerOptions): the Metrics whose `request_latency` gets every request
+// (read complete to response written), and the store a janitor purges of expired sessions every
+// `janitor_interval`; either may be null (not measured; no janitor).
 //
 // Thread safety: construct, `run()` once from one thread; `stop()` may be called from any thread.
 #pragma once
@@ -45,13 +51,35 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
-#include "routes.h"
+#include "common/http/message.h"
 
-namespace demo {
+namespace sessionkit {
+struct Metrics;
+class SessionStore;
+}  // namespace sessionkit
+
+namespace sessionkit_apps::http {
+
+// The app's side of the server: what a request is answered with.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // One request in, its response out; never throws for client input. May run concurrently.
+  // `peer` is the client address. The request's body has already been read (size-limited).
+  virtual boost::asio::awaitable<Response> handle(Request& request, const std::string& peer) = 0;
+  // The answer to a request the server refused before `handle` (400: malformed or refused
+  // framing; 431: header too large; 413: body too large), in the app's error format: `status`,
+  // `reason` for the client (static text), HTTP/1.1 and `Connection: close` (the server closes
+  // the connection after it). May run concurrently.
+  virtual Response refusal(HttpStatus status, std::string_view reason) = 0;
+};
 
 struct ServerOptions {
+  // Printed before " listening on http://HOST:PORT" (the app's name; empty: nothing before).
+  std::string name;
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (the bound port is printed)
   unsigned threads = 1;
@@ -65,17 +93,23 @@ struct ServerOptions {
   std::size_t janitor_batch = 1000;           // per purge_expired call; a run drains all
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t body_limit = std::uint64_t{64} * 1024;
+  // Borrowed; must outlive the server. nullptr: request latency is not observed.
+  sessionkit::Metrics* metrics = nullptr;
+  // Borrowed; must outlive the server. Purged of expired sessions every `janitor_interval`
+  // (with client-side sessions: their revocation store); nullptr: no janitor.
+  sessionkit::SessionStore* janitor_store = nullptr;
 };
 
 class Server {
  public:
-  Server(Router& router, ServerOptions options);
+  // `handler` is borrowed and must outlive the server.
+  Server(Handler& handler, ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   // Binds and listens; throws std::system_error (with a message naming the address) on failure.
-  // Then prints "sessionkit-demo listening on http://HOST:PORT" to stdout.
+  // Then prints "NAME listening on http://HOST:PORT" (ServerOptions::name) to stdout.
   void start();
   // Runs the io_context on `threads` threads until shutdown completes.
   void run();
@@ -102,7 +136,7 @@ class Server {
   void withdraw(const std::shared_ptr<Connection>& conn);
   std::size_t active_connections();
 
-  Router& router_;
+  Handler& handler_;
   ServerOptions options_;
 
   // Declared before the io_context: coroutine frames destroyed with the io_context touch these.
@@ -121,4 +155,4 @@ class Server {
   std::uint16_t bound_port_ = 0;
 };
 
-}  // namespace demo
+}  // namespace sessionkit_apps::http

@@ -1,4 +1,4 @@
-#include "server.h"
+#include "common/http/server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -21,10 +21,12 @@
 #include <tuple>
 #include <vector>
 
-#include "http_io.h"
+#include "common/http/http_io.h"
 #include "sessionkit/http/beast.h"
+#include "sessionkit/metrics.h"
+#include "sessionkit/store.h"
 
-namespace demo {
+namespace sessionkit_apps::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -117,8 +119,8 @@ std::string peer_address(beast::tcp_stream& stream) {
 
 }  // namespace
 
-Server::Server(Router& router, ServerOptions options)
-    : router_(router),
+Server::Server(Handler& handler, ServerOptions options)
+    : handler_(handler),
       options_(std::move(options)),
       ioc_(static_cast<int>(std::max(1U, options_.threads))),
       acceptor_(asio::make_strand(ioc_)),
@@ -165,7 +167,8 @@ void Server::start() {
 
   spdlog::info("listening on http://{}:{} with {} threads, at most {} connections",
                url_host(address), bound_port_, options_.threads, connection_limit_);
-  std::cout << "sessionkit-demo listening on http://" << url_host(address) << ':' << bound_port_
+  if (!options_.name.empty()) std::cout << options_.name << ' ';
+  std::cout << "listening on http://" << url_host(address) << ':' << bound_port_
             << std::endl;  // endl flushes: tests and scripts wait for this line
 }
 
@@ -334,7 +337,6 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
   const std::string peer = peer_address(stream);
   beast::flat_buffer buffer;
   std::string header;  // the serialized response header, reused across the connection's requests
-  auto& metrics = router_.manager().metrics();
   bool lingering = false;  // after a refusal: let the client read it before the close
   for (;;) {
     RequestParser parser;
@@ -345,9 +347,11 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     const ReadOutcome read = co_await read_request(stream, buffer, parser, options_.idle_timeout,
                                                    options_.header_timeout);
     conn->reading = false;
-    if (std::optional<Response> error = refusal(read)) {
+    if (const std::optional<Refusal> refused = refusal(read)) {
+      Response error = handler_.refusal(refused->status, refused->reason);
+      if (error.keep_alive()) error.keep_alive(false);  // the connection closes after it
       stream.expires_after(options_.idle_timeout);
-      co_await bhttp::async_write(stream, *error, use_tuple);
+      co_await bhttp::async_write(stream, error, use_tuple);
       lingering = true;
       break;
     }
@@ -355,7 +359,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
 
     const auto started = std::chrono::steady_clock::now();
     Request req = parser.release();
-    Response res = co_await router_.handle(req, peer);
+    Response res = co_await handler_.handle(req, peer);
     const bool keep_alive = !res.need_eof() && !stopping_.load();
     res.keep_alive(keep_alive);
     stream.expires_after(options_.idle_timeout);
@@ -366,8 +370,10 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
       const std::array<asio::const_buffer, 2> wire{asio::buffer(header), asio::buffer(res.body())};
       std::tie(wec, std::ignore) = co_await asio::async_write(stream, wire, use_tuple);
     }
-    metrics.request_latency.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (options_.metrics != nullptr) {
+      options_.metrics->request_latency.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     spdlog::debug("{} {} {} {}", peer, std::string_view(req.method_string()),
                   std::string_view(req.target()), res.result_int());
     if (wec || !keep_alive) break;
@@ -376,13 +382,8 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
 }
 
 asio::awaitable<void> Server::janitor() {
-  // The session store; with client-side sessions, their revocation list (if any): tombstones
-  // expire with the sessions they revoke.
-  sessionkit::SessionStore* store = router_.manager().store();
-  if (const auto& client_side = router_.manager().client_side(); client_side) {
-    store = client_side->revocations.get();
-  }
-  if (store == nullptr) co_return;  // client-side sessions without a list: nothing kept
+  sessionkit::SessionStore* const store = options_.janitor_store;
+  if (store == nullptr) co_return;  // nothing to purge
   for (;;) {
     janitor_timer_.expires_after(options_.janitor_interval);
     auto [ec] = co_await janitor_timer_.async_wait(use_tuple);
@@ -409,4 +410,4 @@ asio::awaitable<void> Server::janitor() {
   }
 }
 
-}  // namespace demo
+}  // namespace sessionkit_apps::http
