@@ -1,0 +1,81 @@
+// api.h — sessiond's HTTP API (private to sessiond): JSON over HTTP/1.1, version 1 under /v1,
+// answered by one `Api` shared by every connection (apps/common/http/server.h runs them).
+// docs/sessiond.md has every route, status and field; openapi.json describes the same.
+//
+// Sessions are named by their ID (43 base64url characters, 256 random bits: what sessiond
+// creates, or a client generates with a CSPRNG and hands to `PUT`), which travels only in
+// requests and answers; the store sees SHA-256(ID), as everywhere in sessionkit.
+//
+// Errors are `{"error": message}` with 400 (malformed JSON, ID or field), 401 (no or a wrong
+// API key, with WWW-Authenticate), 404 (no such live session), 405, 409 (create: the ID is
+// taken), 413 (body over the limit), 503 (the store could not answer: never a false 404).
+// Nothing is written when a request is refused.
+//
+// Thread safety: `handle` runs concurrently on the server's threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "api_keys.h"
+#include "common/http/server.h"
+#include "sessionkit/metrics.h"
+#include "sessionkit/session_id.h"
+#include "sessionkit/store.h"
+
+namespace sessiond {
+
+using sessionkit_apps::http::HttpStatus;
+using sessionkit_apps::http::Request;
+using sessionkit_apps::http::Response;
+
+struct ApiOptions {
+  sessionkit::Duration idle_timeout = std::chrono::minutes(30);
+  sessionkit::Duration absolute_timeout = std::chrono::hours(12);
+  // A read refreshes the access time and deadline at most this often (one write per interval).
+  sessionkit::Duration touch_interval = std::chrono::seconds(60);
+  bool require_key = true;  // false only in development mode with no key configured
+};
+
+// Requests by route and status, for /metrics.
+class RouteCounters {
+ public:
+  void count(std::string_view route, unsigned status);
+  void render(std::string& out) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::pair<std::string, unsigned>, std::uint64_t>> counts_;
+};
+
+class Api final : public sessionkit_apps::http::Handler {
+ public:
+  Api(std::shared_ptr<sessionkit::SessionStore> store, const ApiKeys& keys, ApiOptions options,
+      std::shared_ptr<sessionkit::Metrics> metrics);
+
+  boost::asio::awaitable<Response> handle(Request& request, const std::string& peer) override;
+  Response refusal(HttpStatus status, std::string_view reason) override;
+
+  sessionkit::Metrics& metrics() { return *metrics_; }
+  sessionkit::SessionStore& store() { return *store_; }
+
+ private:
+  struct Call;  // one request being answered (api.cpp)
+  boost::asio::awaitable<Response> route(Call& call);
+  boost::asio::awaitable<Response> create(Call& call, const sessionkit::SessionId& id,
+                                          sessionkit::Time now);
+  boost::asio::awaitable<Response> regenerate(Call& call, const sessionkit::SessionKey& old_key,
+                                              sessionkit::Time now);
+  sessionkit::TouchSpec touch_spec(sessionkit::Time now) const;
+
+  std::shared_ptr<sessionkit::SessionStore> store_;
+  const ApiKeys& keys_;
+  ApiOptions options_;
+  std::shared_ptr<sessionkit::Metrics> metrics_;
+  RouteCounters routes_;
+};
+
+}  // namespace sessiond

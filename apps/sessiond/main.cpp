@@ -1,0 +1,235 @@
+// sessiond — sessionkit as a service: sessions over a small JSON API for apps in any language
+// (docs/sessiond.md).
+//
+//   SESSIOND_API_KEY=<key> sessiond --store memory:// --listen 127.0.0.1:7400
+//   sessiond --store redis://… --api-key-file /etc/sessiond/keys     (SIGHUP reloads the file)
+//   sessiond hash-key NAME < key          prints "NAME SHA256-HEX", a line for the key file
+//
+// Every flag has an environment variable (SESSIOND_…, see --help). In production mode (the
+// default) it refuses to start without an API key; `--mode development` allows none, loudly.
+// Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM: requests in flight finish), 2 for bad
+// usage or configuration, 1 when it cannot start (the address is taken, the store is down).
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "api.h"
+#include "api_keys.h"
+#include "common/http/server.h"
+#include "sessionkit/blocking_store.h"
+#include "sessionkit/stores/url.h"
+
+namespace {
+
+struct Config {
+  std::string listen = "127.0.0.1:7400";
+  std::string store;
+  std::string mode = "production";
+  std::string api_key_file;
+  unsigned threads = 2;
+  long idle_timeout = 1800;
+  long absolute_timeout = 43200;
+  long touch_interval = 60;
+  std::uint64_t max_body = 64 * 1024;
+  std::size_t max_connections = 0;
+  std::string log_level = "info";
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw CLI::ValidationError("--api-key-file", "cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The keys of the file and SESSIOND_API_KEY; throws CLI::ValidationError naming the problem.
+std::vector<sessiond::ApiKeys::Entry> load_keys(const Config& cfg) {
+  std::vector<sessiond::ApiKeys::Entry> entries;
+  if (!cfg.api_key_file.empty()) {
+    try {
+      entries = sessiond::ApiKeys::parse_file(read_file(cfg.api_key_file));
+    } catch (const std::runtime_error& e) {
+      throw CLI::ValidationError("--api-key-file", cfg.api_key_file + ": " + e.what());
+    }
+  }
+  if (const char* key = std::getenv("SESSIOND_API_KEY"); key != nullptr && *key != '\0') {
+    if (std::string_view(key).size() < 20) {
+      throw CLI::ValidationError("SESSIOND_API_KEY", "a key has at least 20 characters");
+    }
+    entries.push_back({.name = "env", .digest = sessiond::ApiKeys::digest_of(key)});
+  }
+  return entries;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"sessiond: sessionkit sessions over a JSON API (docs/sessiond.md)"};
+  app.add_option("--listen", cfg.listen, "HOST:PORT to listen on (default 127.0.0.1:7400)")
+      ->envname("SESSIOND_LISTEN");
+  app.add_option("--store", cfg.store, "Session store URL (as sessionkit-demo's --store)")
+      ->envname("SESSIOND_STORE");
+  app.add_option("--mode", cfg.mode,
+                 "production (default: an API key is required) or development (none allowed)")
+      ->envname("SESSIOND_MODE")
+      ->check(CLI::IsMember({"production", "development"}));
+  app.add_option("--api-key-file", cfg.api_key_file,
+                 "Named API keys, one \"NAME SHA256-HEX\" per line (sessiond hash-key); "
+                 "SIGHUP reloads it. SESSIOND_API_KEY adds one key in clear")
+      ->envname("SESSIOND_API_KEY_FILE");
+  app.add_option("--threads", cfg.threads, "Server threads (default 2)")
+      ->envname("SESSIOND_THREADS")
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--idle-timeout", cfg.idle_timeout, "Seconds a session lives unused (1800)")
+      ->envname("SESSIOND_IDLE_TIMEOUT")
+      ->check(CLI::Range(1L, 366L * 86400));
+  app.add_option("--absolute-timeout", cfg.absolute_timeout,
+                 "Seconds a session lives at most (43200)")
+      ->envname("SESSIOND_ABSOLUTE_TIMEOUT")
+      ->check(CLI::Range(1L, 366L * 86400));
+  app.add_option("--touch-interval", cfg.touch_interval,
+                 "A read refreshes the idle deadline at most this often, seconds (60)")
+      ->envname("SESSIOND_TOUCH_INTERVAL")
+      ->check(CLI::Range(0L, 86400L));
+  app.add_option("--max-body", cfg.max_body, "Largest request body in bytes (65536): else 413")
+      ->envname("SESSIOND_MAX_BODY")
+      ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{64} << 20));
+  app.add_option("--max-connections", cfg.max_connections,
+                 "Connections served at once (0: from the descriptor limit)")
+      ->envname("SESSIOND_MAX_CONNECTIONS");
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (info)")
+      ->envname("SESSIOND_LOG_LEVEL");
+  std::string key_name;
+  CLI::App* hash_cmd =
+      app.add_subcommand("hash-key", "Read an API key on stdin, print its line for --api-key-file");
+  hash_cmd->add_option("name", key_name, "The key's name (who uses it)")->required();
+
+  try {
+    app.parse(argc, argv);
+    if (*hash_cmd) {
+      std::string key;
+      std::getline(std::cin, key);
+      if (key.size() < 20)
+        throw CLI::ValidationError("hash-key", "a key has at least 20 characters");
+      if (key_name.find_first_of(" \t") != std::string::npos) {
+        throw CLI::ValidationError("hash-key", "a name has no spaces");
+      }
+      std::cout << sessiond::ApiKeys::line_for(key_name, key) << '\n';
+      return 0;
+    }
+    if (cfg.store.empty()) throw CLI::RequiredError("--store");
+    if (cfg.absolute_timeout < cfg.idle_timeout) {
+      throw CLI::ValidationError("--absolute-timeout", "must not be shorter than --idle-timeout");
+    }
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+
+  sessiond::ApiKeys keys;
+  try {
+    keys.reload(load_keys(cfg));
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  const bool production = cfg.mode == "production";
+  if (keys.size() == 0) {
+    if (production) {
+      std::cerr << "sessiond: no API key: set SESSIOND_API_KEY or --api-key-file (or "
+                   "--mode development to run without one)\n";
+      return 2;
+    }
+    spdlog::warn(
+        "development mode without an API key: anyone who reaches {} may use every "
+        "session",
+        cfg.listen);
+  }
+
+  auto backend = sessionkit::open_store_url(cfg.store);
+  if (!backend || !backend->store) {
+    std::cerr << "sessiond: --store: "
+              << (backend ? std::string("cookie:// keeps sessions in the client: sessiond needs a "
+                                        "server-side store")
+                          : backend.status().to_string())
+              << '\n';
+    return 2;
+  }
+  spdlog::info("session store: {} ({})", backend->store->name(),
+               sessionkit::redact_store_url(cfg.store));
+
+  sessiond::ApiOptions api_options;
+  api_options.idle_timeout = std::chrono::seconds(cfg.idle_timeout);
+  api_options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
+  api_options.touch_interval = std::chrono::seconds(cfg.touch_interval);
+  api_options.require_key = keys.size() > 0 || production;
+  sessiond::Api api(backend->store, keys, api_options, nullptr);
+
+  sessionkit_apps::http::ServerOptions server_options;
+  server_options.name = "sessiond";
+  const auto colon = cfg.listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "sessiond: --listen: HOST:PORT expected\n";
+    return 2;
+  }
+  server_options.host = cfg.listen.substr(0, colon);
+  try {
+    server_options.port = static_cast<std::uint16_t>(std::stoul(cfg.listen.substr(colon + 1)));
+  } catch (const std::exception&) {
+    std::cerr << "sessiond: --listen: HOST:PORT expected\n";
+    return 2;
+  }
+  server_options.threads = cfg.threads;
+  server_options.body_limit = cfg.max_body;
+  server_options.max_connections = cfg.max_connections;
+  server_options.metrics = &api.metrics();
+  server_options.janitor_store = &api.store();
+
+  // SIGHUP reloads the key file; blocked here, before any thread starts, and awaited by one.
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  std::atomic<bool> done{false};
+  std::thread reloader([&] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&hup, &sig);
+      if (done) return;
+      try {
+        const auto entries = load_keys(cfg);
+        if (entries.empty() && production) {
+          spdlog::error("SIGHUP: the new key set is empty; keeping the old one");
+          continue;
+        }
+        keys.reload(entries);
+        spdlog::info("SIGHUP: {} API key(s) loaded", entries.size());
+      } catch (const CLI::ParseError& e) {
+        spdlog::error("SIGHUP: keeping the old keys: {}", e.what());
+      }
+    }
+  });
+
+  int code = 0;
+  try {
+    sessionkit_apps::http::Server server(api, server_options);
+    server.start();
+    server.run();
+  } catch (const std::system_error& e) {
+    std::cerr << "sessiond: " << e.what() << '\n';
+    code = 1;
+  }
+  done = true;
+  pthread_kill(reloader.native_handle(), SIGHUP);
+  reloader.join();
+  return code;
+}

@@ -1,0 +1,348 @@
+// sessiond (issue 18, first slice) as a real process over HTTP: the session lifecycle through
+// the API on SQLite and on Redis; API keys (missing, wrong, reloaded on SIGHUP while a
+// connection stays open); bad input (400/405/409/413/415, nothing written); a Redis outage is
+// 503 and recovers, never a false 404; 64 concurrent increments of one session all count; two
+// instances on one Redis share every session; no key in production mode: it does not start.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "e2e/demo_process.h"
+#include "e2e/http_client.h"
+#include "support/redis_server.h"
+#include "support/server_process.h"
+
+namespace e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace sk = sessionkit;
+using nlohmann::json;
+
+constexpr const char* kKey = "sessiond-test-key-0123456789abcdef";
+
+// `sessiond ARGS --listen 127.0.0.1:0` with SESSIOND_API_KEY=kKey (unless `with_key` is false),
+// started and its port read (0 when it did not start).
+struct Sessiond {
+  Sessiond(const TempDir& dir, std::vector<std::string> args, const std::string& tag = "sessiond",
+           bool with_key = true)
+      : process(make(std::move(args), with_key), dir.path(), tag,
+                sk::testing::ServerProcess::RunAs::caller) {
+    for (int i = 0; i < 500 && port == 0 && process.running(); ++i) {
+      std::smatch m;
+      const std::string out = process.output();
+      if (std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"))) {
+        port = static_cast<std::uint16_t>(std::stoi(m[1]));
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  static std::vector<std::string> make(std::vector<std::string> args, bool with_key) {
+    std::vector<std::string> cmd;
+    if (with_key) cmd = {"/usr/bin/env", std::string("SESSIOND_API_KEY=") + kKey};
+    cmd.push_back(SESSIOND_BINARY);
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    cmd.insert(cmd.end(), {"--listen", "127.0.0.1:0"});
+    return cmd;
+  }
+  sk::testing::ServerProcess process;
+  std::uint16_t port = 0;
+};
+
+Headers auth(const std::string& key = kKey) {
+  return {{"Authorization", "Bearer " + key}};
+}
+
+Response call(HttpClient& c, bhttp::verb method, const std::string& target, const json& body = {},
+              const std::string& key = kKey) {
+  Headers h = auth(key);
+  std::string text;
+  if (!body.is_null()) {
+    h.push_back({"Content-Type", "application/json"});
+    text = body.dump();
+  }
+  return c.request(method, target, text, h);
+}
+
+json body_of(const Response& r) {
+  return json::parse(r.body(), nullptr, false);
+}
+
+// The whole lifecycle through the API against `store`.
+void lifecycle(const std::string& store) {
+  TempDir dir;
+  Sessiond d(dir, {"--store", store});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+
+  Response r = call(c, bhttp::verb::post, "/v1/sessions",
+                    {{"data", {{"cart", json::array({"apple"})}}}, {"user", "alice"}});
+  ASSERT_EQ(r.result_int(), 201u) << r.body();
+  const std::string id = body_of(r)["id"];
+  EXPECT_EQ(id.size(), 43u);
+  EXPECT_EQ(body_of(r)["user"], "alice");
+  const std::string path = "/v1/sessions/" + id;
+
+  r = call(c, bhttp::verb::get, path);
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["data"]["cart"][0], "apple");
+  EXPECT_EQ(r["Cache-Control"], "no-store");
+
+  r = call(c, bhttp::verb::patch, path, {{"set", {{"theme", "dark"}}}, {"erase", {"cart"}}});
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  r = call(c, bhttp::verb::post, path + "/increment", {{"field", "views"}, {"by", 2}});
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["value"], 2);
+  r = call(c, bhttp::verb::post, path + "/touch");
+  EXPECT_EQ(r.result_int(), 204u) << r.body();
+  r = call(c, bhttp::verb::get, path + "?touch=false");
+  EXPECT_EQ(body_of(r)["data"], (json{{"theme", "dark"}, {"views", 2}})) << r.body();
+
+  // A second session of alice, then regenerate the first: the payload moves to a new ID.
+  r = call(c, bhttp::verb::put, "/v1/sessions/" + std::string(43, 'A'), {{"user", "alice"}});
+  ASSERT_EQ(r.result_int(), 201u) << r.body();
+  r = call(c, bhttp::verb::put, "/v1/sessions/" + std::string(43, 'A'), {{"user", "mallory"}});
+  EXPECT_EQ(r.result_int(), 409u) << "a taken ID is never overwritten";
+  r = call(c, bhttp::verb::post, path + "/regenerate");
+  ASSERT_EQ(r.result_int(), 201u) << r.body();
+  const std::string id2 = body_of(r)["id"];
+  EXPECT_NE(id2, id);
+  EXPECT_EQ(body_of(r)["data"]["views"], 2);
+  EXPECT_EQ(call(c, bhttp::verb::get, path).result_int(), 404u) << "the old ID is gone";
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + id2).result_int(), 200u);
+
+  r = call(c, bhttp::verb::get, "/v1/users/alice/sessions");
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["sessions"].size(), 2u) << r.body();
+  EXPECT_FALSE(body_of(r)["sessions"][0].contains("data")) << "no payloads in a listing";
+  EXPECT_EQ(r.body().find(id2), std::string::npos) << "no IDs in a listing";
+  r = call(c, bhttp::verb::delete_, "/v1/users/alice/sessions?keep=" + id2);
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["revoked"], 1);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + std::string(43, 'A')).result_int(), 404u);
+
+  r = call(c, bhttp::verb::delete_, "/v1/sessions/" + id2);
+  EXPECT_EQ(body_of(r)["destroyed"], true);
+  r = call(c, bhttp::verb::delete_, "/v1/sessions/" + id2);
+  EXPECT_EQ(body_of(r)["destroyed"], false);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + id2).result_int(), 404u);
+  EXPECT_EQ(call(c, bhttp::verb::patch, "/v1/sessions/" + id2, {{"set", {{"a", 1}}}}).result_int(),
+            404u)
+      << "no resurrection";
+
+  r = call(c, bhttp::verb::get, "/metrics");
+  ASSERT_EQ(r.result_int(), 200u);
+  EXPECT_NE(r.body().find("sessiond_requests_total{route=\"/v1/sessions/{id}\",status=\"200\"}"),
+            std::string::npos)
+      << r.body();
+  EXPECT_NE(r.body().find("sessionkit_store_latency_seconds_count"), std::string::npos);
+  c.close();
+  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, LifecycleOnSqlite) {
+  TempDir dir;
+  lifecycle("sqlite://" + (dir.path() / "s.db").string());
+}
+
+TEST(Sessiond, LifecycleOnRedis) {
+  sk::testing::RedisServer redis;
+  lifecycle(redis.url());
+}
+
+TEST(Sessiond, RefusesCallersWithoutTheKeyAndBadInputWritingNothing) {
+  TempDir dir;
+  Sessiond d(dir, {"--store", "memory://", "--max-body", "2048"});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  EXPECT_EQ(c.get("/healthz").result_int(), 200u) << "liveness needs no key";
+  EXPECT_EQ(c.get("/readyz").result_int(), 200u);
+  for (const Headers& h :
+       std::vector<Headers>{{},
+                            {{"Authorization", "Bearer wrong"}},
+                            {{"Authorization", std::string("Bearer ") + kKey + "x"}},
+                            {{"Authorization", kKey}},
+                            {{"Authorization", std::string("Basic ") + kKey}}}) {
+    const Response r = c.request(bhttp::verb::post, "/v1/sessions", "", h);
+    EXPECT_EQ(r.result_int(), 401u);
+    EXPECT_EQ(r["WWW-Authenticate"], "Bearer realm=\"sessiond\"");
+  }
+  EXPECT_EQ(c.get("/metrics").result_int(), 401u);
+
+  Response r = call(c, bhttp::verb::post, "/v1/sessions", {{"data", {{"n", 1}}}});
+  ASSERT_EQ(r.result_int(), 201u);
+  const std::string path = "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  auto raw = [&](bhttp::verb m, const std::string& target, const std::string& body,
+                 const std::string& type = "application/json") {
+    Headers h = auth();
+    h.push_back({"Content-Type", type});
+    return c.request(m, target, body, h);
+  };
+  EXPECT_EQ(raw(bhttp::verb::patch, path, "{\"set\":").result_int(), 400u) << "malformed JSON";
+  EXPECT_EQ(raw(bhttp::verb::patch, path, "[1]").result_int(), 400u) << "not an object";
+  EXPECT_EQ(raw(bhttp::verb::patch, path, R"({"set":[1]})").result_int(), 400u);
+  EXPECT_EQ(raw(bhttp::verb::patch, path, R"({"erase":[1]})").result_int(), 400u);
+  EXPECT_EQ(raw(bhttp::verb::patch, path, R"({"set":{"n":2}})", "text/plain").result_int(), 415u);
+  EXPECT_EQ(raw(bhttp::verb::post, path + "/increment", R"({"field":"n","by":1.5})").result_int(),
+            400u);
+  EXPECT_EQ(raw(bhttp::verb::post, "/v1/sessions", R"({"data":[1]})").result_int(), 400u);
+  EXPECT_EQ(raw(bhttp::verb::post, "/v1/sessions", R"({"user":7})").result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/short").result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/users/%zz/sessions").result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::put, "/v1/sessions").result_int(), 405u);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/nothing").result_int(), 404u);
+  // An increment of a field that holds a string: refused, nothing changed.
+  raw(bhttp::verb::patch, path, R"({"set":{"s":"text"}})");
+  EXPECT_EQ(raw(bhttp::verb::post, path + "/increment", R"({"field":"s"})").result_int(), 400u);
+  const std::string big = R"({"set":{"big":")" + std::string(4096, 'x') + "\"}}";
+  EXPECT_EQ(raw(bhttp::verb::patch, path, big).result_int(), 413u);
+  HttpClient c2(d.port);  // the server closed the first connection after the 413
+  r = call(c2, bhttp::verb::get, path);
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["data"], (json{{"n", 1}, {"s", "text"}})) << "nothing refused was written";
+  c2.close();
+  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
+  // AOF: what Redis acknowledged survives its restart, as in production.
+  sk::testing::RedisServer redis(
+      {.password = "", .appendfsync_always = true, .tls = false, .extra = {}});
+  TempDir dir;
+  Sessiond d(dir, {"--store", redis.url()});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  Response r = call(c, bhttp::verb::post, "/v1/sessions", {{"data", {{"n", 1}}}});
+  ASSERT_EQ(r.result_int(), 201u) << r.body();
+  const std::string path = "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  redis.pause();  // answers nothing: the store's timeout
+  r = call(c, bhttp::verb::get, path);
+  EXPECT_EQ(r.result_int(), 503u) << r.body();
+  EXPECT_EQ(call(c, bhttp::verb::post, path + "/increment", {{"field", "n"}}).result_int(), 503u);
+  EXPECT_EQ(c.get("/readyz").result_int(), 503u);
+  redis.resume();
+  redis.stop();  // refused connections
+  EXPECT_EQ(call(c, bhttp::verb::get, path).result_int(), 503u);
+  redis.start();
+  Response back;
+  for (int i = 0; i < 100; ++i) {
+    back = call(c, bhttp::verb::get, path);
+    if (back.result_int() != 503u) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(back.result_int(), 200u) << back.body();
+  EXPECT_EQ(body_of(back)["data"]["n"], 1) << "the session survived the outage";
+  r = call(c, bhttp::verb::get, "/metrics");
+  EXPECT_NE(r.body().find("sessionkit_store_errors_total "), std::string::npos);
+  EXPECT_EQ(r.body().find("sessionkit_store_errors_total 0\n"), std::string::npos)
+      << "the outage was counted";
+  c.close();
+  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
+  sk::testing::RedisServer redis;
+  TempDir dir;
+  Sessiond a(dir, {"--store", redis.url(), "--threads", "2"}, "sessiond-a");
+  Sessiond b(dir, {"--store", redis.url(), "--threads", "2"}, "sessiond-b");
+  ASSERT_NE(a.port, 0) << a.process.output();
+  ASSERT_NE(b.port, 0) << b.process.output();
+  HttpClient ca(a.port);
+  Response r = call(ca, bhttp::verb::post, "/v1/sessions", {{"data", {{"n", 0}}}});
+  ASSERT_EQ(r.result_int(), 201u);
+  const std::string path = "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&, i] {
+      HttpClient c(i % 2 == 0 ? a.port : b.port);
+      if (call(c, bhttp::verb::post, path + "/increment", {{"field", "n"}}).result_int() == 200u) {
+        ++ok;
+      }
+      // A concurrent patch of another key must survive the increments, and they it.
+      call(c, bhttp::verb::patch, path, {{"set", {{"k" + std::to_string(i), i}}}});
+      c.close();
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 64);
+  HttpClient cb(b.port);
+  r = call(cb, bhttp::verb::get, path);
+  ASSERT_EQ(r.result_int(), 200u);
+  const json data = body_of(r)["data"];
+  EXPECT_EQ(data["n"], 64) << "no lost increment";
+  EXPECT_EQ(data.size(), 65u) << "no lost patch: " << data.dump();
+  ca.close();
+  cb.close();
+  EXPECT_EQ(a.process.stop(), 0);
+  EXPECT_EQ(b.process.stop(), 0);
+}
+
+TEST(Sessiond, KeysFromAFileReloadOnSighupWithoutDroppingConnections) {
+  TempDir dir;
+  const auto file = dir.path() / "keys";
+  auto hash_line = [&](const std::string& name, const std::string& key) {
+    auto r = sk::testing::run_program(
+        {"/bin/sh", "-c",
+         "printf '%s\\n' '" + key + "' | " + SESSIOND_BINARY + " hash-key " + name},
+        dir.path());
+    EXPECT_EQ(r.code, 0) << r.output;
+    return r.out;
+  };
+  const std::string first = "first-key-0123456789abcdefghij";
+  const std::string second = "second-key-0123456789abcdefghij";
+  std::ofstream(file) << "# app keys\n" << hash_line("app", first);
+  Sessiond d(dir, {"--store", "memory://", "--api-key-file", file.string()}, "sessiond", false);
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions", {}, first).result_int(), 201u);
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions", {}, second).result_int(), 401u);
+  std::ofstream(file) << hash_line("app2", second);
+  ASSERT_EQ(::kill(d.process.pid(), SIGHUP), 0);
+  bool swapped = false;
+  for (int i = 0; i < 100 && !swapped; ++i) {
+    swapped = call(c, bhttp::verb::post, "/v1/sessions", {}, second).result_int() == 201u;
+    if (!swapped) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(swapped) << d.process.output();
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions", {}, first).result_int(), 401u)
+      << "the old key is gone";
+  EXPECT_NE(d.process.output().find("SIGHUP: 1 API key(s) loaded"), std::string::npos);
+  // A broken file keeps the keys in force.
+  std::ofstream(file) << "app3 not-a-digest\n";
+  ASSERT_EQ(::kill(d.process.pid(), SIGHUP), 0);
+  for (int i = 0; i < 100 && d.process.output().find("keeping the old keys") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions", {}, second).result_int(), 201u)
+      << "same connection, still served";
+  EXPECT_NE(d.process.output().find("keeping the old keys"), std::string::npos);
+  c.close();
+  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, DoesNotStartWithoutAKeyInProduction) {
+  TempDir dir;
+  auto r = sk::testing::run_program(
+      {SESSIOND_BINARY, "--store", "memory://", "--listen", "127.0.0.1:0"}, dir.path());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("no API key"), std::string::npos) << r.output;
+  r = sk::testing::run_program({SESSIOND_BINARY, "--listen", "127.0.0.1:0"}, dir.path());
+  EXPECT_EQ(r.code, 2) << "no --store: " << r.output;
+  std::ofstream(dir.path() / "bad") << "app abc\n";
+  r = sk::testing::run_program(
+      {SESSIOND_BINARY, "--store", "memory://", "--api-key-file", (dir.path() / "bad").string()},
+      dir.path());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("line 1"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace e2e
