@@ -529,8 +529,12 @@ asio::awaitable<Response> Api::regenerate(Call& c, const sk::SessionKey& old_key
   if (!gone) {
     // The new session exists but the old one may not have ended: undo, so the caller retries
     // the whole step rather than holding two live IDs.
-    co_await call_store<bool>(*metrics_,
-                              [&](sk::Callback<bool> cb) { store_->destroy(key, std::move(cb)); });
+    const sk::Result<bool> undone = co_await call_store<bool>(
+        *metrics_, [&](sk::Callback<bool> cb) { store_->destroy(key, std::move(cb)); });
+    if (!undone) {
+      spdlog::warn("regenerate: the new session {} could not be undone; it expires by itself",
+                   key.hint());
+    }
     co_return c.store_error(status_of(gone));
   }
   metrics_->sessions_rotated.fetch_add(1, std::memory_order_relaxed);

@@ -37,7 +37,7 @@ struct Config {
   long idle_timeout = 1800;
   long absolute_timeout = 43200;
   long touch_interval = 60;
-  std::uint64_t max_body = 64 * 1024;
+  std::uint64_t max_body = std::uint64_t{64} * 1024;
   std::size_t max_connections = 0;
   std::string log_level = "info";
 };
