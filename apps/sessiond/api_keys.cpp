@@ -18,13 +18,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 ApiKeys::Digest ApiKeys::digest_of(std::string_view key) {
@@ -59,11 +52,13 @@ std::vector<ApiKeys::Entry> ApiKeys::parse_file(std::string_view text) {
     Entry e;
     e.name = std::string(line.substr(0, space));
     const std::string_view hex = trim(line.substr(space));
-    if (hex.size() != 64) throw bad("the digest is not 64 hex digits (sessiond hash-key)");
-    for (std::size_t i = 0; i < 32; ++i) {
-      const int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) throw bad("the digest is not 64 hex digits (sessiond hash-key)");
-      e.digest[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+    std::size_t length = 0;
+    const char* end = nullptr;
+    if (hex.size() != 64 ||
+        sodium_hex2bin(e.digest.data(), e.digest.size(), hex.data(), hex.size(), nullptr, &length,
+                       &end) != 0 ||
+        length != e.digest.size() || end != hex.data() + hex.size()) {
+      throw bad("the digest is not 64 hex digits (sessiond hash-key)");
     }
     if (!names.insert(e.name).second) throw bad("the name " + e.name + " is used twice");
     entries.push_back(std::move(e));

@@ -70,6 +70,15 @@ std::optional<std::uint16_t> listening_port(const std::string& out) {
 
 }  // namespace
 
+std::uint16_t wait_until_listening(sessionkit::testing::ServerProcess& process) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (process.running() && std::chrono::steady_clock::now() < deadline) {
+    if (auto port = listening_port(process.output())) return *port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return 0;
+}
+
 std::string demo_binary() {
   return SESSIONKIT_DEMO_BINARY;
 }

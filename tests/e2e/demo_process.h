@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace sessionkit::testing {
+class ServerProcess;
+}  // namespace sessionkit::testing
+
 namespace e2e {
 
 // The path of the demo binary under test (compile definition from CMake).
@@ -51,6 +55,10 @@ struct ExitResult {
 };
 ExitResult run_demo_to_exit(std::vector<std::string> args, const std::filesystem::path& dir,
                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Waits (at most 10 s) for `process` to print "listening on http://HOST:PORT"; its port, or 0
+// when it exits or does not listen in time (for the apps started as a ServerProcess).
+std::uint16_t wait_until_listening(sessionkit::testing::ServerProcess& process);
 
 // A fresh private temporary directory (mkdtemp), removed by the destructor.
 class TempDir {

@@ -18,6 +18,7 @@
 #include "e2e/http_client.h"
 #include "e2e/sessionctl_run.h"
 #include "sessionkit/blocking_store.h"
+#include "sessionkit/http/form.h"
 #include "sessionkit/stores/url.h"
 #include "support/server_process.h"
 
@@ -35,20 +36,12 @@ std::string csrf_of(const std::string& html) {
   return m[1];
 }
 
+// `name=value&...`, each part encoded by the library's form_encode (sessionkit/http/form.h).
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
     if (!out.empty()) out += '&';
-    out += k + '=';
-    for (const unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
+    out += sk::http::form_encode(k) + '=' + sk::http::form_encode(v);
   }
   return out;
 }
@@ -59,16 +52,8 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 struct Console {
   Console(const TempDir& dir, std::vector<std::string> args, const std::string& tag = "console")
       : process(make(dir, std::move(args)), dir.path(), tag,
-                sk::testing::ServerProcess::RunAs::caller) {
-    for (int i = 0; i < 500 && port == 0 && process.running(); ++i) {
-      std::smatch m;
-      const std::string out = process.output();
-      if (std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"))) {
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
+                sk::testing::ServerProcess::RunAs::caller),
+        port(wait_until_listening(process)) {}
   static std::vector<std::string> make(const TempDir& dir, std::vector<std::string> args) {
     const std::string hash = (dir.path() / "hash").string();
     if (!std::filesystem::exists(hash)) {
@@ -84,7 +69,7 @@ struct Console {
     return args;
   }
   sk::testing::ServerProcess process;
-  std::uint16_t port = 0;
+  std::uint16_t port;
 };
 
 // Signs `c` in to the console; false (with a failure) when that did not work.

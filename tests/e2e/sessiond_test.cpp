@@ -32,16 +32,8 @@ struct Sessiond {
   Sessiond(const TempDir& dir, std::vector<std::string> args, const std::string& tag = "sessiond",
            bool with_key = true)
       : process(make(std::move(args), with_key), dir.path(), tag,
-                sk::testing::ServerProcess::RunAs::caller) {
-    for (int i = 0; i < 500 && port == 0 && process.running(); ++i) {
-      std::smatch m;
-      const std::string out = process.output();
-      if (std::regex_search(out, m, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"))) {
-        port = static_cast<std::uint16_t>(std::stoi(m[1]));
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
+                sk::testing::ServerProcess::RunAs::caller),
+        port(wait_until_listening(process)) {}
   static std::vector<std::string> make(std::vector<std::string> args, bool with_key) {
     std::vector<std::string> cmd;
     if (with_key) cmd = {"/usr/bin/env", std::string("SESSIOND_API_KEY=") + kKey};
@@ -51,7 +43,7 @@ struct Sessiond {
     return cmd;
   }
   sk::testing::ServerProcess process;
-  std::uint16_t port = 0;
+  std::uint16_t port;
 };
 
 Headers auth(const std::string& key = kKey) {
