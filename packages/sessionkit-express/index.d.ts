@@ -1,0 +1,40 @@
+// Types of sessionkit-express (index.js).
+import { Store, SessionData } from 'express-session';
+
+export interface SessiondStoreOptions {
+  /** sessiond's base URL (default http://127.0.0.1:7400). */
+  url?: string;
+  /** The API key (sent as Authorization: Bearer). */
+  apiKey: string;
+  /** Per request, ms (default 2000). */
+  timeout?: number;
+  /** Extra attempts of idempotent calls (get, touch, destroy) on network errors and 503 (default 2). */
+  retries?: number;
+  /** Keep-alive sockets at most (default 64). */
+  maxSockets?: number;
+}
+
+export class SessiondError extends Error {
+  /** The HTTP status sessiond answered, or 0 for a network error or timeout. */
+  status: number;
+}
+
+export class SessiondStore extends Store {
+  constructor(options: SessiondStoreOptions);
+  /** sessiond's ID format (32 random bytes, base64url): pass it as express-session's `genid`. */
+  genid: () => string;
+  get(sid: string): Promise<SessionData | null>;
+  get(sid: string, callback: (err: any, session?: SessionData | null) => void): void;
+  set(sid: string, session: SessionData): Promise<void>;
+  set(sid: string, session: SessionData, callback?: (err?: any) => void): void;
+  touch(sid: string, session: SessionData): Promise<void>;
+  touch(sid: string, session: SessionData, callback?: (err?: any) => void): void;
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback?: (err?: any) => void): void;
+  /** Ends every session of `user` except `keepSid`; resolves how many ended. */
+  destroyUser(user: string, keepSid?: string): Promise<number>;
+  /** Binds the session to `user` (for destroyUser). */
+  bindUser(sid: string, user: string): Promise<void>;
+  /** Closes the keep-alive sockets. */
+  close(): void;
+}

@@ -1,0 +1,165 @@
+// SessiondStore against a real sessiond (SESSIOND=path to the binary; default: the debug
+// build), with express + express-session: the Store calls, concurrent requests of one session
+// changing different keys (both kept), log out everywhere, and sessiond going away (an error,
+// never "no session"; disconnect/connect events).
+'use strict';
+
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const path = require('node:path');
+const { after, before, test } = require('node:test');
+const express = require('express');
+const session = require('express-session');
+
+const { SessiondStore } = require('..');
+
+const binary = process.env.SESSIOND ?? path.resolve(__dirname, '../../../build/debug/bin/sessiond');
+const KEY = crypto.randomBytes(24).toString('base64url');
+
+function startSessiond(port = 0) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--store', 'memory://', '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, SESSIOND_API_KEY: KEY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`sessiond did not start: ${out}`)), 10_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` });
+      }
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`sessiond exited ${code}: ${out}`)));
+  });
+}
+
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+let sessiond;
+let store;
+before(async () => {
+  sessiond = await startSessiond();
+  store = new SessiondStore({ url: sessiond.url, apiKey: KEY, timeout: 1000, retries: 1 });
+});
+after(async () => {
+  store?.close();
+  if (sessiond) await stop(sessiond.child);
+});
+
+function app(s) {
+  const a = express();
+  a.use(express.json());
+  a.use(session({ store: s, genid: s.genid, secret: 'test secret', resave: false, saveUninitialized: false }));
+  a.post('/login', (req, res, next) => {
+    req.session.regenerate((err) => {
+      if (err) return next(err);
+      req.session.user = req.body.user;
+      s.bindUser(req.sessionID, req.body.user)
+        .catch(() => {}) // a new session is stored at the end of the request; bound below
+        .finally(() => res.json({ ok: true }));
+    });
+  });
+  a.post('/set/:key', (req, res) => {
+    // Slow enough that concurrent requests overlap between their load and their save.
+    setTimeout(() => {
+      req.session[req.params.key] = req.body.value;
+      res.json({ ok: true });
+    }, 50);
+  });
+  a.get('/session', (req, res) => res.json({ data: req.session }));
+  a.use((err, req, res, next) => res.status(500).json({ error: err.message }));
+  return a;
+}
+
+function listen(a) {
+  return new Promise((resolve) => {
+    const server = a.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function request(port, method, p, { cookie, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body ? JSON.stringify(body) : undefined;
+    const headers = {};
+    if (cookie) headers.cookie = cookie;
+    if (payload) headers['content-type'] = 'application/json';
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        const set = res.headers['set-cookie'];
+        resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null, cookie: set ? set[0].split(';')[0] : cookie });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+test('the Store calls: set creates, get, set sends a diff, touch, destroy', async () => {
+  const sid = store.genid();
+  assert.equal(sid.length, 43);
+  assert.equal(await store.get(sid), null, 'unknown: null');
+  await store.set(sid, { cookie: { originalMaxAge: null }, n: 1 });
+  assert.deepEqual(await store.get(sid), { cookie: { originalMaxAge: null }, n: 1 });
+  await store.touch(sid, {});
+  await store.destroy(sid);
+  assert.equal(await store.get(sid), null, 'destroyed: null');
+  await new Promise((resolve, reject) => store.get(sid, (err, v) => (err ? reject(err) : resolve(assert.equal(v, null)))));
+});
+
+test('concurrent requests of one session that change different keys both keep their change', async () => {
+  const server = await listen(app(store));
+  const { port } = server.address();
+  const login = await request(port, 'POST', '/login', { body: { user: 'alice' } });
+  assert.equal(login.status, 200);
+  const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
+  const results = await Promise.all(keys.map((k, i) => request(port, 'POST', `/set/${k}`, { cookie: login.cookie, body: { value: i } })));
+  for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+  const after = await request(port, 'GET', '/session', { cookie: login.cookie });
+  for (const [i, k] of keys.entries()) assert.equal(after.body.data[k], i, `key ${k} kept: ${JSON.stringify(after.body.data)}`);
+  assert.equal(after.body.data.user, 'alice');
+  server.close();
+});
+
+test('log out everywhere: destroyUser ends every session of the user but the one kept', async () => {
+  const sids = [store.genid(), store.genid(), store.genid()];
+  for (const sid of sids) {
+    await store.set(sid, { cookie: {}, user: 'bob' });
+    await store.bindUser(sid, 'bob');
+  }
+  assert.equal(await store.destroyUser('bob', sids[0]), 2);
+  assert.notEqual(await store.get(sids[0]), null);
+  assert.equal(await store.get(sids[1]), null);
+  assert.equal(await store.get(sids[2]), null);
+});
+
+test('sessiond gone: an error, never "no session"; disconnect, then connect when it is back', async () => {
+  const own = await startSessiond();
+  const s = new SessiondStore({ url: own.url, apiKey: KEY, timeout: 500, retries: 1 });
+  const sid = s.genid();
+  await s.set(sid, { cookie: {}, n: 1 });
+  const events = [];
+  s.on('disconnect', () => events.push('disconnect'));
+  s.on('connect', () => events.push('connect'));
+  await stop(own.child);
+  await assert.rejects(s.get(sid), /sessiond/, 'an error, not null');
+  assert.deepEqual(events, ['disconnect']);
+  const again = await startSessiond(own.port); // same port; memory store: the session is gone
+  assert.equal(await s.get(sid), null);
+  assert.deepEqual(events, ['disconnect', 'connect']);
+  s.close();
+  await stop(again.child);
+});
