@@ -9,6 +9,8 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sodium.h>
+
 #include "sessionkit/http/beast.h"
 #include "sessionkit/session_id.h"
 
@@ -44,6 +46,23 @@ json view(const sk::SessionRecord& r) {
             {"absolute_expires_at_ms", ms(r.absolute_expires_at)}};
   if (r.auth_at) v["auth_at_ms"] = ms(*r.auth_at);
   return v;
+}
+
+// The store key of a session ID a caller presents: 22 to 128 base64url characters (at least 132
+// bits when random: sessiond's own 43-character IDs, express-session's default 32-character
+// uid-safe IDs, any CSPRNG token), SHA-256 of the text, exactly as SessionKey::of hashes
+// sessiond's own. Nothing else is a session ID.
+std::optional<sk::SessionKey> key_of_id(std::string_view text) {
+  if (text.size() < 22 || text.size() > 128) return std::nullopt;
+  for (const char ch : text) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    if (!ok) return std::nullopt;
+  }
+  sk::SessionKey::Bytes digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size());
+  return sk::SessionKey(digest);
 }
 
 // %XX decoding of one path segment; nullopt for a bad escape or a decoded '/' or NUL.
@@ -296,7 +315,7 @@ asio::awaitable<Response> Api::route(Call& c) {
     if (auto bad = parse_body()) co_return std::move(*bad);
     // POST creates with a new ID; PUT /v1/sessions/{id} below with the caller's.
     const sk::SessionId id = sk::SessionId::generate();
-    co_return co_await create(c, id, now);
+    co_return co_await create(c, id.str(), sk::SessionKey::of(id), now);
   }
 
   if (c.path.starts_with(kSessions) && c.path.size() > kSessions.size() &&
@@ -311,18 +330,18 @@ asio::awaitable<Response> Api::route(Call& c) {
               : action == "touch" || action == "increment" || action == "regenerate"
                   ? "/v1/sessions/{id}/" + std::string(action)
                   : "other";
-    const std::optional<sk::SessionId> id = sk::SessionId::parse(id_text);
-    if (!id) {
+    const std::optional<sk::SessionKey> parsed = key_of_id(id_text);
+    if (!parsed) {
       co_return c.error(HttpStatus::bad_request,
-                        "a session ID is 43 base64url characters (256 random bits)");
+                        "a session ID is 22 to 128 base64url characters (a random token)");
     }
-    const sk::SessionKey key = sk::SessionKey::of(*id);
+    const sk::SessionKey key = *parsed;
 
     if (action.empty()) {
       switch (method) {
         case verb::put:
           if (auto bad = parse_body()) co_return std::move(*bad);
-          co_return co_await create(c, *id, now);
+          co_return co_await create(c, std::string(id_text), key, now);
         case verb::get: {
           std::optional<sk::TouchSpec> touch;
           if (query_param(c.query, "touch").value_or("true") != "false") {
@@ -456,9 +475,8 @@ asio::awaitable<Response> Api::route(Call& c) {
     if (method == verb::delete_) {
       std::optional<sk::SessionKey> keep;
       if (const auto k = query_param(c.query, "keep")) {
-        const std::optional<sk::SessionId> id = sk::SessionId::parse(*k);
-        if (!id) co_return c.error(HttpStatus::bad_request, "keep: not a session ID");
-        keep = sk::SessionKey::of(*id);
+        keep = key_of_id(*k);
+        if (!keep) co_return c.error(HttpStatus::bad_request, "keep: not a session ID");
       }
       auto r = co_await call_store<std::size_t>(*metrics_, [&](sk::Callback<std::size_t> done) {
         store_->destroy_user(*user, keep, std::move(done));
@@ -480,7 +498,7 @@ sk::TouchSpec Api::touch_spec(sk::Time now) const {
                                               .before = now - options_.touch_interval}};
 }
 
-asio::awaitable<Response> Api::create(Call& c, const sk::SessionId& id, sk::Time now) {
+asio::awaitable<Response> Api::create(Call& c, std::string id, sk::SessionKey key, sk::Time now) {
   sk::SessionRecord r;
   r.start(now, options_.idle_timeout, options_.absolute_timeout);
   if (c.body.contains("data")) {
@@ -498,13 +516,12 @@ asio::awaitable<Response> Api::create(Call& c, const sk::SessionId& id, sk::Time
     }
     *target = c.body[field].get<std::string>();
   }
-  const sk::SessionKey key = sk::SessionKey::of(id);
   auto done = co_await call_store<void>(
       *metrics_, [&](sk::Callback<void> cb) { store_->create(key, r, std::move(cb)); });
   if (!done) co_return c.store_error(status_of(done));
   metrics_->sessions_created.fetch_add(1, std::memory_order_relaxed);
   json v = view(r);
-  v["id"] = id.str();
+  v["id"] = std::move(id);
   co_return c.answer(HttpStatus::created, v);
 }
 

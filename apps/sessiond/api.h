@@ -2,9 +2,10 @@
 // answered by one `Api` shared by every connection (apps/common/http/server.h runs them).
 // docs/sessiond.md has every route, status and field; openapi.json describes the same.
 //
-// Sessions are named by their ID (43 base64url characters, 256 random bits: what sessiond
-// creates, or a client generates with a CSPRNG and hands to `PUT`), which travels only in
-// requests and answers; the store sees SHA-256(ID), as everywhere in sessionkit.
+// Sessions are named by their ID (sessiond creates 43 base64url characters, 256 random bits; a
+// client may `PUT` its own random token of 22 to 128 base64url characters, e.g. express-session's
+// default IDs), which travels only in requests and answers; the store sees SHA-256(ID), as
+// everywhere in sessionkit.
 //
 // Errors are `{"error": message}` with 400 (malformed JSON, ID or field), 401 (no or a wrong
 // API key, with WWW-Authenticate), 404 (no such live session), 405, 409 (create: the ID is
@@ -65,7 +66,8 @@ class Api final : public sessionkit_apps::http::Handler {
  private:
   struct Call;  // one request being answered (api.cpp)
   boost::asio::awaitable<Response> route(Call& call);
-  boost::asio::awaitable<Response> create(Call& call, const sessionkit::SessionId& id,
+  // Creates the session `id` (its text, answered to the caller) under `key`.
+  boost::asio::awaitable<Response> create(Call& call, std::string id, sessionkit::SessionKey key,
                                           sessionkit::Time now);
   boost::asio::awaitable<Response> regenerate(Call& call, const sessionkit::SessionKey& old_key,
                                               sessionkit::Time now);

@@ -3,9 +3,11 @@
 //   const session = require('express-session');
 //   const { SessiondStore } = require('sessionkit-express');
 //   const store = new SessiondStore({ url: 'http://127.0.0.1:7400', apiKey: process.env.SESSIOND_KEY });
-//   app.use(session({ store, genid: store.genid, secret: ..., resave: false, saveUninitialized: false }));
+//   app.use(session({ store, secret: ..., resave: false, saveUninitialized: false }));
 //
-// - `genid` makes sessiond's IDs (32 random bytes, base64url): pass it to session().
+// - IDs: express-session's own (uid-safe, 24 random bytes) are fine: sessiond takes any random
+//   token of 22 to 128 base64url characters and stores only its SHA-256. `store.genid` makes
+//   sessiond's own format (32 random bytes), for those who want it.
 // - `set` sends a diff: the top-level keys that changed since `get` (PATCH set/erase), so two
 //   concurrent requests of one session that change different keys both keep their change.
 //   A session that `get` did not load (a new one) is created with PUT, which never overwrites.

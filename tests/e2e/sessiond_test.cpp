@@ -185,6 +185,20 @@ TEST(Sessiond, RefusesCallersWithoutTheKeyAndBadInputWritingNothing) {
   EXPECT_EQ(raw(bhttp::verb::post, "/v1/sessions", R"({"data":[1]})").result_int(), 400u);
   EXPECT_EQ(raw(bhttp::verb::post, "/v1/sessions", R"({"user":7})").result_int(), 400u);
   EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/short").result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + std::string(21, 'a')).result_int(), 400u)
+      << "under 22 characters";
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + std::string(129, 'a')).result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::get, "/v1/sessions/" + std::string(31, 'a') + "=").result_int(),
+            400u)
+      << "base64url only";
+  // express-session's default IDs: 32 base64url characters.
+  EXPECT_EQ(call(c, bhttp::verb::put, "/v1/sessions/abcdefghijklmnopqrstuvwxyz012345-_",
+                 {{"data", {{"n", 1}}}})
+                .result_int(),
+            201u);
+  EXPECT_EQ(
+      call(c, bhttp::verb::get, "/v1/sessions/abcdefghijklmnopqrstuvwxyz012345-_").result_int(),
+      200u);
   EXPECT_EQ(call(c, bhttp::verb::get, "/v1/users/%zz/sessions").result_int(), 400u);
   EXPECT_EQ(call(c, bhttp::verb::put, "/v1/sessions").result_int(), 405u);
   EXPECT_EQ(call(c, bhttp::verb::get, "/v1/nothing").result_int(), 404u);

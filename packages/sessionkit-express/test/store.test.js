@@ -61,7 +61,8 @@ after(async () => {
 function app(s) {
   const a = express();
   a.use(express.json());
-  a.use(session({ store: s, genid: s.genid, secret: 'test secret', resave: false, saveUninitialized: false }));
+  // express-session's default genid (32 characters): sessiond takes it as it is.
+  a.use(session({ store: s, secret: 'test secret', resave: false, saveUninitialized: false }));
   a.post('/login', (req, res, next) => {
     req.session.regenerate((err) => {
       if (err) return next(err);
