@@ -8,9 +8,11 @@
 // everywhere in sessionkit.
 //
 // Errors are `{"error": message}` with 400 (malformed JSON, ID or field), 401 (no or a wrong
-// API key, with WWW-Authenticate), 404 (no such live session), 405, 409 (create: the ID is
-// taken), 413 (body over the limit), 503 (the store could not answer: never a false 404).
-// Nothing is written when a request is refused.
+// API key, with WWW-Authenticate), 403 (clear without --allow-clear), 404 (no such live
+// session), 405, 409 (create: the ID is taken), 413 (body over the limit), 415, 501 (the store
+// cannot do that), 503 (the store could not answer: never a false 404). Nothing is written when
+// a request is refused. The routes live in api.cpp (operations), session_routes.cpp,
+// csrf_routes.cpp and user_routes.cpp; call.h has what they share.
 //
 // Thread safety: `handle` runs concurrently on the server's threads.
 #pragma once
@@ -38,19 +40,34 @@ struct ApiOptions {
   sessionkit::Duration absolute_timeout = std::chrono::hours(12);
   // A read refreshes the access time and deadline at most this often (one write per interval).
   sessionkit::Duration touch_interval = std::chrono::seconds(60);
-  bool require_key = true;  // false only in development mode with no key configured
+  bool require_key = true;   // false only in development mode with no key configured
+  bool allow_clear = false;  // DELETE /v1/sessions ends every session (tests, fixtures)
 };
 
-// Requests by route and status, for /metrics.
+// The pattern of the route a path names ("/v1/sessions/{id}/touch"), whatever the method;
+// "other" for a path no route has. The metrics' label, and what openapi.json lists.
+std::string_view route_pattern(std::string_view path);
+
+// Requests by method, route pattern and status, for /metrics (and the OpenAPI coverage check:
+// tests/e2e/sessiond_test.cpp). Server-level refusals (400/413/431 before a request is read
+// whole) count as method "-", route "refused".
 class RouteCounters {
  public:
-  void count(std::string_view route, unsigned status);
+  void count(std::string_view method, std::string_view route, unsigned status);
   void render(std::string& out) const;
 
  private:
+  struct Count {
+    std::string method;
+    std::string route;
+    unsigned status = 0;
+    std::uint64_t n = 0;
+  };
   mutable std::mutex mu_;
-  std::vector<std::pair<std::pair<std::string, unsigned>, std::uint64_t>> counts_;
+  std::vector<Count> counts_;
 };
+
+struct Call;
 
 class Api final : public sessionkit_apps::http::Handler {
  public:
@@ -64,14 +81,37 @@ class Api final : public sessionkit_apps::http::Handler {
   sessionkit::SessionStore& store() { return *store_; }
 
  private:
-  struct Call;  // one request being answered (api.cpp)
+  // api.cpp: operations (/healthz, /readyz, /metrics, /openapi.json), the key check, dispatch.
   boost::asio::awaitable<Response> route(Call& call);
+  boost::asio::awaitable<Response> metrics_route(Call& call);
+
+  // session_routes.cpp: /v1/sessions, /v1/sessions/{id}[/touch|/increment|/regenerate],
+  // /v1/stats.
+  boost::asio::awaitable<Response> collection_route(Call& call, sessionkit::Time now);
+  boost::asio::awaitable<Response> stats_route(Call& call);
+  boost::asio::awaitable<Response> session_route(Call& call, std::string_view id_text,
+                                                 std::string_view action, sessionkit::Time now);
   // Creates the session `id` (its text, answered to the caller) under `key`.
   boost::asio::awaitable<Response> create(Call& call, std::string id, sessionkit::SessionKey key,
                                           sessionkit::Time now);
+  boost::asio::awaitable<Response> patch(Call& call, const sessionkit::SessionKey& key,
+                                         sessionkit::Time now);
+  boost::asio::awaitable<Response> increment(Call& call, const sessionkit::SessionKey& key,
+                                             sessionkit::Time now);
   boost::asio::awaitable<Response> regenerate(Call& call, const sessionkit::SessionKey& old_key,
                                               sessionkit::Time now);
-  sessionkit::TouchSpec touch_spec(sessionkit::Time now) const;
+  // DELETE /v1/sessions: every session, only with --allow-clear.
+  boost::asio::awaitable<Response> clear(Call& call);
+
+  // csrf_routes.cpp: /v1/sessions/{id}/csrf and /v1/sessions/{id}/csrf/verify.
+  boost::asio::awaitable<Response> csrf_route(Call& call, const sessionkit::SessionKey& key,
+                                              std::string_view action);
+
+  // user_routes.cpp: /v1/users/{user}/sessions.
+  boost::asio::awaitable<Response> user_route(Call& call, std::string_view rest);
+
+  sessionkit::TouchSpec touch_spec(sessionkit::Time now) const;   // a read's lazy touch
+  sessionkit::TouchSpec write_touch(sessionkit::Time now) const;  // a write's touch
 
   std::shared_ptr<sessionkit::SessionStore> store_;
   const ApiKeys& keys_;

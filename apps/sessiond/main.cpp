@@ -40,6 +40,7 @@ struct Config {
   std::uint64_t max_body = std::uint64_t{64} * 1024;
   std::size_t max_connections = 0;
   std::string log_level = "info";
+  bool allow_clear = false;
 };
 
 std::string read_file(const std::string& path) {
@@ -106,6 +107,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections", cfg.max_connections,
                  "Connections served at once (0: from the descriptor limit)")
       ->envname("SESSIOND_MAX_CONNECTIONS");
+  app.add_flag("--allow-clear", cfg.allow_clear,
+               "Let DELETE /v1/sessions end every session (test fixtures; off by default)")
+      ->envname("SESSIOND_ALLOW_CLEAR");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (info)")
       ->envname("SESSIOND_LOG_LEVEL");
   std::string key_name;
@@ -172,6 +176,7 @@ int main(int argc, char** argv) {
   api_options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
   api_options.touch_interval = std::chrono::seconds(cfg.touch_interval);
   api_options.require_key = keys.size() > 0 || production;
+  api_options.allow_clear = cfg.allow_clear;
   sessiond::Api api(backend->store, keys, api_options, nullptr);
 
   sessionkit_apps::http::ServerOptions server_options;

@@ -1,11 +1,17 @@
-// sessiond (issue 18, first slice) as a real process over HTTP: the session lifecycle through
-// the API on SQLite and on Redis; API keys (missing, wrong, reloaded on SIGHUP while a
-// connection stays open); bad input (400/405/409/413/415, nothing written); a Redis outage is
-// 503 and recovers, never a false 404; 64 concurrent increments of one session all count; two
-// instances on one Redis share every session; no key in production mode: it does not start.
+// sessiond as a real process over HTTP: the session lifecycle through the API on SQLite and on
+// Redis; API keys (missing, wrong, reloaded on SIGHUP while a connection stays open); bad input
+// (400/405/409/413/415, nothing written); a Redis outage is 503 and recovers, never a false 404;
+// 64 concurrent increments of one session all count; two instances on one Redis share every
+// session; CSRF tokens; stats and clear; no key in production mode: it does not start.
+//
+// OpenAPI coverage: every test stops its sessiond through `Sessiond::stop`, which first reads
+// the server's own count of answers by method, route and status (/metrics) and fails the test
+// for any answer apps/sessiond/openapi.json does not describe.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -42,6 +48,9 @@ struct Sessiond {
     cmd.insert(cmd.end(), {"--listen", "127.0.0.1:0"});
     return cmd;
   }
+  // Checks that openapi.json describes every answer this sessiond gave (read with `key`), then
+  // stops it; its exit code.
+  int stop(const std::string& key = kKey);
   sk::testing::ServerProcess process;
   std::uint16_t port;
 };
@@ -63,6 +72,54 @@ Response call(HttpClient& c, bhttp::verb method, const std::string& target, cons
 
 json body_of(const Response& r) {
   return json::parse(r.body(), nullptr, false);
+}
+
+const json& openapi() {
+  static const json doc = [] {
+    std::ifstream in(SESSIOND_OPENAPI_JSON);
+    return json::parse(in, nullptr, false);
+  }();
+  return doc;
+}
+
+// Whether openapi.json describes the answer `status` to `method` on the route `route` (the
+// pattern sessiond's metrics name).
+bool documented(std::string method, const std::string& route, const std::string& status) {
+  if (route == "refused") return status == "400" || status == "413" || status == "431";
+  if (route == "other") {
+    return status == "400" || status == "401" || status == "404" || status == "405";
+  }
+  const json& paths = openapi()["paths"];
+  if (!paths.contains(route)) return false;
+  if (method == "HEAD") method = "GET";
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const json& item = paths[route];
+  // A method the route does not have: the key check comes first (401), then 405.
+  if (!item.contains(method)) return status == "401" || status == "405";
+  return item[method]["responses"].contains(status);
+}
+
+int Sessiond::stop(const std::string& key) {
+  if (port != 0 && process.running()) {
+    HttpClient c(port);
+    const Response r = call(c, bhttp::verb::get, "/metrics", {}, key);
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    static const std::regex line(
+        R"re(sessiond_requests_total\{method="([^"]+)",route="([^"]+)",status="(\d+)"\} \d+)re");
+    const std::string text = r.body();
+    int answers = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), line);
+         it != std::sregex_iterator(); ++it) {
+      ++answers;
+      const std::smatch& m = *it;
+      EXPECT_TRUE(documented(m[1], m[2], m[3]))
+          << "openapi.json does not describe " << m[1] << " " << m[2] << " -> " << m[3];
+    }
+    EXPECT_GT(answers, 0) << text;
+    c.close();
+  }
+  return process.stop();
 }
 
 // The whole lifecycle through the API against `store`.
@@ -129,12 +186,13 @@ void lifecycle(const std::string& store) {
 
   r = call(c, bhttp::verb::get, "/metrics");
   ASSERT_EQ(r.result_int(), 200u);
-  EXPECT_NE(r.body().find("sessiond_requests_total{route=\"/v1/sessions/{id}\",status=\"200\"}"),
+  EXPECT_NE(r.body().find("sessiond_requests_total{method=\"GET\",route=\"/v1/sessions/{id}\","
+                          "status=\"200\"}"),
             std::string::npos)
       << r.body();
   EXPECT_NE(r.body().find("sessionkit_store_latency_seconds_count"), std::string::npos);
   c.close();
-  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+  EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
 
 TEST(Sessiond, LifecycleOnSqlite) {
@@ -212,7 +270,7 @@ TEST(Sessiond, RefusesCallersWithoutTheKeyAndBadInputWritingNothing) {
   ASSERT_EQ(r.result_int(), 200u) << r.body();
   EXPECT_EQ(body_of(r)["data"], (json{{"n", 1}, {"s", "text"}})) << "nothing refused was written";
   c2.close();
-  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+  EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
 
 TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
@@ -248,7 +306,7 @@ TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
   EXPECT_EQ(r.body().find("sessionkit_store_errors_total 0\n"), std::string::npos)
       << "the outage was counted";
   c.close();
-  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+  EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
 
 TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
@@ -286,8 +344,8 @@ TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
   EXPECT_EQ(data.size(), 65u) << "no lost patch: " << data.dump();
   ca.close();
   cb.close();
-  EXPECT_EQ(a.process.stop(), 0);
-  EXPECT_EQ(b.process.stop(), 0);
+  EXPECT_EQ(a.stop(), 0);
+  EXPECT_EQ(b.stop(), 0);
 }
 
 TEST(Sessiond, KeysFromAFileReloadOnSighupWithoutDroppingConnections) {
@@ -331,7 +389,149 @@ TEST(Sessiond, KeysFromAFileReloadOnSighupWithoutDroppingConnections) {
       << "same connection, still served";
   EXPECT_NE(d.process.output().find("keeping the old keys"), std::string::npos);
   c.close();
-  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+  EXPECT_EQ(d.stop(second), 0) << d.process.output();
+}
+
+TEST(Sessiond, CsrfTokensBelongToOneSessionAndEndWithIt) {
+  TempDir dir;
+  Sessiond d(dir, {"--store", "sqlite://" + (dir.path() / "s.db").string()});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  auto create = [&] {
+    const Response r = call(c, bhttp::verb::post, "/v1/sessions", {{"data", {{"n", 1}}}});
+    EXPECT_EQ(r.result_int(), 201u) << r.body();
+    return "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  };
+  auto issue = [&](const std::string& path) {
+    const Response r = call(c, bhttp::verb::post, path + "/csrf");
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    return body_of(r)["token"].get<std::string>();
+  };
+  auto valid = [&](const std::string& path, const json& token) {
+    const Response r = call(c, bhttp::verb::post, path + "/csrf/verify", {{"token", token}});
+    EXPECT_EQ(r.result_int(), 200u) << r.body();
+    return body_of(r)["valid"] == true;
+  };
+  const std::string a = create(), b = create();
+  const std::string t1 = issue(a), t2 = issue(a);
+  EXPECT_EQ(t1.size(), 86u);
+  EXPECT_NE(t1, t2) << "masked afresh on every call";
+  EXPECT_TRUE(valid(a, t1));
+  EXPECT_TRUE(valid(a, t2)) << "an earlier token stays valid (another tab's page)";
+  EXPECT_FALSE(valid(b, t1)) << "a token of another session";
+  std::string flipped = t1;
+  flipped[50] = flipped[50] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(valid(a, flipped));
+  EXPECT_FALSE(valid(a, ""));
+  EXPECT_FALSE(valid(a, t1 + "A"));
+  EXPECT_FALSE(valid(a, std::string(86, '=')));
+  EXPECT_EQ(call(c, bhttp::verb::post, a + "/csrf/verify", {{"token", 5}}).result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::get, a + "/csrf").result_int(), 405u);
+
+  // The secret is the server's: not shown, not writable, not an increment target.
+  Response r = call(c, bhttp::verb::get, a);
+  EXPECT_EQ(body_of(r)["data"], (json{{"n", 1}})) << r.body();
+  EXPECT_EQ(call(c, bhttp::verb::patch, a, {{"set", {{"_sk_api_csrf", "x"}}}}).result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::patch, a, {{"erase", {"_sk_api_csrf"}}}).result_int(), 400u);
+  EXPECT_EQ(call(c, bhttp::verb::post, a + "/increment", {{"field", "_sk_x"}}).result_int(), 400u);
+  EXPECT_EQ(
+      call(c, bhttp::verb::post, "/v1/sessions", {{"data", {{"_sk_api_csrf", "x"}}}}).result_int(),
+      400u);
+  EXPECT_TRUE(valid(a, t1)) << "the refused writes changed nothing";
+
+  // Ten first requests for a token of a new session, at once: all get tokens of one secret.
+  const std::string fresh = create();
+  std::vector<std::string> tokens(10);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    threads.emplace_back([&, i] {
+      HttpClient ci(d.port);
+      const Response ri = call(ci, bhttp::verb::post, fresh + "/csrf");
+      if (ri.result_int() == 200u) tokens[i] = body_of(ri)["token"].get<std::string>();
+      ci.close();
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  for (const std::string& t : tokens) {
+    ASSERT_FALSE(t.empty());
+    EXPECT_TRUE(valid(fresh, t)) << "every racer's token is of the one secret kept";
+  }
+
+  // Regenerate: the new ID has a new secret; the old ID's tokens do not carry over.
+  r = call(c, bhttp::verb::post, a + "/regenerate");
+  ASSERT_EQ(r.result_int(), 201u) << r.body();
+  const std::string a2 = "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  EXPECT_FALSE(valid(a2, t1));
+  EXPECT_TRUE(valid(a2, issue(a2)));
+  // An ended session has no tokens.
+  call(c, bhttp::verb::delete_, a2);
+  EXPECT_EQ(call(c, bhttp::verb::post, a2 + "/csrf").result_int(), 404u);
+  EXPECT_EQ(call(c, bhttp::verb::post, a2 + "/csrf/verify", {{"token", t1}}).result_int(), 404u);
+  r = call(c, bhttp::verb::get, "/metrics");
+  EXPECT_NE(r.body().find("sessionkit_csrf_failures_total 6"), std::string::npos) << r.body();
+  c.close();
+  EXPECT_EQ(d.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, StatsCountSessionsAndClearIsRefusedUnlessAllowed) {
+  TempDir dir;
+  Sessiond off(dir, {"--store", "memory://"}, "sessiond-off");
+  Sessiond on(dir, {"--store", "memory://", "--allow-clear"}, "sessiond-on");
+  ASSERT_NE(off.port, 0) << off.process.output();
+  ASSERT_NE(on.port, 0) << on.process.output();
+  for (Sessiond* d : {&off, &on}) {
+    HttpClient c(d->port);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions").result_int(), 201u);
+    Response r = call(c, bhttp::verb::get, "/v1/stats");
+    ASSERT_EQ(r.result_int(), 200u) << r.body();
+    EXPECT_EQ(body_of(r)["sessions"], 3);
+    EXPECT_EQ(body_of(r)["store"], "memory");
+    EXPECT_EQ(call(c, bhttp::verb::post, "/v1/stats").result_int(), 405u);
+    c.close();
+  }
+  HttpClient c_off(off.port), c_on(on.port);
+  Response r = call(c_off, bhttp::verb::delete_, "/v1/sessions");
+  EXPECT_EQ(r.result_int(), 403u) << r.body();
+  EXPECT_NE(body_of(r)["error"].get<std::string>().find("--allow-clear"), std::string::npos);
+  EXPECT_EQ(body_of(call(c_off, bhttp::verb::get, "/v1/stats"))["sessions"], 3) << "kept";
+  r = call(c_on, bhttp::verb::delete_, "/v1/sessions");
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  EXPECT_EQ(body_of(r)["cleared"], 3);
+  EXPECT_EQ(body_of(call(c_on, bhttp::verb::get, "/v1/stats"))["sessions"], 0);
+  c_off.close();
+  c_on.close();
+  EXPECT_EQ(off.stop(), 0) << off.process.output();
+  EXPECT_EQ(on.stop(), 0) << on.process.output();
+}
+
+TEST(Sessiond, ServesItsOpenApiDocumentWithoutAKey) {
+  TempDir dir;
+  Sessiond d(dir, {"--store", "memory://"});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  const Response r = c.get("/openapi.json");
+  ASSERT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r["Content-Type"], "application/json");
+  const json served = body_of(r);
+  ASSERT_FALSE(served.is_discarded());
+  EXPECT_EQ(served, openapi()) << "the compiled-in document is the file in the tree";
+  EXPECT_EQ(served["openapi"], "3.0.3");
+  // Every route sessiond knows is described, and nothing else.
+  std::vector<std::string> described;
+  for (const auto& [path, item] : served["paths"].items())
+    described.push_back(path);
+  std::sort(described.begin(), described.end());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{
+                "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/sessions",
+                "/v1/sessions/{id}", "/v1/sessions/{id}/csrf", "/v1/sessions/{id}/csrf/verify",
+                "/v1/sessions/{id}/increment", "/v1/sessions/{id}/regenerate",
+                "/v1/sessions/{id}/touch", "/v1/stats", "/v1/users/{user}/sessions"}));
+  EXPECT_EQ(c.request(bhttp::verb::post, "/openapi.json", "", {}).result_int(), 405u);
+  c.close();
+  EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
 
 TEST(Sessiond, DoesNotStartWithoutAKeyInProduction) {
