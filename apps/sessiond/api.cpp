@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "call.h"
+#include "logging.h"
 #include "openapi.h"
 
 namespace sessiond {
@@ -63,6 +64,7 @@ Response Api::refusal(HttpStatus status, std::string_view reason) {
 }
 
 asio::awaitable<Response> Api::handle(Request& request, const std::string& peer) {
+  const auto began = std::chrono::steady_clock::now();
   const std::string_view target = request.target();
   const std::size_t q = target.find('?');
   Call call{.req = request,
@@ -70,13 +72,27 @@ asio::awaitable<Response> Api::handle(Request& request, const std::string& peer)
             .path = target.substr(0, q),
             .query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
             .route = route_pattern(target.substr(0, q)),
+            .request_id = request_id_of(request),
             .body = json()};
   Response res = co_await route(call);
+  res.set("X-Request-Id", call.request_id);
   // A method outside HTTP's usual ones is one label, not one per spelling.
-  routes_.count(request.method() == bhttp::verb::unknown
-                    ? std::string_view("other")
-                    : std::string_view(request.method_string()),
-                call.route, res.result_int());
+  const std::string_view method = request.method() == bhttp::verb::unknown
+                                      ? std::string_view("other")
+                                      : std::string_view(request.method_string());
+  routes_.count(method, call.route, res.result_int());
+  if (options_.access_log) {
+    // The route's pattern, never the path: a path holds a session ID.
+    log_fields(spdlog::level::info, "request",
+               {{"request_id", call.request_id},
+                {"method", method},
+                {"route", call.route},
+                {"status", res.result_int()},
+                {"duration_ms",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+                     .count()},
+                {"peer", peer}});
+  }
   co_return res;
 }
 

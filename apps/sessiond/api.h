@@ -42,6 +42,7 @@ struct ApiOptions {
   sessionkit::Duration touch_interval = std::chrono::seconds(60);
   bool require_key = true;   // false only in development mode with no key configured
   bool allow_clear = false;  // DELETE /v1/sessions ends every session (tests, fixtures)
+  bool access_log = false;   // one info line per request (logging.h)
 };
 
 // The pattern of the route a path names ("/v1/sessions/{id}/touch"), whatever the method;

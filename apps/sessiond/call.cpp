@@ -3,10 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/beast/http/field.hpp>
 
 #include <sodium.h>
 
+#include "logging.h"
 #include "sessionkit/session.h"
 
 namespace sessiond {
@@ -59,6 +62,8 @@ Response Call::store_error(const sk::Status& s) const {
     case sk::errc::unsupported:
       return error(HttpStatus::not_implemented, "this store cannot do that: " + s.message());
     default:
+      log_fields(spdlog::level::warn, "store failure",
+                 {{"request_id", request_id}, {"route", route}, {"error", s.to_string()}});
       return error(HttpStatus::service_unavailable,
                    "the session store cannot answer now; retry later");
   }
@@ -139,6 +144,23 @@ std::optional<std::string> decode_segment(std::string_view s) {
   return out;
 }
 
+std::string request_id_of(const Request& req) {
+  const auto given = req.find("X-Request-Id");
+  if (given != req.end()) {
+    const std::string_view v = given->value();
+    const bool ok = !v.empty() && v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char ch) {
+      return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    });
+    if (ok) return std::string(v);
+  }
+  unsigned char bytes[8];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[2 * sizeof bytes + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return std::string(hex, 2 * sizeof bytes);
+}
+
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
@@ -157,8 +179,8 @@ void note_store_failure(sk::Metrics& metrics, const sk::Status& s) {
     case sk::errc::unavailable:
     case sk::errc::timeout:
     case sk::errc::corrupt:
+      // Counted here; logged with the request's id where it is answered (Call::store_error).
       metrics.store_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("store: {}", s.to_string());
       return;
     default:
       return;  // the caller's (not_found, conflict, a bad field, too large), not the store's

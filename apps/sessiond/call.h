@@ -36,6 +36,7 @@ struct Call {
   std::string_view path;
   std::string_view query;
   std::string_view route;  // route_pattern(path), for the metrics (known routes only)
+  std::string request_id;  // the caller's X-Request-Id when well-formed, else a new one
   nlohmann::json body;     // the parsed JSON body (methods that take one)
 
   Response answer(HttpStatus status, const nlohmann::json& j) const;
@@ -64,6 +65,10 @@ std::optional<sessionkit::SessionKey> key_of_id(std::string_view text);
 // NUL.
 std::optional<std::string> decode_segment(std::string_view s);
 
+// The caller's X-Request-Id when it is 1 to 128 characters of [A-Za-z0-9._:-] (a proxy's or the
+// app's, so one id follows a request through every log), else 16 random hex digits.
+std::string request_id_of(const Request& req);
+
 // The value of `name` in a query string ("a=1&b=2"), undecoded; nullopt when absent.
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
 
@@ -76,8 +81,8 @@ inline const sessionkit::Status& status_of(const sessionkit::Status& s) {
   return s;
 }
 
-// Counts and logs a failed store call that is the store's fault (unavailable, timeout, corrupt),
-// not the caller's (not_found, conflict, invalid_argument, too_large).
+// Counts a failed store call that is the store's fault (unavailable, timeout, corrupt), not the
+// caller's (not_found, conflict, invalid_argument, too_large).
 void note_store_failure(sessionkit::Metrics& metrics, const sessionkit::Status& s);
 
 // Runs one store operation as an awaitable: `start(Callback<T>)` begins it.

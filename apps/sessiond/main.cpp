@@ -23,6 +23,7 @@
 #include "api.h"
 #include "api_keys.h"
 #include "common/http/server.h"
+#include "logging.h"
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/stores/url.h"
 
@@ -41,6 +42,8 @@ struct Config {
   std::size_t max_connections = 0;
   std::string log_level = "info";
   bool allow_clear = false;
+  std::string log_format = "text";
+  bool access_log = false;
 };
 
 std::string read_file(const std::string& path) {
@@ -111,7 +114,14 @@ int main(int argc, char** argv) {
                "Let DELETE /v1/sessions end every session (test fixtures; off by default)")
       ->envname("SESSIOND_ALLOW_CLEAR");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (info)")
-      ->envname("SESSIOND_LOG_LEVEL");
+      ->envname("SESSIOND_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-format", cfg.log_format, "text, or json: one JSON object per line (text)")
+      ->envname("SESSIOND_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--access-log", cfg.access_log,
+               "One info line per request: request id, method, route, status, duration")
+      ->envname("SESSIOND_ACCESS_LOG");
   std::string key_name;
   CLI::App* hash_cmd =
       app.add_subcommand("hash-key", "Read an API key on stdin, print its line for --api-key-file");
@@ -139,6 +149,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  sessiond::use_log_format(cfg.log_format == "json" ? sessiond::LogFormat::json
+                                                    : sessiond::LogFormat::text);
 
   sessiond::ApiKeys keys;
   try {
@@ -177,10 +189,12 @@ int main(int argc, char** argv) {
   api_options.touch_interval = std::chrono::seconds(cfg.touch_interval);
   api_options.require_key = keys.size() > 0 || production;
   api_options.allow_clear = cfg.allow_clear;
+  api_options.access_log = cfg.access_log;
   sessiond::Api api(backend->store, keys, api_options, nullptr);
 
   sessionkit_apps::http::ServerOptions server_options;
   server_options.name = "sessiond";
+  server_options.announce_on_stdout = cfg.log_format != "json";
   const auto colon = cfg.listen.rfind(':');
   if (colon == std::string::npos) {
     std::cerr << "sessiond: --listen: HOST:PORT expected\n";

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "call.h"
+#include "logging.h"
 #include "sessionkit/session.h"
 
 namespace sessiond {
@@ -219,8 +220,9 @@ asio::awaitable<Response> Api::regenerate(Call& c, const sk::SessionKey& old_key
     const sk::Result<bool> undone = co_await call_store<bool>(
         *metrics_, [&](sk::Callback<bool> cb) { store_->destroy(key, std::move(cb)); });
     if (!undone) {
-      spdlog::warn("regenerate: the new session {} could not be undone; it expires by itself",
-                   key.hint());
+      log_fields(spdlog::level::warn,
+                 "regenerate: the new session could not be undone; it expires by itself",
+                 {{"request_id", c.request_id}, {"key_hint", key.hint()}});
     }
     co_return c.store_error(status_of(gone));
   }
@@ -252,7 +254,8 @@ asio::awaitable<Response> Api::clear(Call& c) {
     }
     cursor = std::move(page->next_cursor);
   } while (!cursor.empty());
-  spdlog::warn("clear: {} sessions ended by a DELETE /v1/sessions from {}", cleared, c.peer);
+  log_fields(spdlog::level::warn, "clear: every session ended by DELETE /v1/sessions",
+             {{"request_id", c.request_id}, {"cleared", cleared}, {"peer", c.peer}});
   co_return c.answer(HttpStatus::ok, json{{"cleared", cleared}});
 }
 

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "e2e/demo_process.h"
@@ -278,15 +279,19 @@ TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
   sk::testing::RedisServer redis(
       {.password = "", .appendfsync_always = true, .tls = false, .extra = {}});
   TempDir dir;
-  Sessiond d(dir, {"--store", redis.url()});
+  Sessiond d(dir, {"--store", redis.url(), "--log-format", "json", "--access-log"});
   ASSERT_NE(d.port, 0) << d.process.output();
   HttpClient c(d.port);
   Response r = call(c, bhttp::verb::post, "/v1/sessions", {{"data", {{"n", 1}}}});
   ASSERT_EQ(r.result_int(), 201u) << r.body();
-  const std::string path = "/v1/sessions/" + body_of(r)["id"].get<std::string>();
+  const std::string id = body_of(r)["id"].get<std::string>();
+  const std::string path = "/v1/sessions/" + id;
   redis.pause();  // answers nothing: the store's timeout
-  r = call(c, bhttp::verb::get, path);
+  Headers traced = auth();
+  traced.push_back({"X-Request-Id", "outage-read-1"});
+  r = c.request(bhttp::verb::get, path, "", traced);
   EXPECT_EQ(r.result_int(), 503u) << r.body();
+  EXPECT_EQ(r["X-Request-Id"], "outage-read-1");
   EXPECT_EQ(call(c, bhttp::verb::post, path + "/increment", {{"field", "n"}}).result_int(), 503u);
   EXPECT_EQ(c.get("/readyz").result_int(), 503u);
   redis.resume();
@@ -307,6 +312,29 @@ TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
       << "the outage was counted";
   c.close();
   EXPECT_EQ(d.stop(), 0) << d.process.output();
+
+  // --log-format json: every line is one JSON object; the failure and the request carry the
+  // caller's request id; no line holds the session ID.
+  bool failure_logged = false, request_logged = false;
+  std::istringstream lines(d.process.output());
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    ++n;
+    const json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON line: " << line;
+    EXPECT_TRUE(j.contains("ts") && j.contains("level") && j.contains("msg")) << line;
+    EXPECT_EQ(line.find(id), std::string::npos) << "a session ID in the log: " << line;
+    if (j.value("request_id", "") != "outage-read-1") continue;
+    if (j["msg"] == "store failure" && j["level"] == "warning") failure_logged = true;
+    if (j["msg"] == "request" && j["status"] == 503 && j["route"] == "/v1/sessions/{id}" &&
+        j["method"] == "GET" && j["duration_ms"].is_number()) {
+      request_logged = true;
+    }
+  }
+  EXPECT_GT(n, 5);
+  EXPECT_TRUE(failure_logged) << d.process.output();
+  EXPECT_TRUE(request_logged) << d.process.output();
 }
 
 TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {

@@ -167,9 +167,13 @@ void Server::start() {
 
   spdlog::info("listening on http://{}:{} with {} threads, at most {} connections",
                url_host(address), bound_port_, options_.threads, connection_limit_);
-  if (!options_.name.empty()) std::cout << options_.name << ' ';
-  std::cout << "listening on http://" << url_host(address) << ':' << bound_port_
-            << std::endl;  // endl flushes: tests and scripts wait for this line
+  if (options_.announce_on_stdout) {
+    if (!options_.name.empty()) std::cout << options_.name << ' ';
+    std::cout << "listening on http://" << url_host(address) << ':' << bound_port_
+              << std::endl;  // endl flushes: tests and scripts wait for this line
+  } else {
+    spdlog::default_logger()->flush();
+  }
 }
 
 void Server::run() {

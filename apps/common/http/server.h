@@ -80,6 +80,9 @@ class Handler {
 struct ServerOptions {
   // Printed before " listening on http://HOST:PORT" (the app's name; empty: nothing before).
   std::string name;
+  // Whether that plain line goes to stdout besides the log's own "listening on" line (off when
+  // every stdout line must be a JSON log line; the log line carries the same address).
+  bool announce_on_stdout = true;
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (the bound port is printed)
   unsigned threads = 1;
