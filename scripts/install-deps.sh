@@ -17,7 +17,7 @@ set -euo pipefail
 packages=(
   ca-certificates g++ cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev libsodium-dev libzstd-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libhiredis-dev libpq-dev libcpp-httplib-dev
+  libsqlite3-dev libhiredis-dev libpq-dev libcpp-httplib-dev libtomlplusplus-dev
 )
 browser=0
 for arg in "$@"; do

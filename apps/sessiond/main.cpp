@@ -23,6 +23,7 @@
 #include "api.h"
 #include "api_keys.h"
 #include "common/http/server.h"
+#include "config_file.h"
 #include "logging.h"
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/stores/url.h"
@@ -44,6 +45,7 @@ struct Config {
   bool allow_clear = false;
   std::string log_format = "text";
   bool access_log = false;
+  std::string config_file;
 };
 
 std::string read_file(const std::string& path) {
@@ -122,6 +124,10 @@ int main(int argc, char** argv) {
   app.add_flag("--access-log", cfg.access_log,
                "One info line per request: request id, method, route, status, duration")
       ->envname("SESSIOND_ACCESS_LOG");
+  app.add_option("--config", cfg.config_file,
+                 "A TOML file of these options (long names as keys; flags and SESSIOND_* win)")
+      ->envname("SESSIOND_CONFIG")
+      ->check(CLI::ExistingFile);
   std::string key_name;
   CLI::App* hash_cmd =
       app.add_subcommand("hash-key", "Read an API key on stdin, print its line for --api-key-file");
@@ -129,6 +135,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    if (!cfg.config_file.empty() && !*hash_cmd) sessiond::apply_config_file(app, cfg.config_file);
     if (*hash_cmd) {
       std::string key;
       std::getline(std::cin, key);

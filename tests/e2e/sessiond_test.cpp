@@ -37,13 +37,15 @@ constexpr const char* kKey = "sessiond-test-key-0123456789abcdef";
 // started and its port read (0 when it did not start).
 struct Sessiond {
   Sessiond(const TempDir& dir, std::vector<std::string> args, const std::string& tag = "sessiond",
-           bool with_key = true)
-      : process(make(std::move(args), with_key), dir.path(), tag,
+           bool with_key = true, std::vector<std::string> env = {})
+      : process(make(std::move(args), with_key, std::move(env)), dir.path(), tag,
                 sk::testing::ServerProcess::RunAs::caller),
         port(wait_until_listening(process)) {}
-  static std::vector<std::string> make(std::vector<std::string> args, bool with_key) {
-    std::vector<std::string> cmd;
-    if (with_key) cmd = {"/usr/bin/env", std::string("SESSIOND_API_KEY=") + kKey};
+  static std::vector<std::string> make(std::vector<std::string> args, bool with_key,
+                                       std::vector<std::string> env) {
+    std::vector<std::string> cmd = {"/usr/bin/env"};
+    if (with_key) cmd.push_back(std::string("SESSIOND_API_KEY=") + kKey);
+    cmd.insert(cmd.end(), env.begin(), env.end());
     cmd.push_back(SESSIOND_BINARY);
     cmd.insert(cmd.end(), args.begin(), args.end());
     cmd.insert(cmd.end(), {"--listen", "127.0.0.1:0"});
@@ -560,6 +562,64 @@ TEST(Sessiond, ServesItsOpenApiDocumentWithoutAKey) {
   EXPECT_EQ(c.request(bhttp::verb::post, "/openapi.json", "", {}).result_int(), 405u);
   c.close();
   EXPECT_EQ(d.stop(), 0) << d.process.output();
+}
+
+TEST(Sessiond, ReadsATomlFileBelowFlagsAndEnvironment) {
+  TempDir dir;
+  const auto etc = dir.path() / "etc";
+  std::filesystem::create_directories(etc);
+  const std::string file_key = "file-key-0123456789abcdefghij";
+  auto r = sk::testing::run_program(
+      {"/bin/sh", "-c", "printf '%s\\n' '" + file_key + "' | " + SESSIOND_BINARY + " hash-key ops"},
+      dir.path());
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ofstream(etc / "keys") << r.out;
+  std::ofstream(etc / "sessiond.toml")
+      << "# sessiond's settings\n"
+      << "store = \"sqlite://" << (dir.path() / "s.db").string() << "\"\n"
+      << "api_key_file = \"keys\"          # relative to this file\n"
+      << "idle-timeout = 600\n"
+      << "absolute-timeout = 7200\n"
+      << "access-log = true\n";
+  // The environment overrides the file (idle-timeout), the file the defaults (absolute).
+  Sessiond d(dir, {"--config", (etc / "sessiond.toml").string()}, "sessiond", false,
+             {"SESSIOND_IDLE_TIMEOUT=300"});
+  ASSERT_NE(d.port, 0) << d.process.output();
+  HttpClient c(d.port);
+  Response created = call(c, bhttp::verb::post, "/v1/sessions", {}, file_key);
+  ASSERT_EQ(created.result_int(), 201u) << "the key file named relative to the config file";
+  const json s = body_of(created);
+  EXPECT_EQ(s["expires_at_ms"].get<std::int64_t>() - s["created_at_ms"].get<std::int64_t>(),
+            300'000)
+      << "SESSIOND_IDLE_TIMEOUT wins over the file";
+  EXPECT_EQ(
+      s["absolute_expires_at_ms"].get<std::int64_t>() - s["created_at_ms"].get<std::int64_t>(),
+      7'200'000)
+      << "the file wins over the default";
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/sessions").result_int(), 401u)
+      << "no SESSIOND_API_KEY here: only the file's key";
+  c.close();
+  EXPECT_EQ(d.stop(file_key), 0) << d.process.output();
+  EXPECT_NE(d.process.output().find("[info] request duration_ms="), std::string::npos)
+      << "access-log = true from the file: " << d.process.output();
+
+  // Bad files: exit 2, naming the file, the line and the key.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"stor = \"memory://\"\n", "bad.toml:1: stor: not a sessiond option"},
+      {"store = \"memory://\"\nthreads = 0\n", "bad.toml:2: threads"},
+      {"store = \"memory://\n", "bad.toml:1:"},
+      {"store = \"memory://\"\n[server]\nthreads = 2\n", "bad.toml:2: server: sections"},
+      {"store = \"memory://\"\nidle-timeout = 1.5\n", "bad.toml:2: idle-timeout"},
+  };
+  for (const auto& [text, message] : bad) {
+    std::ofstream(etc / "bad.toml") << text;
+    r = sk::testing::run_program(
+        {"/usr/bin/env", std::string("SESSIOND_API_KEY=") + kKey, SESSIOND_BINARY, "--config",
+         (etc / "bad.toml").string(), "--listen", "127.0.0.1:0"},
+        dir.path());
+    EXPECT_EQ(r.code, 2) << text << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << text << r.output;
+  }
 }
 
 TEST(Sessiond, DoesNotStartWithoutAKeyInProduction) {
