@@ -1,7 +1,9 @@
 // The design's Express example on sessiond: login regenerates the session, logout destroys
 // it, a visit counter, and "log out everywhere" (which express-session alone cannot do).
 //
-//   SESSIOND_URL=http://127.0.0.1:7400 SESSIOND_KEY=... SESSION_SECRET=... node app.js
+//   SESSIOND_URL=http://127.0.0.1:7400 SESSIOND_KEY=... SESSION_SECRET=... [PORT=3000] node app.js
+//
+// PORT=0 takes a free port; the first line on stdout names it ("listening on http://...").
 'use strict';
 
 const express = require('express');
@@ -25,6 +27,13 @@ app.use(
     cookie: { httpOnly: true, sameSite: 'lax', secure: process.env.NODE_ENV === 'production' },
   }),
 );
+
+// While the store is disconnected express-session leaves req.session unset: unavailable, not
+// "signed out".
+app.use((req, res, next) => {
+  if (!req.session) return res.status(503).json({ error: 'the session store is unavailable' });
+  next();
+});
 
 app.post('/login', (req, res, next) => {
   const { user, password } = req.body ?? {};

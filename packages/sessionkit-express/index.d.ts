@@ -31,6 +31,27 @@ export class SessiondStore extends Store {
   touch(sid: string, session: SessionData, callback?: (err?: any) => void): void;
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback?: (err?: any) => void): void;
+  /**
+   * How many sessions sessiond's store holds (GET /v1/stats): its count of records, which on
+   * memory, SQLite and PostgreSQL may include expired sessions not purged yet.
+   */
+  length(): Promise<number>;
+  length(callback: (err: any, length?: number) => void): void;
+  /**
+   * Ends every session in sessiond's store (DELETE /v1/sessions); resolves how many ended.
+   * Fails with a SessiondError of status 403 unless sessiond runs with --allow-clear.
+   */
+  clear(): Promise<number>;
+  clear(callback: (err?: any, cleared?: number) => void): void;
+  /**
+   * Always fails with an Error of code 'ERR_UNSUPPORTED': sessiond stores only SHA-256 digests of
+   * session IDs, so it cannot list them.
+   */
+  ids(): Promise<never>;
+  ids(callback: (err: Error & { code: 'ERR_UNSUPPORTED' }) => void): void;
+  /** Always fails with an Error of code 'ERR_UNSUPPORTED' (see `ids`). */
+  all(): Promise<never>;
+  all(callback: (err: Error & { code: 'ERR_UNSUPPORTED' }) => void): void;
   /** Ends every session of `user` except `keepSid`; resolves how many ended. */
   destroyUser(user: string, keepSid?: string): Promise<number>;
   /** Binds the session to `user` (for destroyUser). */

@@ -16,7 +16,11 @@
 //   answers 500 through `next(err)`), never "no session". The store emits `disconnect` when
 //   sessiond stops answering and `connect` when it answers again (express-session holds requests
 //   while disconnected).
-// - Retries: only idempotent calls (get, touch, destroy) are retried, on network errors and 503.
+// - Retries: only idempotent calls (get, touch, destroy, length, clear) are retried, on network
+//   errors and 503.
+// - `length` and `clear` use sessiond's GET /v1/stats and DELETE /v1/sessions (the latter only
+//   when sessiond runs with --allow-clear). `ids` and `all` fail with code ERR_UNSUPPORTED:
+//   sessiond never stores session IDs (only their SHA-256 digests), so there are none to list.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -32,6 +36,14 @@ class SessiondError extends Error {
     this.name = 'SessiondError';
     this.status = status;
   }
+}
+
+function unsupported(method) {
+  const e = new Error(
+    `sessionkit-express: ${method}() is not supported: sessiond stores only SHA-256 digests of session IDs, never the IDs, so it cannot list them`,
+  );
+  e.code = 'ERR_UNSUPPORTED';
+  return e;
 }
 
 function sessionPath(sid) {
@@ -221,6 +233,48 @@ class SessiondStore extends Store {
     return this.settle(cb, async () => {
       const r = await this.request('PATCH', sessionPath(sid), { user }, { idempotent: true });
       SessiondStore.expect(r, [200], 'bindUser');
+    });
+  }
+
+  /**
+   * How many sessions sessiond's store holds (GET /v1/stats): its count of records, which on
+   * memory, SQLite and PostgreSQL may include expired sessions not purged yet.
+   */
+  length(cb) {
+    return this.settle(cb, async () => {
+      const r = await this.request('GET', '/v1/stats', undefined, { idempotent: true });
+      SessiondStore.expect(r, [200], 'length');
+      return r.body.sessions;
+    });
+  }
+
+  /**
+   * Ends every session in sessiond's store (DELETE /v1/sessions); resolves how many ended.
+   * sessiond refuses (403) unless it was started with --allow-clear.
+   */
+  clear(cb) {
+    return this.settle(cb, async () => {
+      const r = await this.request('DELETE', '/v1/sessions', undefined, { idempotent: true });
+      if (r.status === 403) {
+        const why = r.body && typeof r.body.error === 'string' ? `: ${r.body.error}` : '';
+        throw new SessiondError(`sessiond refuses clear without --allow-clear (HTTP 403${why})`, 403);
+      }
+      SessiondStore.expect(r, [200], 'clear');
+      return r.body.cleared;
+    });
+  }
+
+  /** Unsupported: sessiond keeps only SHA-256 digests of IDs, so it cannot list them. */
+  ids(cb) {
+    return this.settle(cb, async () => {
+      throw unsupported('ids');
+    });
+  }
+
+  /** Unsupported: sessiond keeps only SHA-256 digests of IDs, so it cannot list sessions by ID. */
+  all(cb) {
+    return this.settle(cb, async () => {
+      throw unsupported('all');
     });
   }
 
