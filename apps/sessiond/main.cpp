@@ -27,6 +27,7 @@
 #include "logging.h"
 #include "sessionkit/blocking_store.h"
 #include "sessionkit/stores/url.h"
+#include "tls.h"
 
 namespace {
 
@@ -46,6 +47,9 @@ struct Config {
   std::string log_format = "text";
   bool access_log = false;
   std::string config_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 std::string read_file(const std::string& path) {
@@ -124,6 +128,16 @@ int main(int argc, char** argv) {
   app.add_flag("--access-log", cfg.access_log,
                "One info line per request: request id, method, route, status, duration")
       ->envname("SESSIOND_ACCESS_LOG");
+  app.add_option("--tls-cert", cfg.tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
+      ->envname("SESSIOND_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", cfg.tls_key, "PEM private key of --tls-cert")
+      ->envname("SESSIOND_TLS_KEY")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", cfg.tls_client_ca,
+                 "PEM CA bundle: callers must present a certificate it issued (mutual TLS)")
+      ->envname("SESSIOND_TLS_CLIENT_CA")
+      ->check(CLI::ExistingFile);
   app.add_option("--config", cfg.config_file,
                  "A TOML file of these options (long names as keys; flags and SESSIOND_* win)")
       ->envname("SESSIOND_CONFIG")
@@ -148,6 +162,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cfg.store.empty()) throw CLI::RequiredError("--store");
+    if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+      throw CLI::ValidationError("--tls-cert", "--tls-cert and --tls-key go together");
+    }
+    if (!cfg.tls_client_ca.empty() && cfg.tls_cert.empty()) {
+      throw CLI::ValidationError("--tls-client-ca", "needs --tls-cert and --tls-key");
+    }
     if (cfg.absolute_timeout < cfg.idle_timeout) {
       throw CLI::ValidationError("--absolute-timeout", "must not be shorter than --idle-timeout");
     }
@@ -166,7 +186,20 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   const bool production = cfg.mode == "production";
-  if (keys.size() == 0) {
+  const bool mutual_tls = !cfg.tls_client_ca.empty();
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (!cfg.tls_cert.empty()) {
+    try {
+      tls = sessiond::make_tls_context(
+          {.cert = cfg.tls_cert, .key = cfg.tls_key, .client_ca = cfg.tls_client_ca});
+    } catch (const std::runtime_error& e) {
+      std::cerr << "sessiond: " << e.what() << '\n';
+      return 2;
+    }
+  }
+  if (keys.size() == 0 && mutual_tls) {
+    spdlog::info("no API key: callers are authenticated by their TLS client certificate alone");
+  } else if (keys.size() == 0) {
     if (production) {
       std::cerr << "sessiond: no API key: set SESSIOND_API_KEY or --api-key-file (or "
                    "--mode development to run without one)\n";
@@ -194,7 +227,8 @@ int main(int argc, char** argv) {
   api_options.idle_timeout = std::chrono::seconds(cfg.idle_timeout);
   api_options.absolute_timeout = std::chrono::seconds(cfg.absolute_timeout);
   api_options.touch_interval = std::chrono::seconds(cfg.touch_interval);
-  api_options.require_key = keys.size() > 0 || production;
+  // Mutual TLS authenticates callers by itself; configured keys are required on top of it.
+  api_options.require_key = keys.size() > 0 || (production && !mutual_tls);
   api_options.allow_clear = cfg.allow_clear;
   api_options.access_log = cfg.access_log;
   sessiond::Api api(backend->store, keys, api_options, nullptr);
@@ -202,6 +236,7 @@ int main(int argc, char** argv) {
   sessionkit_apps::http::ServerOptions server_options;
   server_options.name = "sessiond";
   server_options.announce_on_stdout = cfg.log_format != "json";
+  server_options.tls = tls;
   const auto colon = cfg.listen.rfind(':');
   if (colon == std::string::npos) {
     std::cerr << "sessiond: --listen: HOST:PORT expected\n";

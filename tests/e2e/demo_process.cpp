@@ -55,14 +55,18 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& o
   return pid;
 }
 
-// The port of the "listening on http://HOST:PORT" line, once it is complete.
+// The port of the "listening on http://HOST:PORT" (or https://) line, once it is complete.
 std::optional<std::uint16_t> listening_port(const std::string& out) {
-  constexpr std::string_view kMarker = "listening on http://";
+  constexpr std::string_view kMarker = "listening on http";
   std::size_t at = out.find(kMarker);
   if (at == std::string::npos) return std::nullopt;
   std::size_t eol = out.find('\n', at);
   if (eol == std::string::npos) return std::nullopt;
   std::string line = out.substr(at + kMarker.size(), eol - at - kMarker.size());
+  if (line.starts_with("s")) line.erase(0, 1);
+  if (!line.starts_with("://")) return std::nullopt;
+  line.erase(0, 3);
+  line = line.substr(0, line.find(' '));  // a log line goes on after the address
   std::size_t colon = line.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
   return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));

@@ -622,6 +622,108 @@ TEST(Sessiond, ReadsATomlFileBelowFlagsAndEnvironment) {
   }
 }
 
+// A CA, a server certificate for 127.0.0.1 and a client certificate it issued, and a client
+// certificate from another CA, made with the openssl command in `dir`.
+void make_certificates(const std::filesystem::path& dir) {
+  const std::string script = R"sh(set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=test-ca -keyout ca.key -out ca.pem
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=other-ca -keyout other-ca.key -out other-ca.pem
+for who in server client rogue; do
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=$who \
+    -keyout $who.key -out $who.csr
+done
+printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile server.ext -out server.pem
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile client.ext -out client.pem
+openssl x509 -req -in rogue.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 2 \
+  -extfile client.ext -out rogue.pem
+)sh";
+  const auto r =
+      sk::testing::run_program({"/bin/sh", "-c", "cd '" + dir.string() + "' && " + script}, dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+}
+
+TEST(Sessiond, MutualTlsAdmitsOnlyClientsWithACertificateOfItsCa) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(make_certificates(dir.path()));
+  const auto at = [&](const std::string& f) { return (dir.path() / f).string(); };
+  // Production mode with no API key: the client certificate is the caller's credential.
+  Sessiond d(dir,
+             {"--store", "memory://", "--tls-cert", at("server.pem"), "--tls-key", at("server.key"),
+              "--tls-client-ca", at("ca.pem")},
+             "sessiond", false);
+  ASSERT_NE(d.port, 0) << d.process.output();
+  EXPECT_NE(d.process.output().find("listening on https://"), std::string::npos);
+  const std::string base = "https://127.0.0.1:" + std::to_string(d.port);
+  // curl, a client nobody here wrote, verifying sessiond's certificate against the CA.
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> cmd = {"/usr/bin/curl", "-sS", "--max-time", "10", "--cacert",
+                                    at("ca.pem"),    "-o",  "-",          "-w", "\n%{http_code}"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return sk::testing::run_program(cmd, dir.path());
+  };
+  auto r = curl(
+      {"--cert", at("client.pem"), "--key", at("client.key"), "-X", "POST", base + "/v1/sessions"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.out.find("\n201"), std::string::npos) << r.out;
+  const json created = json::parse(r.out.substr(0, r.out.rfind('\n')), nullptr, false);
+  ASSERT_TRUE(created.contains("id")) << r.out;
+  r = curl({"--cert", at("client.pem"), "--key", at("client.key"),
+            base + "/v1/sessions/" + created["id"].get<std::string>()});
+  EXPECT_NE(r.out.find("\n200"), std::string::npos) << r.output;
+
+  // No certificate, or one of another CA: the handshake fails; nothing is answered.
+  r = curl({"-X", "POST", base + "/v1/sessions"});
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_EQ(r.out.find("\n201"), std::string::npos) << r.output;
+  r = curl(
+      {"--cert", at("rogue.pem"), "--key", at("rogue.key"), "-X", "POST", base + "/v1/sessions"});
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_EQ(r.out.find("\n201"), std::string::npos) << r.output;
+  // Plain HTTP on the TLS port: no answer either, and the server goes on.
+  r = sk::testing::run_program({"/usr/bin/curl", "-sS", "--max-time", "5",
+                                "http://127.0.0.1:" + std::to_string(d.port) + "/healthz"},
+                               dir.path());
+  EXPECT_NE(r.code, 0) << r.output;
+  r = curl({"--cert", at("client.pem"), "--key", at("client.key"), base + "/v1/stats"});
+  EXPECT_NE(r.out.find("\"sessions\":1"), std::string::npos) << r.output;
+  EXPECT_EQ(d.process.stop(), 0) << d.process.output();
+
+  // With keys configured as well, a certificate alone is not enough.
+  Sessiond both(dir,
+                {"--store", "memory://", "--tls-cert", at("server.pem"), "--tls-key",
+                 at("server.key"), "--tls-client-ca", at("ca.pem")},
+                "sessiond-both");
+  ASSERT_NE(both.port, 0) << both.process.output();
+  const std::string base2 = "https://127.0.0.1:" + std::to_string(both.port);
+  r = curl({"--cert", at("client.pem"), "--key", at("client.key"), "-X", "POST",
+            base2 + "/v1/sessions"});
+  EXPECT_NE(r.out.find("\n401"), std::string::npos) << r.output;
+  r = curl({"--cert", at("client.pem"), "--key", at("client.key"), "-H",
+            std::string("Authorization: Bearer ") + kKey, "-X", "POST", base2 + "/v1/sessions"});
+  EXPECT_NE(r.out.find("\n201"), std::string::npos) << r.output;
+  EXPECT_EQ(both.process.stop(), 0) << both.process.output();
+
+  // Bad TLS settings: exit 2 before listening.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--tls-cert", at("server.pem")},
+        std::vector<std::string>{"--tls-cert", at("server.pem"), "--tls-key", at("client.key")},
+        std::vector<std::string>{"--tls-cert", at("ca.key"), "--tls-key", at("server.key")}}) {
+    std::vector<std::string> cmd = {"/usr/bin/env",  std::string("SESSIOND_API_KEY=") + kKey,
+                                    SESSIOND_BINARY, "--store",
+                                    "memory://",     "--listen",
+                                    "127.0.0.1:0"};
+    cmd.insert(cmd.end(), bad.begin(), bad.end());
+    r = sk::testing::run_program(cmd, dir.path());
+    EXPECT_EQ(r.code, 2) << r.output;
+  }
+}
+
 TEST(Sessiond, DoesNotStartWithoutAKeyInProduction) {
   TempDir dir;
   auto r = sk::testing::run_program(

@@ -11,6 +11,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <tuple>
+#include <type_traits>
 
 #include "sessionkit/http/beast.h"
 
@@ -49,19 +50,21 @@ error_code serialize_header(Response& res, std::string& out) {
   return ec;
 }
 
-asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+template <class Stream>
+asio::awaitable<ReadOutcome> read_request(Stream& stream, beast::flat_buffer& buffer,
                                           RequestParser& parser, std::chrono::seconds idle_timeout,
                                           std::chrono::seconds header_timeout) {
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   // The header, parsed as it arrives (what http::async_read_header does, with two deadlines):
   // `idle_timeout` until the request's first byte, then `header_timeout` for the whole header.
   ReadOutcome out;
   error_code& ec = out.ec;
   bool header_deadline = false;
-  stream.expires_after(idle_timeout);
+  tcp.expires_after(idle_timeout);
   for (;;) {
     if (buffer.size() > 0) {
       if (!header_deadline) {
-        stream.expires_after(header_timeout);
+        tcp.expires_after(header_timeout);
         header_deadline = true;
       }
       const std::size_t used = parser.put(buffer.data(), ec);
@@ -94,7 +97,7 @@ asio::awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat
   // is parsed (a body that is not one would otherwise run as the next request).
   out.framing = sessionkit::beast::framing_error(parser);
   if (out.framing) co_return out;
-  if (!parser.is_done()) stream.expires_after(idle_timeout);
+  if (!parser.is_done()) tcp.expires_after(idle_timeout);
   if (parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
     bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
     std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, cont, use_tuple);
@@ -122,11 +125,20 @@ std::optional<Refusal> refusal(const ReadOutcome& read) {
   return std::nullopt;
 }
 
-asio::awaitable<void> close_connection(beast::tcp_stream& stream, bool lingering) {
+template <class Stream>
+asio::awaitable<void> close_connection(Stream& stream, bool lingering) {
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    if (!lingering) {
+      tcp.expires_after(std::chrono::seconds(2));
+      auto [ec] = co_await stream.async_shutdown(use_tuple);  // close_notify
+      (void)ec;                                               // a client that has gone needs none
+    }
+  }
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (lingering) {
-    stream.expires_after(std::chrono::seconds(2));
+    tcp.expires_after(std::chrono::seconds(2));
     std::array<char, std::size_t{16} * 1024> sink;
     std::size_t drained = 0;
     while (drained < std::size_t{1024} * 1024) {
@@ -135,7 +147,18 @@ asio::awaitable<void> close_connection(beast::tcp_stream& stream, bool lingering
       drained += rn;
     }
   }
-  stream.socket().close(ignored);
+  tcp.socket().close(ignored);
 }
+
+template asio::awaitable<ReadOutcome> read_request<beast::tcp_stream>(beast::tcp_stream&,
+                                                                      beast::flat_buffer&,
+                                                                      RequestParser&,
+                                                                      std::chrono::seconds,
+                                                                      std::chrono::seconds);
+template asio::awaitable<ReadOutcome> read_request<TlsStream>(TlsStream&, beast::flat_buffer&,
+                                                              RequestParser&, std::chrono::seconds,
+                                                              std::chrono::seconds);
+template asio::awaitable<void> close_connection<beast::tcp_stream>(beast::tcp_stream&, bool);
+template asio::awaitable<void> close_connection<TlsStream>(TlsStream&, bool);
 
 }  // namespace sessionkit_apps::http

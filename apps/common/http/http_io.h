@@ -10,6 +10,9 @@
 // 431 for a header over the parser's limit, 413 for a body over it; nothing when the client went
 // away or timed out (the handler words the answer: Handler::refusal in server.h). After a
 // refusal the connection is closed, lingering (`close_connection`).
+//
+// `Stream` is a plain connection (beast::tcp_stream) or a TLS one
+// (beast::ssl_stream<beast::tcp_stream>); both are instantiated in http_io.cpp.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +20,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -33,8 +37,10 @@ struct ReadOutcome {
   std::optional<std::string_view> framing;  // why the header's framing is refused
 };
 
-boost::asio::awaitable<ReadOutcome> read_request(boost::beast::tcp_stream& stream,
-                                                 boost::beast::flat_buffer& buffer,
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+template <class Stream>
+boost::asio::awaitable<ReadOutcome> read_request(Stream& stream, boost::beast::flat_buffer& buffer,
                                                  RequestParser& parser,
                                                  std::chrono::seconds idle_timeout,
                                                  std::chrono::seconds header_timeout);
@@ -55,9 +61,11 @@ std::optional<Refusal> refusal(const ReadOutcome& read);
 // one-buffer response write": healthz +42%, read +16%).
 boost::system::error_code serialize_header(Response& res, std::string& out);
 
-// Ends the connection: shuts the send side down; `lingering` (after a refusal), reads and
-// discards what the client is still sending (at most 1 MiB for 2 s) so that closing with unread
-// data does not reset the connection before the client has read the answer; closes the socket.
-boost::asio::awaitable<void> close_connection(boost::beast::tcp_stream& stream, bool lingering);
+// Ends the connection: shuts the send side down (TLS: sends close_notify first, for at most
+// 2 s); `lingering` (after a refusal), reads and discards what the client is still sending (at
+// most 1 MiB for 2 s) so that closing with unread data does not reset the connection before the
+// client has read the answer; closes the socket.
+template <class Stream>
+boost::asio::awaitable<void> close_connection(Stream& stream, bool lingering);
 
 }  // namespace sessionkit_apps::http

@@ -14,6 +14,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <iostream>
 #include <optional>
 #include <system_error>
@@ -165,11 +166,12 @@ void Server::start() {
                  [](const std::exception_ptr& e) { log_exception("janitor", e); });
   wait_for_signal();
 
-  spdlog::info("listening on http://{}:{} with {} threads, at most {} connections",
+  const std::string_view scheme = options_.tls ? "https" : "http";
+  spdlog::info("listening on {}://{}:{} with {} threads, at most {} connections", scheme,
                url_host(address), bound_port_, options_.threads, connection_limit_);
   if (options_.announce_on_stdout) {
     if (!options_.name.empty()) std::cout << options_.name << ' ';
-    std::cout << "listening on http://" << url_host(address) << ':' << bound_port_
+    std::cout << "listening on " << scheme << "://" << url_host(address) << ':' << bound_port_
               << std::endl;  // endl flushes: tests and scripts wait for this line
   } else {
     spdlog::default_logger()->flush();
@@ -337,8 +339,31 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
   conn->stream = &stream;
   if (!enroll(conn)) co_return;  // shutting down: the socket closes with `stream`
   Enrollment enrollment(this, conn);
-
   const std::string peer = peer_address(stream);
+  if (!options_.tls) {
+    co_await serve_http(stream, *conn, peer);
+    co_return;
+  }
+  TlsStream tls(std::move(stream), *options_.tls);
+  conn->stream = &beast::get_lowest_layer(tls);  // (on the connection's strand)
+  conn->reading = true;  // a shutdown may cancel a handshake that waits for the client
+  beast::get_lowest_layer(tls).expires_after(options_.header_timeout);
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  conn->reading = false;
+  if (ec) {
+    // No certificate, an unknown CA, plain HTTP on a TLS port, a timeout: nothing to answer.
+    spdlog::debug("{}: TLS handshake failed: {}", peer, ec.message());
+    error_code ignored;
+    beast::get_lowest_layer(tls).socket().close(ignored);
+    co_return;
+  }
+  co_await serve_http(tls, *conn, peer);
+}
+
+template <class Stream>
+asio::awaitable<void> Server::serve_http(Stream& stream, Connection& conn,
+                                         const std::string& peer) {
+  beast::tcp_stream& tcp = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   std::string header;  // the serialized response header, reused across the connection's requests
   bool lingering = false;  // after a refusal: let the client read it before the close
@@ -346,15 +371,15 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     RequestParser parser;
     parser.header_limit(options_.header_limit);
     parser.body_limit(options_.body_limit);
-    conn->reading = true;
+    conn.reading = true;
     if (stopping_.load()) break;
     const ReadOutcome read = co_await read_request(stream, buffer, parser, options_.idle_timeout,
                                                    options_.header_timeout);
-    conn->reading = false;
+    conn.reading = false;
     if (const std::optional<Refusal> refused = refusal(read)) {
       Response error = handler_.refusal(refused->status, refused->reason);
       if (error.keep_alive()) error.keep_alive(false);  // the connection closes after it
-      stream.expires_after(options_.idle_timeout);
+      tcp.expires_after(options_.idle_timeout);
       co_await bhttp::async_write(stream, error, use_tuple);
       lingering = true;
       break;
@@ -366,7 +391,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     Response res = co_await handler_.handle(req, peer);
     const bool keep_alive = !res.need_eof() && !stopping_.load();
     res.keep_alive(keep_alive);
-    stream.expires_after(options_.idle_timeout);
+    tcp.expires_after(options_.idle_timeout);
     error_code wec;
     if (res.chunked()) {  // no handler answers chunked; Beast would encode the chunks
       std::tie(wec, std::ignore) = co_await bhttp::async_write(stream, res, use_tuple);

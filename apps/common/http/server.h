@@ -45,6 +45,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -96,6 +97,10 @@ struct ServerOptions {
   std::size_t janitor_batch = 1000;           // per purge_expired call; a run drains all
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t body_limit = std::uint64_t{64} * 1024;
+  // TLS: every connection is TLS with this context (its certificate, and, for mutual TLS, the
+  // client CAs and verify mode set by the app); nullptr: plain HTTP. The handshake must finish
+  // within `header_timeout`.
+  std::shared_ptr<boost::asio::ssl::context> tls;
   // Borrowed; must outlive the server. nullptr: request latency is not observed.
   sessionkit::Metrics* metrics = nullptr;
   // Borrowed; must outlive the server. Purged of expired sessions every `janitor_interval`
@@ -129,8 +134,12 @@ class Server {
   class Enrollment;  // one connection in `connections_`, from enroll to withdraw
 
   boost::asio::awaitable<void> accept_loop();
-  // One connection's HTTP/1.1 loop (reading and writing: http_io.h).
+  // One connection: the TLS handshake when configured, then `serve_http`.
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, Slot slot);
+  // One connection's HTTP/1.1 loop (reading and writing: http_io.h), plain or TLS.
+  template <class Stream>
+  boost::asio::awaitable<void> serve_http(Stream& stream, Connection& conn,
+                                          const std::string& peer);
   void release_slot();
   boost::asio::awaitable<void> janitor();
   boost::asio::awaitable<void> shutdown_sequence();
