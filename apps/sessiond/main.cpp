@@ -47,6 +47,7 @@ struct Config {
   std::string log_format = "text";
   bool access_log = false;
   std::string config_file;
+  long janitor_interval = 30;
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
@@ -110,6 +111,10 @@ int main(int argc, char** argv) {
                  "A read refreshes the idle deadline at most this often, seconds (60)")
       ->envname("SESSIOND_TOUCH_INTERVAL")
       ->check(CLI::Range(0L, 86400L));
+  app.add_option("--janitor-interval", cfg.janitor_interval,
+                 "Seconds between purges of expired sessions on stores that keep them (30)")
+      ->envname("SESSIOND_JANITOR_INTERVAL")
+      ->check(CLI::Range(1L, 86400L));
   app.add_option("--max-body", cfg.max_body, "Largest request body in bytes (65536): else 413")
       ->envname("SESSIOND_MAX_BODY")
       ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{64} << 20));
@@ -254,6 +259,7 @@ int main(int argc, char** argv) {
   server_options.max_connections = cfg.max_connections;
   server_options.metrics = &api.metrics();
   server_options.janitor_store = &api.store();
+  server_options.janitor_interval = std::chrono::seconds(cfg.janitor_interval);
 
   // SIGHUP reloads the key file; blocked here, before any thread starts, and awaited by one.
   sigset_t hup;

@@ -15,10 +15,8 @@
 //   POST /api/increment           req.session.count = (req.session.count || 0) + 1, the usual
 //                                 read-modify-write; what concurrent requests lose is measured
 //   POST /api/increment-atomic    sessiond only: sessiond's atomic increment of the same field
-//                                 (POST /v1/sessions/{id}/increment). sessionkit-express has no
-//                                 increment method yet, so this calls the API through the
-//                                 store's HTTP client (store.request); req.session is left
-//                                 unmodified, so express-session does not write the stale copy back.
+//                                 (store.increment: POST /v1/sessions/{id}/increment); req.session
+//                                 is left unmodified, so express-session writes no stale copy back.
 'use strict';
 
 const express = require('express');
@@ -100,11 +98,10 @@ async function main() {
   app.post('/api/increment-atomic', (req, res, next) => {
     if (STORE !== 'sessiond') return res.status(501).json({ error: 'no atomic increment on this store' });
     if (!req.session.user) return res.status(401).json({ error: 'not signed in' });
-    const path = `/v1/sessions/${encodeURIComponent(req.sessionID)}/increment`;
-    store.request('POST', path, { field: 'count', by: 1 }, { idempotent: false }).then((r) => {
-      if (r.status !== 200) return res.status(r.status === 404 ? 401 : 500).json({ error: `sessiond ${r.status}` });
-      res.json({ count: r.body.value });
-    }, next);
+    store.increment(req.sessionID, 'count', 1).then(
+      (value) => res.json({ count: value }),
+      (e) => (e.status === 404 ? res.status(401).json({ error: 'session ended' }) : next(e)),
+    );
   });
 
   // A store failure is a 503, never "signed out" (as in examples/express).

@@ -10,6 +10,13 @@ export interface SessiondStoreOptions {
   timeout?: number;
   /** Extra attempts of idempotent calls (get, touch, destroy) on network errors and 503 (default 2). */
   retries?: number;
+  /**
+   * Send express-session's end-of-request touch even after a `get` of the session (default
+   * false: sessiond's read already slid the deadline, at most once per its --touch-interval).
+   */
+  touchAfterRead?: boolean;
+  /** ms between /readyz probes while disconnected (default 1000). */
+  reconnectInterval?: number;
   /** Keep-alive sockets at most (default 64). */
   maxSockets?: number;
 }
@@ -52,6 +59,9 @@ export class SessiondStore extends Store {
   /** Always fails with an Error of code 'ERR_UNSUPPORTED' (see `ids`). */
   all(): Promise<never>;
   all(callback: (err: Error & { code: 'ERR_UNSUPPORTED' }) => void): void;
+  /** Adds `by` (default 1) to the integer at `field` atomically; resolves the new value. */
+  increment(sid: string, field: string, by?: number): Promise<number>;
+  increment(sid: string, field: string, by: number, callback: (err: any, value?: number) => void): void;
   /** Ends every session of `user` except `keepSid`; resolves how many ended. */
   destroyUser(user: string, keepSid?: string): Promise<number>;
   /** Binds the session to `user` (for destroyUser). */

@@ -11,11 +11,17 @@
 // - `set` sends a diff: the top-level keys that changed since `get` (PATCH set/erase), so two
 //   concurrent requests of one session that change different keys both keep their change.
 //   A session that `get` did not load (a new one) is created with PUT, which never overwrites.
-// - `touch` moves the idle deadline only; it never writes data.
+// - `touch` moves the idle deadline only; it never writes data. After a `get` of the same
+//   session it sends nothing: sessiond's read already slid the deadline (at most once per its
+//   --touch-interval), so a read request costs one call and one store command
+//   (`touchAfterRead: true` sends it anyway).
+// - `increment(sid, field, by)`: an atomic counter (sessiond's POST …/increment): 64 concurrent
+//   requests add 64, where `req.session.n += 1` read-modify-writes and loses most of them.
 // - Errors: a 503 or a network failure is an error passed to the callback (express-session then
 //   answers 500 through `next(err)`), never "no session". The store emits `disconnect` when
-//   sessiond stops answering and `connect` when it answers again (express-session holds requests
-//   while disconnected).
+//   sessiond stops answering (express-session then stops calling it: `req.session` is unset)
+//   and probes sessiond's /readyz every `reconnectInterval` ms until it answers, then emits
+//   `connect`.
 // - Retries: only idempotent calls (get, touch, destroy, length, clear) are retried, on network
 //   errors and 503.
 // - `length` and `clear` use sessiond's GET /v1/stats and DELETE /v1/sessions (the latter only
@@ -61,6 +67,9 @@ class SessiondStore extends Store {
    * @param {string} options.apiKey the API key (Authorization: Bearer)
    * @param {number} [options.timeout] per request, ms (default 2000)
    * @param {number} [options.retries] extra attempts of idempotent calls (default 2)
+   * @param {number} [options.reconnectInterval] ms between /readyz probes while disconnected (default 1000)
+   * @param {boolean} [options.touchAfterRead] send express-session's touch even after a `get`
+   *   of the session (default false: sessiond's read already slid the deadline)
    */
   constructor(options = {}) {
     super();
@@ -74,6 +83,9 @@ class SessiondStore extends Store {
     this.transport = url.protocol === 'https:' ? https : http;
     this.snapshots = new WeakMap(); // Session object -> the data `get` answered
     this.connected = true;
+    this.reconnectInterval = options.reconnectInterval ?? 1000;
+    this.touchAfterRead = options.touchAfterRead ?? false;
+    this.probe = null; // the /readyz timer while disconnected
     this.genid = () => crypto.randomBytes(32).toString('base64url');
   }
 
@@ -143,6 +155,21 @@ class SessiondStore extends Store {
   markConnected(up) {
     if (up === this.connected) return;
     this.connected = up;
+    if (up) {
+      clearInterval(this.probe);
+      this.probe = null;
+    } else if (this.probe === null) {
+      // express-session makes no store call while disconnected: find out ourselves.
+      this.probe = setInterval(() => {
+        this.call('GET', '/readyz').then(
+          (r) => {
+            if (r.status === 200) this.markConnected(true);
+          },
+          () => {},
+        );
+      }, this.reconnectInterval);
+      this.probe.unref();
+    }
     this.emit(up ? 'connect' : 'disconnect');
   }
 
@@ -204,6 +231,9 @@ class SessiondStore extends Store {
 
   touch(sid, sess, cb) {
     return this.settle(cb, async () => {
+      if (!this.touchAfterRead && sess && typeof sess === 'object' && this.snapshots.has(sess)) {
+        return; // the get of this request slid sessiond's deadline already
+      }
       const r = await this.request('POST', `${sessionPath(sid)}/touch`, undefined, { idempotent: true });
       SessiondStore.expect(r, [204, 404], 'touch');
     });
@@ -213,6 +243,19 @@ class SessiondStore extends Store {
     return this.settle(cb, async () => {
       const r = await this.request('DELETE', sessionPath(sid), undefined, { idempotent: true });
       SessiondStore.expect(r, [200], 'destroy');
+    });
+  }
+
+  /** Adds `by` (default 1) to the integer at `field` atomically; resolves the new value. */
+  increment(sid, field, by = 1, cb) {
+    if (typeof by === 'function') {
+      cb = by;
+      by = 1;
+    }
+    return this.settle(cb, async () => {
+      const r = await this.request('POST', `${sessionPath(sid)}/increment`, { field, by }, { idempotent: false });
+      SessiondStore.expect(r, [200], 'increment');
+      return r.body.value;
     });
   }
 
@@ -279,6 +322,8 @@ class SessiondStore extends Store {
   }
 
   close() {
+    clearInterval(this.probe);
+    this.probe = null;
     this.agent.destroy();
   }
 

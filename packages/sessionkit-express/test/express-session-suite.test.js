@@ -46,8 +46,8 @@ after(async () => {
   await stopAll();
 });
 
-function newStore(sd = shared) {
-  const s = new SessiondStore({ url: sd.url, apiKey: sd.key, timeout: 2000, retries: 1 });
+function newStore(sd = shared, options = {}) {
+  const s = new SessiondStore({ url: sd.url, apiKey: sd.key, timeout: 2000, retries: 1, ...options });
   stores.push(s);
   return s;
 }
@@ -554,7 +554,7 @@ describe('session()', () => {
     });
 
     it('when false, prevents the save of an unmodified session (and touches it)', async () => {
-      const store = newStore();
+      const store = newStore(shared, { touchAfterRead: true });
       const sets = spy(store, 'set');
       const touches = spy(store, 'touch');
       const srv = await createServer(store, { resave: false }, bob);
@@ -566,6 +566,22 @@ describe('session()', () => {
       assert.equal(sets.length, 1);
       assert.equal(touches.length, 1);
       assert.ok((await peek(shared, sid)).expires_at_ms > first.expires_at_ms, "sessiond's deadline slid");
+    });
+
+    it('when false, touches without a call after a read: one sessiond call per request (this store)', async () => {
+      const sd = await startSessiond({ args: ['--touch-interval', '0'] }); // every read slides
+      const store = newStore(sd);
+      const calls = spy(store, 'call');
+      const srv = await createServer(store, { resave: false }, bob);
+      const r1 = await srv.get('/');
+      const sid = sidOf(sidCookie(r1));
+      const first = await peek(sd, sid);
+      await waitFor(() => Date.now() > first.last_access_ms + 5, { what: 'the clock to move' });
+      const before = calls.length;
+      await srv.get('/', { cookie: pair(sidCookie(r1)) });
+      assert.equal(calls.length - before, 1, 'the GET alone');
+      assert.ok((await peek(sd, sid)).expires_at_ms > first.expires_at_ms, "the read slid sessiond's deadline");
+      await sd.stop();
     });
 
     it('when false, still saves a modified session', async () => {
@@ -606,7 +622,7 @@ describe('session()', () => {
 
     it('when false, passes a touch error (sessiond stopped) to next(err)', async () => {
       const sd = await startSessiond();
-      const store = newStore(sd);
+      const store = newStore(sd, { touchAfterRead: true });
       const srv = await createServer(store, { resave: false }, async (req, res) => {
         req.session.hit = true;
         if (req.query.stop) await sd.stop(); // after the load, before the end-of-request touch
@@ -897,17 +913,12 @@ describe('session()', () => {
 
       it(
         'is set again by itself once sessiond is back (no store call but those express-session makes)',
-        {
-          todo:
-            'express-session stops calling a disconnected store, and SessiondStore emits connect only ' +
-            'when one of its calls succeeds: nothing probes sessiond meanwhile (see the README)',
-        },
         async () => {
           sd = await startSessiond({ key: sd.key, port: sd.port }); // memory://: the old session is gone
           await waitFor(async () => (await srv.get('/')).text === 'object', {
-            timeout: 2000,
+            timeout: 5000,
             interval: 100,
-            what: 'req.session to be set again',
+            what: 'req.session to be set again (the store probes /readyz every second)',
           });
         },
       );
@@ -1103,7 +1114,7 @@ describe('session()', () => {
       // Adapted: SessiondStore.touch moves sessiond's idle deadline and never writes data, so
       // the cookie.expires stored by the last save stays; the deadline is what moves.
       it("resets the session's expiration (sessiond's deadline)", async () => {
-        const store = newStore();
+        const store = newStore(shared, { touchAfterRead: true });
         const touches = spy(store, 'touch');
         const srv = await createServer(store, { resave: false, cookie: { maxAge: MIN } }, (req, res) => {
           req.session.hit = true;

@@ -188,27 +188,23 @@ describe('length and clear (sessiond --allow-clear)', () => {
     assert.equal(await store.get(many[999]), null);
   });
 
-  it(
-    'length counts live sessions only: one past the idle timeout is not counted',
-    {
-      todo:
-        "sessiond answers the store's count of records (SessionStore::count 'may include expired ones " +
-        "not yet purged'): on memory:// an expired session is counted until the janitor (every 30 s) purges it",
-    },
-    async () => {
-      const short = await startSessiond({ args: ['--allow-clear', '--idle-timeout', '1'] });
+  it('length counts an expired session until sessiond\'s janitor purges it (--janitor-interval)', async () => {
+    const short = await startSessiond({ args: ['--allow-clear', '--idle-timeout', '1', '--janitor-interval', '1'] });
+    try {
       const s = storeOn(short);
       const sid = s.genid();
       await s.set(sid, { cookie: { originalMaxAge: null } });
       assert.equal(await s.length(), 1);
       const rec = await peek(short, sid);
       await until(rec.expires_at_ms + 20);
-      assert.equal(await s.get(sid), null, 'expired');
-      try {
-        assert.equal(await s.length(), 0);
-      } finally {
-        await short.stop();
-      }
-    },
-  );
+      assert.equal(await s.get(sid), null, 'expired: never served');
+      await waitFor(async () => (await s.length()) === 0, {
+        timeout: 5000,
+        interval: 100,
+        what: 'the janitor to purge the expired session',
+      });
+    } finally {
+      await short.stop();
+    }
+  });
 });
