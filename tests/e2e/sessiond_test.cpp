@@ -22,6 +22,9 @@
 #include "e2e/demo_process.h"
 #include "e2e/http_client.h"
 #include "support/redis_server.h"
+#ifdef SESSIOND_TEST_POSTGRES
+#include "support/postgres_server.h"
+#endif
 #include "support/server_process.h"
 
 namespace e2e {
@@ -208,6 +211,20 @@ TEST(Sessiond, LifecycleOnRedis) {
   lifecycle(redis.url());
 }
 
+TEST(Sessiond, LifecycleOnARedisCluster) {
+  sk::testing::RedisCluster cluster;
+  lifecycle(cluster.url());
+}
+
+#ifdef SESSIOND_TEST_POSTGRES
+TEST(Sessiond, LifecycleOnPostgres) {
+  using sk::testing::PostgresServer;
+  if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
+  PostgresServer pg;
+  lifecycle("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+}
+#endif
+
 TEST(Sessiond, RefusesCallersWithoutTheKeyAndBadInputWritingNothing) {
   TempDir dir;
   Sessiond d(dir, {"--store", "memory://", "--max-body", "2048"});
@@ -339,11 +356,12 @@ TEST(Sessiond, ARedisOutageIs503AndItRecovers) {
   EXPECT_TRUE(request_logged) << d.process.output();
 }
 
-TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
-  sk::testing::RedisServer redis;
+// Two sessiond instances on one `store`: 64 concurrent increments and 64 concurrent patches of
+// other keys of one session, half through each: none lost.
+void two_instances(const std::string& store) {
   TempDir dir;
-  Sessiond a(dir, {"--store", redis.url(), "--threads", "2"}, "sessiond-a");
-  Sessiond b(dir, {"--store", redis.url(), "--threads", "2"}, "sessiond-b");
+  Sessiond a(dir, {"--store", store, "--threads", "2"}, "sessiond-a");
+  Sessiond b(dir, {"--store", store, "--threads", "2"}, "sessiond-b");
   ASSERT_NE(a.port, 0) << a.process.output();
   ASSERT_NE(b.port, 0) << b.process.output();
   HttpClient ca(a.port);
@@ -377,6 +395,25 @@ TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
 }
+
+TEST(Sessiond, ConcurrentIncrementsAllCountAndTwoInstancesShareSessions) {
+  sk::testing::RedisServer redis;
+  two_instances(redis.url());
+}
+
+TEST(Sessiond, TwoInstancesOnARedisClusterShareSessionsAndLoseNoUpdate) {
+  sk::testing::RedisCluster cluster;
+  two_instances(cluster.url());
+}
+
+#ifdef SESSIOND_TEST_POSTGRES
+TEST(Sessiond, TwoInstancesOnPostgresShareSessionsAndLoseNoUpdate) {
+  using sk::testing::PostgresServer;
+  if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
+  PostgresServer pg;
+  two_instances("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+}
+#endif
 
 TEST(Sessiond, KeysFromAFileReloadOnSighupWithoutDroppingConnections) {
   TempDir dir;
