@@ -46,11 +46,12 @@ void RouteCounters::render(std::string& out) const {
 }
 
 Api::Api(std::shared_ptr<sk::SessionStore> store, const ApiKeys& keys, ApiOptions options,
-         std::shared_ptr<sk::Metrics> metrics)
+         std::shared_ptr<sk::Metrics> metrics, TokenSupport* tokens)
     : store_(std::move(store)),
       keys_(keys),
       options_(options),
-      metrics_(metrics ? std::move(metrics) : std::make_shared<sk::Metrics>()) {}
+      metrics_(metrics ? std::move(metrics) : std::make_shared<sk::Metrics>()),
+      tokens_(tokens) {}
 
 Response Api::refusal(HttpStatus status, std::string_view reason) {
   Response res{status, 11};
@@ -97,8 +98,9 @@ asio::awaitable<Response> Api::handle(Request& request, const std::string& peer)
 }
 
 std::string_view route_pattern(std::string_view path) {
-  static constexpr std::array<std::string_view, 6> kExact = {
-      "/healthz", "/readyz", "/openapi.json", "/metrics", "/v1/sessions", "/v1/stats"};
+  static constexpr std::array<std::string_view, 10> kExact = {
+      "/healthz",  "/readyz",  "/openapi.json",      "/metrics",          "/v1/sessions",
+      "/v1/stats", "/v1/jwks", "/v1/tokens/refresh", "/v1/tokens/revoke", "/v1/tokens/introspect"};
   for (std::string_view p : kExact)
     if (path == p) return p;
   constexpr std::string_view kSession = "/v1/sessions/";
@@ -155,6 +157,8 @@ asio::awaitable<Response> Api::route(Call& c) {
     co_return res;
   }
 
+  if (c.path == "/v1/jwks") co_return co_await jwks_route(c);  // public keys
+
   // ---- everything else needs an API key ----
   if (options_.require_key) {
     const auto auth = c.req.find(bhttp::field::authorization);
@@ -176,6 +180,9 @@ asio::awaitable<Response> Api::route(Call& c) {
   const sk::Time now = sk::system_clock().now();
   if (c.path == kSessions) co_return co_await collection_route(c, now);
   if (c.path == "/v1/stats") co_return co_await stats_route(c);
+  if (c.route.starts_with("/v1/tokens/")) {
+    co_return co_await token_route(c, c.route.substr(std::string_view("/v1/tokens/").size()));
+  }
   if (c.path.starts_with(kSessions) && c.path.size() > kSessions.size() &&
       c.path[kSessions.size()] == '/') {
     const std::string_view rest = c.path.substr(kSessions.size() + 1);

@@ -26,6 +26,7 @@
 #include "api_keys.h"
 #include "common/http/server.h"
 #include "sessionkit/metrics.h"
+#include "sessionkit/session.h"
 #include "sessionkit/session_id.h"
 #include "sessionkit/store.h"
 
@@ -69,11 +70,13 @@ class RouteCounters {
 };
 
 struct Call;
+class TokenSupport;
 
 class Api final : public sessionkit_apps::http::Handler {
  public:
+  // `tokens` (borrowed; may be null: the token routes answer 404) serves the token routes.
   Api(std::shared_ptr<sessionkit::SessionStore> store, const ApiKeys& keys, ApiOptions options,
-      std::shared_ptr<sessionkit::Metrics> metrics);
+      std::shared_ptr<sessionkit::Metrics> metrics, TokenSupport* tokens = nullptr);
 
   boost::asio::awaitable<Response> handle(Request& request, const std::string& peer) override;
   Response refusal(HttpStatus status, std::string_view reason) override;
@@ -108,6 +111,16 @@ class Api final : public sessionkit_apps::http::Handler {
   boost::asio::awaitable<Response> csrf_route(Call& call, const sessionkit::SessionKey& key,
                                               std::string_view action);
 
+  // token_routes.cpp: /v1/sessions/{id}/tokens, /v1/tokens/{refresh,revoke,introspect},
+  // /v1/jwks.
+  static constexpr std::string_view kTokensOff =
+      "token sessions are off: start sessiond with --token-keys";
+  boost::asio::awaitable<Response> issue_tokens(Call& call, std::string_view id_text);
+  boost::asio::awaitable<Response> token_route(Call& call, std::string_view action);
+  boost::asio::awaitable<Response> jwks_route(Call& call);
+  Response token_answer(Call& call, const sessionkit::Session& session,
+                        const std::string& refresh_token);
+
   // user_routes.cpp: /v1/users/{user}/sessions.
   boost::asio::awaitable<Response> user_route(Call& call, std::string_view rest);
 
@@ -119,6 +132,7 @@ class Api final : public sessionkit_apps::http::Handler {
   ApiOptions options_;
   std::shared_ptr<sessionkit::Metrics> metrics_;
   RouteCounters routes_;
+  TokenSupport* tokens_;
 };
 
 }  // namespace sessiond

@@ -26,8 +26,10 @@
 #include "config_file.h"
 #include "logging.h"
 #include "sessionkit/blocking_store.h"
+#include "sessionkit/session_id.h"
 #include "sessionkit/stores/url.h"
 #include "tls.h"
+#include "token_support.h"
 
 namespace {
 
@@ -48,6 +50,11 @@ struct Config {
   bool access_log = false;
   std::string config_file;
   long janitor_interval = 30;
+  std::string token_keys;
+  std::string secret_file;
+  std::string token_issuer = "sessiond";
+  std::string token_audience = "sessiond";
+  long token_lifetime = 300;
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
@@ -55,7 +62,7 @@ struct Config {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw CLI::ValidationError("--api-key-file", "cannot read " + path);
+  if (!in) throw CLI::ValidationError("cannot read " + path);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
@@ -78,6 +85,51 @@ std::vector<sessiond::ApiKeys::Entry> load_keys(const Config& cfg) {
     entries.push_back({.name = "env", .digest = sessiond::ApiKeys::digest_of(key)});
   }
   return entries;
+}
+
+// `sessiond token-keys [--rotate FILE]`: prints a private JWK Set; exit 0, or 2 for a bad file.
+int print_token_keys(const std::string& rotate_file) {
+  namespace tok = sessionkit::tokens;
+  std::unique_ptr<tok::KeyRing> ring;
+  if (rotate_file.empty()) {
+    ring = std::make_unique<tok::KeyRing>();
+  } else {
+    auto imported = tok::KeyRing::import(read_file(rotate_file));
+    if (!imported) {
+      std::cerr << "sessiond token-keys: " << rotate_file << ": " << imported.message() << '\n';
+      return 2;
+    }
+    ring = std::move(imported).value();
+  }
+  const std::string kid = "sessiond-" + sessionkit::SessionId::generate().str().substr(0, 12);
+  if (auto key = ring->rotate(tok::Algorithm::eddsa, kid); !key) {
+    std::cerr << "sessiond token-keys: " << key.message() << '\n';
+    return 2;
+  }
+  std::cout << ring->export_private() << '\n';
+  return 0;
+}
+
+// The keyring that seals refresh tokens: --secret-file, else SESSIOND_SECRET. Throws
+// std::runtime_error when neither is given or the secrets are too short.
+sessionkit::Keyring token_keyring(const Config& cfg) {
+  std::string text;
+  if (!cfg.secret_file.empty()) {
+    text = read_file(cfg.secret_file);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+      text.pop_back();
+  } else if (const char* env = std::getenv("SESSIOND_SECRET"); env != nullptr) {
+    text = env;
+  }
+  if (text.empty()) {
+    throw std::runtime_error("--token-keys needs a secret: SESSIOND_SECRET or --secret-file");
+  }
+  auto keyring = sessionkit::Keyring::parse(text);
+  if (!keyring) throw std::runtime_error("the secret: " + keyring.message());
+  if (keyring->shortest_secret() < sessionkit::Keyring::kMinSecretBytes) {
+    throw std::runtime_error("the secret: at least 32 bytes each");
+  }
+  return std::move(keyring).value();
 }
 
 }  // namespace
@@ -147,14 +199,40 @@ int main(int argc, char** argv) {
                  "A TOML file of these options (long names as keys; flags and SESSIOND_* win)")
       ->envname("SESSIOND_CONFIG")
       ->check(CLI::ExistingFile);
+  app.add_option("--token-keys", cfg.token_keys,
+                 "Access-token signing keys, a private JWK Set (`sessiond token-keys`): turns the "
+                 "token routes on")
+      ->envname("SESSIOND_TOKEN_KEYS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--secret-file", cfg.secret_file,
+                 "The secrets sealing refresh tokens, comma-separated, newest first (or "
+                 "SESSIOND_SECRET); needed with --token-keys")
+      ->envname("SESSIOND_SECRET_FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--token-issuer", cfg.token_issuer, "Access tokens' iss claim (sessiond)")
+      ->envname("SESSIOND_TOKEN_ISSUER");
+  app.add_option("--token-audience", cfg.token_audience, "Access tokens' aud claim (sessiond)")
+      ->envname("SESSIOND_TOKEN_AUDIENCE");
+  app.add_option("--token-lifetime", cfg.token_lifetime, "Access tokens' lifetime, seconds (300)")
+      ->envname("SESSIOND_TOKEN_LIFETIME")
+      ->check(CLI::Range(10L, 86400L));
   std::string key_name;
   CLI::App* hash_cmd =
       app.add_subcommand("hash-key", "Read an API key on stdin, print its line for --api-key-file");
   hash_cmd->add_option("name", key_name, "The key's name (who uses it)")->required();
+  std::string rotate_file;
+  CLI::App* keys_cmd = app.add_subcommand(
+      "token-keys",
+      "Print a private JWK Set for --token-keys: a new Ed25519 key (--rotate FILE: "
+      "FILE's keys plus a new one that signs from now on; the others retire)");
+  keys_cmd->add_option("--rotate", rotate_file, "The current key file")->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
-    if (!cfg.config_file.empty() && !*hash_cmd) sessiond::apply_config_file(app, cfg.config_file);
+    if (!cfg.config_file.empty() && !*hash_cmd && !*keys_cmd) {
+      sessiond::apply_config_file(app, cfg.config_file);
+    }
+    if (*keys_cmd) return print_token_keys(rotate_file);
     if (*hash_cmd) {
       std::string key;
       std::getline(std::cin, key);
@@ -236,7 +314,26 @@ int main(int argc, char** argv) {
   api_options.require_key = keys.size() > 0 || (production && !mutual_tls);
   api_options.allow_clear = cfg.allow_clear;
   api_options.access_log = cfg.access_log;
-  sessiond::Api api(backend->store, keys, api_options, nullptr);
+  std::unique_ptr<sessiond::TokenSupport> tokens;
+  if (!cfg.token_keys.empty()) {
+    try {
+      tokens = std::make_unique<sessiond::TokenSupport>(
+          backend->store, token_keyring(cfg),
+          sessiond::TokenSettings{.keys_text = read_file(cfg.token_keys),
+                                  .issuer = cfg.token_issuer,
+                                  .audience = cfg.token_audience,
+                                  .lifetime = std::chrono::seconds(cfg.token_lifetime),
+                                  .idle_timeout = api_options.idle_timeout,
+                                  .absolute_timeout = api_options.absolute_timeout,
+                                  .touch_interval = api_options.touch_interval});
+    } catch (const std::exception& e) {
+      std::cerr << "sessiond: " << e.what() << '\n';
+      return 2;
+    }
+    spdlog::info("token sessions on: issuer {}, audience {}, access tokens live {} s",
+                 cfg.token_issuer, cfg.token_audience, cfg.token_lifetime);
+  }
+  sessiond::Api api(backend->store, keys, api_options, nullptr, tokens.get());
 
   sessionkit_apps::http::ServerOptions server_options;
   server_options.name = "sessiond";

@@ -16,6 +16,7 @@
 #include "call.h"
 #include "logging.h"
 #include "sessionkit/session.h"
+#include "sessionkit/tokens/refresh_tokens.h"
 
 namespace sessiond {
 
@@ -99,6 +100,7 @@ asio::awaitable<Response> Api::session_route(Call& c, std::string_view id_text,
     co_return co_await regenerate(c, key, now);
   }
   if (action == "csrf" || action == "csrf/verify") co_return co_await csrf_route(c, key, action);
+  if (action == "tokens") co_return co_await issue_tokens(c, id_text);
   co_return c.error(HttpStatus::not_found, "no such route");
 }
 
@@ -206,7 +208,11 @@ asio::awaitable<Response> Api::regenerate(Call& c, const sk::SessionKey& old_key
   sk::SessionRecord r = **old;
   r.accessed(now, options_.idle_timeout);
   // A new ID gets a new CSRF secret: a token handed out for the old ID does not carry over.
-  if (r.data.is_object()) r.data.erase(std::string(kCsrfSeedKey));
+  // Nor do refresh tokens: they name the old ID (a token client starts a new family).
+  if (r.data.is_object()) {
+    r.data.erase(std::string(kCsrfSeedKey));
+    r.data.erase(std::string(sessionkit::tokens::RefreshTokens::kFamilyKey));
+  }
   const sk::SessionId id = sk::SessionId::generate();
   const sk::SessionKey key = sk::SessionKey::of(id);
   auto created = co_await call_store<void>(

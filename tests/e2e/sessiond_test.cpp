@@ -590,13 +590,25 @@ TEST(Sessiond, ServesItsOpenApiDocumentWithoutAKey) {
   for (const auto& [path, item] : served["paths"].items())
     described.push_back(path);
   std::sort(described.begin(), described.end());
-  EXPECT_EQ(described,
-            (std::vector<std::string>{
-                "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/sessions",
-                "/v1/sessions/{id}", "/v1/sessions/{id}/csrf", "/v1/sessions/{id}/csrf/verify",
-                "/v1/sessions/{id}/increment", "/v1/sessions/{id}/regenerate",
-                "/v1/sessions/{id}/touch", "/v1/stats", "/v1/users/{user}/sessions"}));
+  EXPECT_EQ(
+      described,
+      (std::vector<std::string>{
+          "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/jwks", "/v1/sessions",
+          "/v1/sessions/{id}", "/v1/sessions/{id}/csrf", "/v1/sessions/{id}/csrf/verify",
+          "/v1/sessions/{id}/increment", "/v1/sessions/{id}/regenerate", "/v1/sessions/{id}/tokens",
+          "/v1/sessions/{id}/touch", "/v1/stats", "/v1/tokens/introspect", "/v1/tokens/refresh",
+          "/v1/tokens/revoke", "/v1/users/{user}/sessions"}));
   EXPECT_EQ(c.request(bhttp::verb::post, "/openapi.json", "", {}).result_int(), 405u);
+  // Token sessions are off without --token-keys (tests/interop/sessiond_tokens_test.py has them
+  // on, with PyJWT): 404, which the document lists.
+  EXPECT_EQ(c.get("/v1/jwks").result_int(), 404u);
+  const Response created = call(c, bhttp::verb::post, "/v1/sessions", {{"user", "alice"}});
+  EXPECT_EQ(call(c, bhttp::verb::post,
+                 "/v1/sessions/" + body_of(created)["id"].get<std::string>() + "/tokens")
+                .result_int(),
+            404u);
+  EXPECT_EQ(call(c, bhttp::verb::post, "/v1/tokens/refresh", {{"refresh_token", "x"}}).result_int(),
+            404u);
   c.close();
   EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
