@@ -49,13 +49,18 @@ std::optional<std::string> string_member(Call& c, std::string_view name,
 }  // namespace
 
 Response Api::token_answer(Call& c, const sk::Session& session, const std::string& refresh) {
+  if (session.user_id().empty()) {
+    // "sub" is required: a token names a user.
+    return c.error(HttpStatus::conflict, "the session has no user: set one (PATCH \"user\") first");
+  }
   auto sid = tokens_->check().sid(session);
   if (!sid) return c.store_error(sid.status());
   auto issued = tokens_->access().issue(
       tok::AccessTokenClaims{.subject = session.user_id(), .session_id = *sid, .extra = {}});
   if (!issued) {
-    // A session without a user cannot have a token ("sub" is required).
-    return c.error(HttpStatus::conflict, "the session has no user: set one (PATCH \"user\") first");
+    // The user id cannot be a claim (not UTF-8), or no key may sign now.
+    return c.error(HttpStatus::bad_request,
+                   "no access token for this session: " + issued.message());
   }
   const auto lifetime =
       std::chrono::duration_cast<std::chrono::seconds>(tokens_->access().options().lifetime);
@@ -93,6 +98,10 @@ asio::awaitable<Response> Api::issue_tokens(Call& c, std::string_view id_text) {
   if (!loaded) co_return c.store_error(status_of(loaded));
   if (!loaded->is_stored()) {
     co_return c.error(HttpStatus::not_found, "no such session (or it has expired)");
+  }
+  if (loaded->user_id().empty()) {  // checked before the family is written
+    co_return c.error(HttpStatus::conflict,
+                      "the session has no user: set one (PATCH \"user\") first");
   }
   auto refresh = co_await call_store<std::string>(*metrics_, [&](sk::Callback<std::string> done) {
     tokens_->refresh().start(*loaded, std::move(done));
