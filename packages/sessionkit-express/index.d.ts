@@ -59,6 +59,12 @@ export class SessiondStore extends Store {
   /** Always fails with an Error of code 'ERR_UNSUPPORTED' (see `ids`). */
   all(): Promise<never>;
   all(callback: (err: Error & { code: 'ERR_UNSUPPORTED' }) => void): void;
+  /** A CSRF token for the stored session `sid` (sessiond's synchronizer tokens). */
+  csrfToken(sid: string): Promise<string>;
+  csrfToken(sid: string, callback: (err: any, token?: string) => void): void;
+  /** Whether `token` is a CSRF token of the session `sid` (false when missing or malformed). */
+  verifyCsrf(sid: string, token: unknown): Promise<boolean>;
+  verifyCsrf(sid: string, token: unknown, callback: (err: any, valid?: boolean) => void): void;
   /** Adds `by` (default 1) to the integer at `field` atomically; resolves the new value. */
   increment(sid: string, field: string, by?: number): Promise<number>;
   increment(sid: string, field: string, by: number, callback: (err: any, value?: number) => void): void;

@@ -15,6 +15,8 @@
 //   session it sends nothing: sessiond's read already slid the deadline (at most once per its
 //   --touch-interval), so a read request costs one call and one store command
 //   (`touchAfterRead: true` sends it anyway).
+// - `csrfToken(sid)` / `verifyCsrf(sid, token)`: sessiond's synchronizer CSRF tokens (a new
+//   masking each call, all valid while the session lives; verified in constant time).
 // - `increment(sid, field, by)`: an atomic counter (sessiond's POST …/increment): 64 concurrent
 //   requests add 64, where `req.session.n += 1` read-modify-writes and loses most of them.
 // - Errors: a 503 or a network failure is an error passed to the callback (express-session then
@@ -256,6 +258,26 @@ class SessiondStore extends Store {
       const r = await this.request('POST', `${sessionPath(sid)}/increment`, { field, by }, { idempotent: false });
       SessiondStore.expect(r, [200], 'increment');
       return r.body.value;
+    });
+  }
+
+  /** A CSRF token for the stored session `sid` (put it in forms; check it with verifyCsrf). */
+  csrfToken(sid, cb) {
+    return this.settle(cb, async () => {
+      const r = await this.request('POST', `${sessionPath(sid)}/csrf`, undefined, { idempotent: true });
+      SessiondStore.expect(r, [200], 'csrfToken');
+      return r.body.token;
+    });
+  }
+
+  /** Whether `token` is a CSRF token of the session `sid`; false for a missing or malformed one. */
+  verifyCsrf(sid, token, cb) {
+    return this.settle(cb, async () => {
+      if (typeof token !== 'string' || token === '') return false;
+      const r = await this.request('POST', `${sessionPath(sid)}/csrf/verify`, { token }, { idempotent: true });
+      if (r.status === 404) return false;
+      SessiondStore.expect(r, [200], 'verifyCsrf');
+      return r.body.valid === true;
     });
   }
 

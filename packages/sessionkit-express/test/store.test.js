@@ -164,3 +164,28 @@ test('sessiond gone: an error, never "no session"; disconnect, then connect when
   s.close();
   await stop(again.child);
 });
+
+test('CSRF tokens through the store: each different, all valid, none for another session or after logout', async () => {
+  const a = store.genid();
+  const b = store.genid();
+  await store.set(a, { cookie: { originalMaxAge: null } });
+  await store.set(b, { cookie: { originalMaxAge: null } });
+  const t1 = await store.csrfToken(a);
+  const t2 = await store.csrfToken(a);
+  assert.notEqual(t1, t2, 'masked afresh');
+  assert.equal(await store.verifyCsrf(a, t1), true);
+  assert.equal(await store.verifyCsrf(a, t2), true, 'an earlier page keeps working');
+  assert.equal(await store.verifyCsrf(b, t1), false, "another session's token");
+  assert.equal(await store.verifyCsrf(a, t1.slice(0, -2) + (t1.endsWith('AA') ? 'BB' : 'AA')), false);
+  assert.equal(await store.verifyCsrf(a, undefined), false);
+  assert.deepEqual(Object.keys(await store.get(a)), ['cookie'], 'the secret is not in the data');
+  await store.destroy(a);
+  assert.equal(await store.verifyCsrf(a, t1), false, 'ended with the session');
+  await assert.rejects(store.csrfToken(a), (e) => e.status === 404);
+  const increments = await Promise.all(Array.from({ length: 16 }, () => store.increment(b, 'n')));
+  assert.deepEqual(
+    increments.sort((x, y) => x - y),
+    Array.from({ length: 16 }, (_, i) => i + 1),
+    'sixteen concurrent increments: every value once',
+  );
+});
