@@ -25,10 +25,12 @@ fields=()
 for f in $(seq 0 13); do fields+=("field$f" "value number $f of a session"); done
 redis-cli -p "$redis_port" HSET bench:hash "${fields[@]}" >/dev/null
 n=$((seconds * 40000))
+# The figure of redis-benchmark -q's final line ("…: 123456.79 requests per second, p50=…").
+rps() { tr '\r' '\n' | sed -n 's/.* \([0-9.]*\) requests per second.*/\1/p' | tail -1; }
 for mode in "-c 64 -P 1" "-c 1 -P 64"; do
   # shellcheck disable=SC2086
-  get=$(redis-benchmark -p "$redis_port" $mode -n "$n" -q -t get | awk '{print $2}')
+  get=$(redis-benchmark -p "$redis_port" $mode -n "$n" -q -t get | rps)
   # shellcheck disable=SC2086
-  hgetall=$(redis-benchmark -p "$redis_port" $mode -n "$n" -q HGETALL bench:hash | awk '{print $2}')
+  hgetall=$(redis-benchmark -p "$redis_port" $mode -n "$n" -q HGETALL bench:hash | rps)
   echo "$mode: GET $get, HGETALL (14 fields) $hgetall"
 done
