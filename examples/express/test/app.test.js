@@ -14,6 +14,7 @@ const path = require('node:path');
 const { after, before, describe, it } = require('node:test');
 
 const {
+  awaitOutput,
   pair,
   peek,
   request,
@@ -45,21 +46,8 @@ async function startApp() {
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the app did not start: ${out}`)), 10_000);
-    const onData = (d) => {
-      out += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the app exited (${code}): ${out}`)));
-  });
+  const m = await awaitOutput(child, /listening on http:\/\/127\.0\.0\.1:(\d+)/, 'the app');
+  const port = Number(m[1]);
   return { child, port };
 }
 

@@ -5,57 +5,23 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
-const crypto = require('node:crypto');
-const http = require('node:http');
-const path = require('node:path');
 const { after, before, test } = require('node:test');
 const express = require('express');
 const session = require('express-session');
 
 const { SessiondStore } = require('..');
-
-const binary = process.env.SESSIOND ?? path.resolve(__dirname, '../../../build/debug/bin/sessiond');
-const KEY = crypto.randomBytes(24).toString('base64url');
-
-function startSessiond(port = 0) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--store', 'memory://', '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, SESSIOND_API_KEY: KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`sessiond did not start: ${out}`)), 10_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` });
-      }
-    });
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => reject(new Error(`sessiond exited ${code}: ${out}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
+const { closeServers, listen, pair, request, startSessiond, stopAll } = require('./support');
 
 let sessiond;
 let store;
 before(async () => {
   sessiond = await startSessiond();
-  store = new SessiondStore({ url: sessiond.url, apiKey: KEY, timeout: 1000, retries: 1 });
+  store = new SessiondStore({ url: sessiond.url, apiKey: sessiond.key, timeout: 1000, retries: 1 });
 });
 after(async () => {
   store?.close();
-  if (sessiond) await stop(sessiond.child);
+  await closeServers();
+  await stopAll();
 });
 
 function app(s) {
@@ -84,31 +50,6 @@ function app(s) {
   return a;
 }
 
-function listen(a) {
-  return new Promise((resolve) => {
-    const server = a.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-function request(port, method, p, { cookie, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const payload = body ? JSON.stringify(body) : undefined;
-    const headers = {};
-    if (cookie) headers.cookie = cookie;
-    if (payload) headers['content-type'] = 'application/json';
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        const set = res.headers['set-cookie'];
-        resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null, cookie: set ? set[0].split(';')[0] : cookie });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 test('the Store calls: set creates, get, set sends a diff, touch, destroy', async () => {
   const sid = store.genid();
   assert.equal(sid.length, 43);
@@ -122,17 +63,16 @@ test('the Store calls: set creates, get, set sends a diff, touch, destroy', asyn
 });
 
 test('concurrent requests of one session that change different keys both keep their change', async () => {
-  const server = await listen(app(store));
-  const { port } = server.address();
+  const port = await listen(app(store));
   const login = await request(port, 'POST', '/login', { body: { user: 'alice' } });
   assert.equal(login.status, 200);
+  const cookie = pair(login.cookie('connect.sid'));
   const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
-  const results = await Promise.all(keys.map((k, i) => request(port, 'POST', `/set/${k}`, { cookie: login.cookie, body: { value: i } })));
-  for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
-  const after = await request(port, 'GET', '/session', { cookie: login.cookie });
-  for (const [i, k] of keys.entries()) assert.equal(after.body.data[k], i, `key ${k} kept: ${JSON.stringify(after.body.data)}`);
-  assert.equal(after.body.data.user, 'alice');
-  server.close();
+  const results = await Promise.all(keys.map((k, i) => request(port, 'POST', `/set/${k}`, { cookie, body: { value: i } })));
+  for (const r of results) assert.equal(r.status, 200, r.text);
+  const after = await request(port, 'GET', '/session', { cookie });
+  for (const [i, k] of keys.entries()) assert.equal(after.json.data[k], i, `key ${k} kept: ${after.text}`);
+  assert.equal(after.json.data.user, 'alice');
 });
 
 test('log out everywhere: destroyUser ends every session of the user but the one kept', async () => {
@@ -149,20 +89,21 @@ test('log out everywhere: destroyUser ends every session of the user but the one
 
 test('sessiond gone: an error, never "no session"; disconnect, then connect when it is back', async () => {
   const own = await startSessiond();
-  const s = new SessiondStore({ url: own.url, apiKey: KEY, timeout: 500, retries: 1 });
+  const s = new SessiondStore({ url: own.url, apiKey: own.key, timeout: 500, retries: 1 });
   const sid = s.genid();
   await s.set(sid, { cookie: {}, n: 1 });
   const events = [];
   s.on('disconnect', () => events.push('disconnect'));
   s.on('connect', () => events.push('connect'));
-  await stop(own.child);
+  await own.stop();
   await assert.rejects(s.get(sid), /sessiond/, 'an error, not null');
   assert.deepEqual(events, ['disconnect']);
-  const again = await startSessiond(own.port); // same port; memory store: the session is gone
+  // Same port and key; memory store: the session is gone.
+  const again = await startSessiond({ key: own.key, port: own.port });
   assert.equal(await s.get(sid), null);
   assert.deepEqual(events, ['disconnect', 'connect']);
   s.close();
-  await stop(again.child);
+  await again.stop();
 });
 
 test('CSRF tokens through the store: each different, all valid, none for another session or after logout', async () => {

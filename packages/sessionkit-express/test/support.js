@@ -258,6 +258,7 @@ async function closeServers() {
 }
 
 module.exports = {
+  awaitOutput,
   closeServers,
   freePort,
   listen,
