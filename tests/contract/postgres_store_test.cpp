@@ -429,8 +429,7 @@ TEST_F(PostgresStoreTest, OptionsAreChecked) {
 
   // A URI works as well as key=value pairs.
   auto uri = PostgresStore::open(
-      options({.conninfo = "postgresql://postgres@127.0.0.1:" + std::to_string(server_->port()) +
-                           "/postgres?sslmode=disable&application_name=sk-test"}));
+      options({.conninfo = server_->url() + "?sslmode=disable&application_name=sk-test"}));
   ASSERT_OK(uri);
   EXPECT_OK(BlockingStore(**uri).health());
 

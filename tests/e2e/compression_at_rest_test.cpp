@@ -114,20 +114,18 @@ TEST(CompressionAtRest, PostgresRowsHoldTheCompressedText) {
   const std::string psql =
       sessionkit::testing::find_program({"/usr/bin/psql", PostgresServer::bin_dir() + "/psql"});
   ASSERT_FALSE(psql.empty()) << "psql is not installed";
-  check_store(
-      "postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres",
-      [&](const SessionKey& key) {
-        auto r = sessionkit::testing::run_program(
-            {psql, "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "postgres", "-d",
-             "postgres", "-At", "-c",
-             "SELECT data->>'cart' FROM sessionkit_sessions WHERE key = '\\x" + key.hex() + "'"},
-            dir.path());
-        EXPECT_EQ(r.code, 0) << r.output;
-        std::string out = r.output;
-        while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-          out.pop_back();
-        return out;
-      });
+  check_store(pg.url(), [&](const SessionKey& key) {
+    auto r = sessionkit::testing::run_program(
+        {psql, "-h", "127.0.0.1", "-p", std::to_string(pg.port()), "-U", "postgres", "-d",
+         "postgres", "-At", "-c",
+         "SELECT data->>'cart' FROM sessionkit_sessions WHERE key = '\\x" + key.hex() + "'"},
+        dir.path());
+    EXPECT_EQ(r.code, 0) << r.output;
+    std::string out = r.output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+      out.pop_back();
+    return out;
+  });
 }
 
 // The demo with --compress-above, alone and inside --encrypt-at-rest: sign-in and counting work

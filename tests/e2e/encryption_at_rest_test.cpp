@@ -116,8 +116,7 @@ TEST_P(EncryptionAtRest, PostgresRowsShowNoPayloadValue) {
   const bool on = GetParam();
   PostgresServer pg;
   TempDir dir;
-  auto args = demo_args("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) +
-                        "/postgres?connect_timeout=2");
+  auto args = demo_args(pg.url() + "?connect_timeout=2");
   args.insert(args.end(), {"--encrypt-at-rest", on ? "true" : "false"});
   DemoProcess demo(args, dir.path(), "demo");
   use(demo);

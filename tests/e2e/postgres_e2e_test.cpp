@@ -18,8 +18,7 @@ using sessionkit::testing::PostgresServer;
 using namespace std::chrono_literals;
 
 std::string url(const PostgresServer& pg) {
-  return "postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) +
-         "/postgres?connect_timeout=2";
+  return pg.url() + "?connect_timeout=2";
 }
 
 class PostgresDemo : public ::testing::Test {

@@ -200,7 +200,7 @@ TEST(Sessionctl, Postgres) {
   using sk::testing::PostgresServer;
   if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
   PostgresServer pg;
-  check_store("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+  check_store(pg.url());
 }
 
 // prune deletes expired records on a store that does not expire by TTL.

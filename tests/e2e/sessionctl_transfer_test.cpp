@@ -282,7 +282,7 @@ TEST(SessionctlTransfer, MigrateSqliteToPostgres) {
   using sk::testing::PostgresServer;
   if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
   PostgresServer pg;
-  migrate_to("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+  migrate_to(pg.url());
 }
 
 // kill -9 in the middle of a migration, then the same command: every session arrives once,

@@ -221,7 +221,7 @@ TEST(Sessiond, LifecycleOnPostgres) {
   using sk::testing::PostgresServer;
   if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
   PostgresServer pg;
-  lifecycle("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+  lifecycle(pg.url());
 }
 #endif
 
@@ -411,7 +411,7 @@ TEST(Sessiond, TwoInstancesOnPostgresShareSessionsAndLoseNoUpdate) {
   using sk::testing::PostgresServer;
   if (PostgresServer::bin_dir().empty()) GTEST_SKIP() << PostgresServer::missing_message();
   PostgresServer pg;
-  two_instances("postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+  two_instances(pg.url());
 }
 #endif
 

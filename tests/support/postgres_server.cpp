@@ -102,6 +102,10 @@ std::string PostgresServer::conninfo(const std::string& dbname) const {
   return "host=127.0.0.1 port=" + std::to_string(port_) + " user=postgres dbname=" + dbname;
 }
 
+std::string PostgresServer::url(const std::string& dbname) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + dbname;
+}
+
 void PostgresServer::start() {
   if (server_.running()) return;
   const fs::path data = dir_.path() / "data";

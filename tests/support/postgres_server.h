@@ -41,6 +41,8 @@ class PostgresServer {
   std::uint16_t port() const noexcept { return port_; }
   // libpq key=value connection string for user postgres, database `dbname`.
   std::string conninfo(const std::string& dbname = "postgres") const;
+  // The same as a store URL: postgresql://postgres@127.0.0.1:PORT/dbname.
+  std::string url(const std::string& dbname = "postgres") const;
 
   // Fast shutdown (SIGINT to the postmaster's pid: clients are disconnected); data kept.
   void stop();
