@@ -111,7 +111,8 @@ int print_token_keys(const std::string& rotate_file) {
 }
 
 // The keyring that seals refresh tokens: --secret-file, else SESSIOND_SECRET. Throws
-// std::runtime_error when neither is given or the secrets are too short.
+// std::runtime_error when neither is given or it does not parse (the SessionManager refuses
+// secrets that are too short).
 sessionkit::Keyring token_keyring(const Config& cfg) {
   std::string text;
   if (!cfg.secret_file.empty()) {
@@ -126,9 +127,6 @@ sessionkit::Keyring token_keyring(const Config& cfg) {
   }
   auto keyring = sessionkit::Keyring::parse(text);
   if (!keyring) throw std::runtime_error("the secret: " + keyring.message());
-  if (keyring->shortest_secret() < sessionkit::Keyring::kMinSecretBytes) {
-    throw std::runtime_error("the secret: at least 32 bytes each");
-  }
   return std::move(keyring).value();
 }
 
