@@ -68,11 +68,12 @@ asio::awaitable<Response> Api::handle(Request& request, const std::string& peer)
   const auto began = std::chrono::steady_clock::now();
   const std::string_view target = request.target();
   const std::size_t q = target.find('?');
+  const RouteMatch matched = match_route(target.substr(0, q));
   Call call{.req = request,
             .peer = peer,
-            .path = target.substr(0, q),
             .query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
-            .route = route_pattern(target.substr(0, q)),
+            .route = matched.pattern,
+            .param = matched.param,
             .request_id = request_id_of(request),
             .body = json()};
   Response res = co_await route(call);
@@ -97,55 +98,59 @@ asio::awaitable<Response> Api::handle(Request& request, const std::string& peer)
   co_return res;
 }
 
-std::string_view route_pattern(std::string_view path) {
+RouteMatch match_route(std::string_view path) {
   static constexpr std::array<std::string_view, 10> kExact = {
       "/healthz",  "/readyz",  "/openapi.json",      "/metrics",          "/v1/sessions",
       "/v1/stats", "/v1/jwks", "/v1/tokens/refresh", "/v1/tokens/revoke", "/v1/tokens/introspect"};
   for (std::string_view p : kExact)
-    if (path == p) return p;
+    if (path == p) return RouteMatch{.pattern = p, .param = {}};
+  constexpr RouteMatch kOther{.pattern = "other", .param = {}};
   constexpr std::string_view kSession = "/v1/sessions/";
-  if (path.starts_with(kSession) && path.size() > kSession.size()) {
+  if (path.starts_with(kSession)) {
     const std::string_view rest = path.substr(kSession.size());
     const std::size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) return "/v1/sessions/{id}";
-    if (slash == 0) return "other";
+    const std::string_view id = rest.substr(0, slash);
+    if (id.empty()) return kOther;
+    if (slash == std::string_view::npos)
+      return RouteMatch{.pattern = "/v1/sessions/{id}", .param = id};
     const std::string_view action = rest.substr(slash + 1);
-    static constexpr std::array<std::string_view, 5> kActions = {"touch", "increment", "regenerate",
-                                                                 "csrf", "csrf/verify"};
-    static constexpr std::array<std::string_view, 5> kPatterns = {
-        "/v1/sessions/{id}/touch", "/v1/sessions/{id}/increment", "/v1/sessions/{id}/regenerate",
-        "/v1/sessions/{id}/csrf", "/v1/sessions/{id}/csrf/verify"};
-    for (std::size_t i = 0; i < kActions.size(); ++i)
-      if (action == kActions[i]) return kPatterns[i];
-    return "other";
+    static constexpr std::array<std::string_view, 6> kPatterns = {
+        "/v1/sessions/{id}/touch", "/v1/sessions/{id}/increment",   "/v1/sessions/{id}/regenerate",
+        "/v1/sessions/{id}/csrf",  "/v1/sessions/{id}/csrf/verify", "/v1/sessions/{id}/tokens"};
+    for (std::string_view p : kPatterns) {
+      if (p.substr(std::string_view("/v1/sessions/{id}/").size()) == action) {
+        return RouteMatch{.pattern = p, .param = id};
+      }
+    }
+    return kOther;
   }
   constexpr std::string_view kUser = "/v1/users/";
   if (path.starts_with(kUser)) {
     const std::string_view rest = path.substr(kUser.size());
     const std::size_t slash = rest.find('/');
     if (slash != std::string_view::npos && slash > 0 && rest.substr(slash) == "/sessions") {
-      return "/v1/users/{user}/sessions";
+      return RouteMatch{.pattern = "/v1/users/{user}/sessions", .param = rest.substr(0, slash)};
     }
   }
-  return "other";
+  return kOther;
 }
 
 asio::awaitable<Response> Api::route(Call& c) {
   using verb = bhttp::verb;
 
   // ---- operations: no key needed for liveness, readiness and the API's description ----
-  if (c.path == "/healthz") {
+  if (c.route == "/healthz") {
     if (!c.method_is({verb::get, verb::head})) co_return c.not_allowed();
     co_return c.answer(HttpStatus::ok, json{{"ok", true}});
   }
-  if (c.path == "/readyz") {
+  if (c.route == "/readyz") {
     if (!c.method_is({verb::get, verb::head})) co_return c.not_allowed();
     sk::Result<void> h = co_await call_store<void>(
         *metrics_, [this](sk::Callback<void> done) { store_->health(std::move(done)); });
     if (!h) co_return c.error(HttpStatus::service_unavailable, "the session store cannot answer");
     co_return c.answer(HttpStatus::ok, json{{"ready", true}});
   }
-  if (c.path == "/openapi.json") {
+  if (c.route == "/openapi.json") {
     if (!c.method_is({verb::get, verb::head})) co_return c.not_allowed();
     Response res{HttpStatus::ok, c.req.version()};
     res.set(bhttp::field::server, "sessiond");
@@ -156,8 +161,7 @@ asio::awaitable<Response> Api::route(Call& c) {
     res.prepare_payload();
     co_return res;
   }
-
-  if (c.path == "/v1/jwks") co_return co_await jwks_route(c);  // public keys
+  if (c.route == "/v1/jwks") co_return co_await jwks_route(c);  // public keys
 
   // ---- everything else needs an API key ----
   if (options_.require_key) {
@@ -172,26 +176,23 @@ asio::awaitable<Response> Api::route(Call& c) {
     }
   }
 
-  if (c.path == "/metrics") co_return co_await metrics_route(c);
-
-  // ---- /v1/... ----
-  constexpr std::string_view kSessions = "/v1/sessions";
-  constexpr std::string_view kUsers = "/v1/users/";
+  // ---- dispatch on the route match_route found (one parser of paths: api.h) ----
+  constexpr std::string_view kSession = "/v1/sessions/{id}";
+  constexpr std::string_view kTokens = "/v1/tokens/";
   const sk::Time now = sk::system_clock().now();
-  if (c.path == kSessions) co_return co_await collection_route(c, now);
-  if (c.path == "/v1/stats") co_return co_await stats_route(c);
-  if (c.route.starts_with("/v1/tokens/")) {
-    co_return co_await token_route(c, c.route.substr(std::string_view("/v1/tokens/").size()));
+  if (c.route == "/metrics") co_return co_await metrics_route(c);
+  if (c.route == "/v1/sessions") co_return co_await collection_route(c, now);
+  if (c.route == "/v1/stats") co_return co_await stats_route(c);
+  if (c.route.starts_with(kTokens))
+    co_return co_await token_route(c, c.route.substr(kTokens.size()));
+  if (c.route == "/v1/users/{user}/sessions") co_return co_await user_route(c, c.param);
+  if (c.route.starts_with(kSession)) {
+    // "" or "/touch", …: the action without its slash. (Not a conditional expression inside the
+    // co_await below: g++ 12 evaluates both arms there.)
+    std::string_view action = c.route.substr(kSession.size());
+    if (!action.empty()) action.remove_prefix(1);
+    co_return co_await session_route(c, c.param, action, now);
   }
-  if (c.path.starts_with(kSessions) && c.path.size() > kSessions.size() &&
-      c.path[kSessions.size()] == '/') {
-    const std::string_view rest = c.path.substr(kSessions.size() + 1);
-    const std::size_t slash = rest.find('/');
-    co_return co_await session_route(
-        c, rest.substr(0, slash),
-        slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1), now);
-  }
-  if (c.path.starts_with(kUsers)) co_return co_await user_route(c, c.path.substr(kUsers.size()));
   co_return c.error(HttpStatus::not_found, "no such route");
 }
 

@@ -46,9 +46,15 @@ struct ApiOptions {
   bool access_log = false;   // one info line per request (logging.h)
 };
 
-// The pattern of the route a path names ("/v1/sessions/{id}/touch"), whatever the method;
-// "other" for a path no route has. The metrics' label, and what openapi.json lists.
-std::string_view route_pattern(std::string_view path);
+// The route a path names, whatever the method: its pattern ("/v1/sessions/{id}/touch"; "other"
+// for a path no route has), which is the metrics' label, what openapi.json lists and what
+// `Api::route` dispatches on; and the raw text of its one parameter ({id} or {user}). The only
+// parser of request paths in sessiond.
+struct RouteMatch {
+  std::string_view pattern;
+  std::string_view param;
+};
+RouteMatch match_route(std::string_view path);
 
 // Requests by method, route pattern and status, for /metrics (and the OpenAPI coverage check:
 // tests/e2e/sessiond_test.cpp). Server-level refusals (400/413/431 before a request is read
@@ -121,8 +127,8 @@ class Api final : public sessionkit_apps::http::Handler {
   Response token_answer(Call& call, const sessionkit::Session& session,
                         const std::string& refresh_token);
 
-  // user_routes.cpp: /v1/users/{user}/sessions.
-  boost::asio::awaitable<Response> user_route(Call& call, std::string_view rest);
+  // user_routes.cpp: /v1/users/{user}/sessions (`user`: the raw path segment).
+  boost::asio::awaitable<Response> user_route(Call& call, std::string_view user_segment);
 
   sessionkit::TouchSpec touch_spec(sessionkit::Time now) const;   // a read's lazy touch
   sessionkit::TouchSpec write_touch(sessionkit::Time now) const;  // a write's touch

@@ -33,9 +33,9 @@ inline constexpr std::string_view kCsrfSeedKey = "_sk_api_csrf";
 struct Call {
   Request& req;
   const std::string& peer;
-  std::string_view path;
   std::string_view query;
-  std::string_view route;  // route_pattern(path), for the metrics (known routes only)
+  std::string_view route;  // match_route(path).pattern: the metrics' label and the dispatch
+  std::string_view param;  // match_route(path).param: the {id} or {user} text
   std::string request_id;  // the caller's X-Request-Id when well-formed, else a new one
   nlohmann::json body;     // the parsed JSON body (methods that take one)
 

@@ -13,12 +13,8 @@ namespace sk = sessionkit;
 using nlohmann::json;
 using verb = boost::beast::http::verb;
 
-asio::awaitable<Response> Api::user_route(Call& c, std::string_view rest) {
-  const std::size_t slash = rest.find('/');
-  if (slash == std::string_view::npos || rest.substr(slash) != "/sessions") {
-    co_return c.error(HttpStatus::not_found, "no such route");
-  }
-  const std::optional<std::string> user = decode_segment(rest.substr(0, slash));
+asio::awaitable<Response> Api::user_route(Call& c, std::string_view user_segment) {
+  const std::optional<std::string> user = decode_segment(user_segment);
   if (!user || user->empty()) {
     co_return c.error(HttpStatus::bad_request, "a user id, percent-encoded, is expected");
   }

@@ -609,6 +609,14 @@ TEST(Sessiond, ServesItsOpenApiDocumentWithoutAKey) {
             404u);
   EXPECT_EQ(call(c, bhttp::verb::post, "/v1/tokens/refresh", {{"refresh_token", "x"}}).result_int(),
             404u);
+  // Each answer counted under its own route, never "other" (one path parser names and routes).
+  const std::string metrics = call(c, bhttp::verb::get, "/metrics").body();
+  for (const char* route : {"/v1/jwks", "/v1/sessions/{id}/tokens", "/v1/tokens/refresh"}) {
+    EXPECT_NE(metrics.find(std::string("route=\"") + route + "\",status=\"404\""),
+              std::string::npos)
+        << route << "\n"
+        << metrics;
+  }
   c.close();
   EXPECT_EQ(d.stop(), 0) << d.process.output();
 }
