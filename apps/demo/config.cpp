@@ -80,6 +80,10 @@ void add_policy_flags(CLI::App& app, Config& cfg) {
   app.add_option("--threads", cfg.threads, "I/O threads (default: hardware concurrency)")
       ->envname("SESSION_THREADS")
       ->check(CLI::Range(1U, 1024U));
+  app.add_flag("--redis-io-thread", cfg.redis_io_thread,
+               "Run a redis:// store on its own I/O thread instead of on the server's threads "
+               "(slower: every store call changes thread twice; for comparison)")
+      ->envname("SESSION_REDIS_IO_THREAD");
   app.add_option("--trusted-proxies", cfg.trusted_proxies,
                  "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: "
                  "comma-separated addresses or CIDR blocks (default: none, headers ignored)")

@@ -37,6 +37,7 @@ struct Config {
   long idle_timeout = 1800;
   long absolute_timeout = 43200;
   unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+  bool redis_io_thread = false;  // Redis on its own I/O thread, not on the server's loops
   std::string trusted_proxies;
   long hsts = 0;
   std::string bind = "none";

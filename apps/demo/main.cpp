@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/http/server.h"
+#include "common/http/store_loops.h"
 #include "config.h"
 #include "http_util.h"
 #include "routes.h"
@@ -148,8 +149,13 @@ std::shared_ptr<sessionkit::SessionStore> open_extra_store(const std::string& fl
   return std::move(opened->store);
 }
 
-sessionkit::StoreBackend open_store(const demo::Config& cfg,
-                                    const sessionkit::SessionOptions& options) {
+// The session store, and the server's hook that gives it connections on each event loop.
+struct OpenedStore {
+  sessionkit::StoreBackend backend;
+  std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop;
+};
+
+OpenedStore open_store(const demo::Config& cfg, const sessionkit::SessionOptions& options) {
   auto backend = sessionkit::open_store_url(cfg.store);
   if (!backend) {
     // open_store_url's messages never hold the URL's secrets; redact_store_url shows the URL
@@ -183,6 +189,9 @@ sessionkit::StoreBackend open_store(const demo::Config& cfg,
     spdlog::info("session store: {} ({})", backend->store->name(),
                  sessionkit::redact_store_url(cfg.store));
   }
+  // A Redis store gets connections on each server loop (before any decorator wraps it).
+  auto attach_loop = sessionkit_apps::http::store_loop_hook(backend->store, !cfg.redis_io_thread);
+  if (attach_loop) spdlog::info("Redis connections on each of the server's threads");
   if (!cfg.fallback_store.empty()) {
     // The cut-over to --store from the store the apps leave (docs/operations.md): sessions
     // found only there are copied in on first use. Beneath the sealing decorator, so that
@@ -199,7 +208,7 @@ sessionkit::StoreBackend open_store(const demo::Config& cfg,
     backend->store =
         sessionkit::FallbackStore::wrap(std::move(backend->store), std::move(fallback));
   }
-  return std::move(backend).value();
+  return {std::move(backend).value(), std::move(attach_loop)};
 }
 
 demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
@@ -216,8 +225,9 @@ demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
 
 // The server's options; `manager` gives the metrics (request latency) and the store its janitor
 // purges.
-sessionkit_apps::http::ServerOptions server_options(const demo::Config& cfg, const Settings& s,
-                                                    sessionkit::SessionManager& manager) {
+sessionkit_apps::http::ServerOptions server_options(
+    const demo::Config& cfg, const Settings& s, sessionkit::SessionManager& manager,
+    std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop) {
   sessionkit_apps::http::ServerOptions options;
   options.name = "sessionkit-demo";  // "sessionkit-demo listening on http://HOST:PORT"
   options.host = s.listen.first;
@@ -233,6 +243,7 @@ sessionkit_apps::http::ServerOptions server_options(const demo::Config& cfg, con
   if (const auto& client_side = manager.client_side(); client_side) {
     options.janitor_store = client_side->revocations.get();
   }
+  options.attach_loop = std::move(attach_loop);
   return options;
 }
 
@@ -323,7 +334,8 @@ std::unique_ptr<sessionkit::AnomalyDetector> make_detector(
 }
 
 // Serves until a signal ends it.
-void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend) {
+void run(const demo::Config& cfg, Settings& s, OpenedStore opened) {
+  sessionkit::StoreBackend backend = std::move(opened.backend);
   demo::UserDirectory users = demo::UserDirectory::with_demo_accounts();
   // The directory is the manager's CredentialSource (non-owning: it outlives the manager):
   // a session whose user's security stamp changed ends on its next request.
@@ -374,7 +386,8 @@ void run(const demo::Config& cfg, Settings& s, sessionkit::StoreBackend backend)
   demo::Router router(manager, users, hash_pool.get_executor(), router_options(cfg, s),
                       tokens ? &*tokens : nullptr, throttle.get(), detector.get(), recent.get());
   RouterHandler handler(router);
-  sessionkit_apps::http::Server server(handler, server_options(cfg, s, manager));
+  sessionkit_apps::http::Server server(
+      handler, server_options(cfg, s, manager, std::move(opened.attach_loop)));
   try {
     server.start();
   } catch (const std::system_error& e) {

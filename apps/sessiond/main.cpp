@@ -23,6 +23,7 @@
 #include "api.h"
 #include "api_keys.h"
 #include "common/http/server.h"
+#include "common/http/store_loops.h"
 #include "config_file.h"
 #include "logging.h"
 #include "sessionkit/blocking_store.h"
@@ -39,6 +40,7 @@ struct Config {
   std::string mode = "production";
   std::string api_key_file;
   unsigned threads = 2;
+  bool redis_io_thread = false;
   long idle_timeout = 1800;
   long absolute_timeout = 43200;
   long touch_interval = 60;
@@ -150,6 +152,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", cfg.threads, "Server threads (default 2)")
       ->envname("SESSIOND_THREADS")
       ->check(CLI::Range(1u, 256u));
+  app.add_flag("--redis-io-thread", cfg.redis_io_thread,
+               "Run a redis:// store on its own I/O thread instead of on the server's threads "
+               "(slower; for comparison)")
+      ->envname("SESSIOND_REDIS_IO_THREAD");
   app.add_option("--idle-timeout", cfg.idle_timeout, "Seconds a session lives unused (1800)")
       ->envname("SESSIOND_IDLE_TIMEOUT")
       ->check(CLI::Range(1L, 366L * 86400));
@@ -355,6 +361,9 @@ int main(int argc, char** argv) {
   server_options.metrics = &api.metrics();
   server_options.janitor_store = &api.store();
   server_options.janitor_interval = std::chrono::seconds(cfg.janitor_interval);
+  // A Redis store's connections on each server thread: a request never changes thread.
+  server_options.attach_loop =
+      sessionkit_apps::http::store_loop_hook(backend->store, !cfg.redis_io_thread);
 
   // SIGHUP reloads the key file; blocked here, before any thread starts, and awaited by one.
   sigset_t hup;

@@ -9,7 +9,9 @@
 //
 // Thread safety: as thread-safe as the wrapped store (every SessionStore is); any number of
 // threads may call one BlockingStore at once. Never call it from a thread the wrapped store uses
-// to run its callbacks (a network store's I/O thread): that thread would wait for itself.
+// to run its callbacks (a network store's I/O thread, or an event loop a store is attached to:
+// RedisStore::attach): that thread would wait for itself. On an attached loop's thread every call
+// is refused at once with `invalid_argument`.
 //
 // Blocking: a call waits as long as the store takes to call back; stores bound that time with
 // their own timeouts and answer `errc::timeout` / `errc::unavailable` when it runs out.

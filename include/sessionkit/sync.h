@@ -24,7 +24,8 @@
 //   starting anything: `errc::invalid_argument` with a message that says so. The stores of this
 //   tree mark every completion they run (`CompletionScope`), the inline ones (memory, SQLite)
 //   too, so that code refused on one store is refused on all. A store of your own marks its
-//   completions the same way.
+//   completions the same way. Likewise any call on the thread of an event loop a store has
+//   attached connections to (RedisStore::attach): that thread handles the replies.
 // - `commit` must follow `increment` (and any other change) before the response is sent: the
 //   increment is stored at once, but the cookie that names a newly created session is written
 //   by `commit`.
@@ -54,6 +55,11 @@
 #include "sessionkit/result.h"
 #include "sessionkit/session.h"
 #include "sessionkit/store.h"
+
+namespace sessionkit::detail {
+// Whether the current thread runs an event loop a store is attached to (RedisStore::attach).
+bool on_attached_loop();
+}  // namespace sessionkit::detail
 
 namespace sessionkit::sync {
 
@@ -90,6 +96,12 @@ inline Status refused_in_completion() {
 template <class T, class Start>
 Result<T> call(Start&& start) {
   if (CompletionScope::active()) return Result<T>(refused_in_completion());
+  if (::sessionkit::detail::on_attached_loop()) {
+    return Result<T>(
+        errc::invalid_argument,
+        "sessionkit::sync: a blocking call on the thread of an event loop a store is "
+        "attached to would wait for that thread itself; use the asynchronous API there");
+  }
   struct State {
     std::mutex mutex;
     std::condition_variable ready;

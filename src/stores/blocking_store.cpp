@@ -1,5 +1,7 @@
 #include "sessionkit/blocking_store.h"
 
+#include "core/attached_loops.h"
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -18,6 +20,12 @@ Result<T> wait_for(Start&& start) {
     std::condition_variable ready;
     std::optional<Result<T>> result;
   };
+  if (detail::on_attached_loop()) {
+    // The reply would be handled by this very thread (RedisStore::attach): never wait for it.
+    return Result<T>(errc::invalid_argument,
+                     "BlockingStore called on an event loop's thread that a store is attached to "
+                     "(it would wait forever): use the asynchronous call there");
+  }
   auto state = std::make_shared<State>();
   start([state](Result<T> r) {
     {

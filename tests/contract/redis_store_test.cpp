@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "contract/redis_on_loop.h"
 #include "contract/store_harness.h"
 #include "sessionkit/stores/redis.h"
 #include "support/redis_server.h"
@@ -48,6 +49,19 @@ struct RedisClusterTraits {
   }
 };
 
+// The same stores used from an event loop they are attached to (RedisStore::attach): every
+// call is made on the loop's thread, and its callback must run there.
+template <class Traits>
+struct OnLoop {
+  static constexpr bool kOrderedScan = Traits::kOrderedScan;
+  static constexpr bool kExpiresByTtl = Traits::kExpiresByTtl;
+  static constexpr bool kCountIsExpensive = Traits::kCountIsExpensive;
+  static std::shared_ptr<SessionStore> make(const Clock& clock) {
+    auto redis = std::dynamic_pointer_cast<RedisStore>(Traits::make(clock));
+    return std::make_shared<OnLoopStore>(std::move(redis));
+  }
+};
+
 [[maybe_unused]] const bool kRegistered =
     register_store<RedisTraits>("Redis") && register_store<RedisClusterTraits>("RedisCluster");
 }  // namespace
@@ -57,6 +71,8 @@ SESSIONKIT_STORE_CONFORMANCE(RedisCluster, RedisClusterTraits);
 SESSIONKIT_STORE_CONFORMANCE(EncryptedRedis, Encrypted<RedisTraits>);
 SESSIONKIT_STORE_CONFORMANCE(CompressedRedis, Compressed<RedisTraits>);
 SESSIONKIT_STORE_CONFORMANCE(FallbackRedis, WithFallback<RedisTraits>);
+SESSIONKIT_STORE_CONFORMANCE(RedisOnLoop, OnLoop<RedisTraits>);
+SESSIONKIT_STORE_CONFORMANCE(RedisClusterOnLoop, OnLoop<RedisClusterTraits>);
 
 namespace sessionkit::testing {
 namespace {
@@ -156,6 +172,21 @@ std::shared_ptr<RedisStore> open_url(const std::string& url, const Clock* clock 
 }
 
 // Loads `key` until the store answers (bounded: 10 s), for tests of a server coming back.
+// The fault tests run twice: calls from a thread of the test's own (the store's I/O thread
+// answers them) and calls made on an event loop the store is attached to (OnLoopStore).
+class RedisFaults : public ::testing::TestWithParam<bool> {
+ protected:
+  // `store` as this run uses it.
+  std::shared_ptr<SessionStore> used(const std::shared_ptr<RedisStore>& store) {
+    if (!GetParam()) return store;
+    return std::make_shared<OnLoopStore>(store);
+  }
+};
+
+std::string mode_name(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "OnAttachedLoop" : "OnItsOwnThread";
+}
+
 Result<std::optional<SessionRecord>> load_when_back(BlockingStore& db, const SessionKey& key) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   for (;;) {
@@ -361,13 +392,14 @@ TEST(RedisStore, TlsWithVerification) {
   EXPECT_FALSE(RedisStore::open(plain).ok());
 }
 
-TEST(RedisStore, OutageIsUnavailableAndRecoversByItself) {
+TEST_P(RedisFaults, OutageIsUnavailableAndRecoversByItself) {
   RedisServerOptions durable;
   durable.appendfsync_always = true;
   RedisServer server(durable);
   auto store = open_url(server.url() + "?timeout_ms=500&connect_timeout_ms=500");
   ASSERT_TRUE(store);
-  BlockingStore db(*store);
+  const auto in_use = used(store);
+  BlockingStore db(*in_use);
   const Time now = system_clock().now();
   const SessionKey key = new_key();
   ASSERT_OK(db.create(key, make_record(now, "alice")));
@@ -391,11 +423,12 @@ TEST(RedisStore, OutageIsUnavailableAndRecoversByItself) {
   EXPECT_EQ(*after, 6);
 }
 
-TEST(RedisStore, AFrozenServerTimesOut) {
+TEST_P(RedisFaults, AFrozenServerTimesOut) {
   RedisServer server;
   auto store = open_url(server.url() + "?timeout_ms=300");
   ASSERT_TRUE(store);
-  BlockingStore db(*store);
+  const auto in_use = used(store);
+  BlockingStore db(*in_use);
   const SessionKey key = new_key();
   ASSERT_OK(db.create(key, make_record(system_clock().now())));
   server.pause();
@@ -413,10 +446,11 @@ TEST(RedisStore, AFrozenServerTimesOut) {
 
 // The connection's deadline clock stops while nothing is in flight; the next command must start
 // it again, or a server that froze during the idle time would hold that command forever.
-TEST(RedisStore, AServerThatFreezesWhileTheConnectionIsIdleTimesOut) {
+TEST_P(RedisFaults, AServerThatFreezesWhileTheConnectionIsIdleTimesOut) {
   RedisServer server;
-  auto store = open_url(server.url() + "?timeout_ms=300&connections=1");
-  ASSERT_TRUE(store);
+  auto opened = open_url(server.url() + "?timeout_ms=300&connections=1");
+  ASSERT_TRUE(opened);
+  const auto store = used(opened);
   const SessionKey key = new_key();
   ASSERT_OK(BlockingStore(*store).create(key, make_record(system_clock().now())));
   std::this_thread::sleep_for(200ms);  // several 25 ms ticks with nothing in flight: idle
@@ -478,7 +512,7 @@ long long info_number(const std::string& info, const std::string& field) {
   return std::stoll(info.substr(at + field.size() + 1));
 }
 
-TEST(RedisClusterStore, FollowsAFailoverWithoutLosingReplicatedSessions) {
+TEST_P(RedisFaults, ClusterFollowsAFailoverWithoutLosingReplicatedSessions) {
   RedisCluster cluster(3, 1);
   auto options =
       RedisStoreOptions::from_url(cluster.url() + "?timeout_ms=500&connect_timeout_ms=300");
@@ -486,7 +520,8 @@ TEST(RedisClusterStore, FollowsAFailoverWithoutLosingReplicatedSessions) {
   auto opened = RedisStore::open(*options);
   ASSERT_OK(opened);
   std::shared_ptr<RedisStore> store = *opened;
-  BlockingStore db(*store);
+  const auto in_use = used(store);
+  BlockingStore db(*in_use);
   std::vector<SessionKey> keys;
   for (int i = 0; i < 30; ++i) {
     keys.push_back(new_key());
@@ -546,12 +581,13 @@ using namespace std::chrono_literals;
 
 // Moves the slot of a live session to another master while the store's slot map is stale:
 // during the migration the old owner answers ASK, afterwards MOVED; the store follows both.
-TEST(RedisClusterStore, FollowsAskAndMovedWhileASlotMigrates) {
+TEST_P(RedisFaults, ClusterFollowsAskAndMovedWhileASlotMigrates) {
   RedisCluster cluster(3, 0);
   auto opened = RedisStore::open(*RedisStoreOptions::from_url(cluster.url()));
   ASSERT_OK(opened);
   std::shared_ptr<RedisStore> store = *opened;
-  BlockingStore db(*store);
+  const auto in_use = used(store);
+  BlockingStore db(*in_use);
   const SessionKey key = new_key();
   ASSERT_OK(db.create(key, make_record(system_clock().now(), "alice")));
   ASSERT_EQ(*db.increment(key, "n", 1), 1);
@@ -594,6 +630,66 @@ TEST(RedisClusterStore, FollowsAskAndMovedWhileASlotMigrates) {
   EXPECT_EQ(cluster.cli(target, {"EXISTS", name}), "1");
   EXPECT_EQ(db.list_user("alice")->size(), 1u);
   EXPECT_EQ(*db.destroy(key), true);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothModes, RedisFaults, ::testing::Bool(), mode_name);
+
+// On a thread that runs an attached loop, a blocking call would wait for that very thread: it
+// is refused at once instead, and the asynchronous call there works.
+TEST(RedisOnLoop, BlockingCallsOnTheLoopAreRefusedNotDeadlocked) {
+  RedisServer& server = RedisServer::shared();
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  OnLoopStore on_loop(store);
+  const SessionKey key = new_key();
+  std::promise<std::pair<Status, Status>> answers;
+  boost::asio::post(on_loop.loop(), [&] {
+    const Status blocked = BlockingStore(*store).create(key, make_record(system_clock().now()));
+    store->create(key, make_record(system_clock().now()), [&, blocked](Status async) {
+      answers.set_value({blocked, async});
+    });
+  });
+  auto got = answers.get_future();
+  ASSERT_EQ(got.wait_for(10s), std::future_status::ready);
+  auto [blocked, async] = got.get();
+  EXPECT_EQ(blocked.code(), errc::invalid_argument) << blocked.message();
+  EXPECT_NE(blocked.message().find("event loop"), std::string::npos) << blocked.message();
+  EXPECT_OK(async);
+  // Off the loop, blocking calls work as before.
+  auto loaded = BlockingStore(*store).load(key);
+  ASSERT_OK(loaded);
+  EXPECT_TRUE(loaded->has_value());
+}
+
+// Dropping the attachment closes the loop's connections; the loop's later calls go through the
+// store's own I/O thread and still work.
+TEST(RedisOnLoop, AfterDetachingTheLoopUsesTheStoresOwnThread) {
+  RedisServer& server = RedisServer::shared();
+  auto store = open_url(server.url());
+  ASSERT_TRUE(store);
+  boost::asio::io_context loop(1);
+  auto work = boost::asio::make_work_guard(loop);
+  auto attachment = store->attach(loop);
+  std::thread runner([&] { loop.run(); });
+  const SessionKey key = new_key();
+  auto call_on_loop = [&] {
+    std::promise<std::pair<Status, bool>> answer;
+    boost::asio::post(loop, [&] {
+      store->create(key, make_record(system_clock().now()), [&](Status s) {
+        answer.set_value({s, loop.get_executor().running_in_this_thread()});
+      });
+    });
+    return answer.get_future().get();
+  };
+  auto [attached, on_loop_thread] = call_on_loop();
+  EXPECT_OK(attached);
+  EXPECT_TRUE(on_loop_thread);
+  boost::asio::post(loop, [&] { attachment.reset(); });
+  auto [detached, still_on_loop] = call_on_loop();
+  EXPECT_EQ(detached.code(), errc::conflict) << detached.message();  // it exists: answered
+  EXPECT_FALSE(still_on_loop);  // by the store's own I/O thread
+  work.reset();
+  runner.join();
 }
 
 }  // namespace

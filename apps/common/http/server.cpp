@@ -7,7 +7,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -89,7 +88,7 @@ class Server::Slot {
 struct Server::Connection {
   beast::tcp_stream* stream = nullptr;  // null once the coroutine has finished with it
   bool reading = false;                 // waiting for (the rest of) a request: may be cancelled
-  asio::any_io_executor executor;       // the connection's strand; guards the fields above
+  asio::any_io_executor executor;       // the connection's loop; the fields above are its own
 };
 
 // Keeps a connection in the server's set (shutdown cancels it while it waits for a request)
@@ -120,22 +119,51 @@ std::string peer_address(beast::tcp_stream& stream) {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::unique_ptr<asio::io_context>> make_loops(unsigned threads) {
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (unsigned i = 0; i < std::max(1U, threads); ++i)
+    loops.push_back(std::make_unique<asio::io_context>(1));  // one thread each: no locking
+  return loops;
+}
+
+}  // namespace
+
 Server::Server(Handler& handler, ServerOptions options)
     : handler_(handler),
       options_(std::move(options)),
-      ioc_(static_cast<int>(std::max(1U, options_.threads))),
-      acceptor_(asio::make_strand(ioc_)),
-      accept_resume_(acceptor_.get_executor()),
-      signals_(ioc_, SIGINT, SIGTERM),
-      janitor_timer_(asio::make_strand(ioc_)) {}
+      loops_(make_loops(options_.threads)),
+      acceptor_(*loops_[0]),
+      accept_resume_(*loops_[0]),
+      signals_(*loops_[0], SIGINT, SIGTERM),
+      janitor_timer_(*loops_[0]) {
+  for (auto& loop : loops_)
+    work_.push_back(asio::make_work_guard(*loop));  // a loop without connections keeps running
+}
 
-Server::~Server() = default;
+Server::~Server() {
+  attachments_.clear();  // before the loops they belong to
+}
+
+asio::io_context& Server::next_loop() {
+  asio::io_context& loop = *loops_[next_loop_];
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  return loop;
+}
+
+void Server::stop_loops() {
+  for (auto& guard : work_)
+    guard.reset();
+  for (auto& loop : loops_)
+    loop->stop();
+}
 
 void Server::start() {
   error_code ec;
   asio::ip::address address = asio::ip::make_address(options_.host, ec);
   if (ec) {  // a host name: resolve it (start-up only, blocking is fine)
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(*loops_[0]);
     auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
     if (ec || results.empty()) {
       throw std::system_error(ec ? ec : asio::error::host_not_found,
@@ -160,6 +188,10 @@ void Server::start() {
                  connection_limit_, options_.fd_reserve, budget);
   }
 
+  if (options_.attach_loop) {
+    for (auto& loop : loops_)
+      attachments_.push_back(options_.attach_loop(*loop));
+  }
   asio::co_spawn(acceptor_.get_executor(), accept_loop(),
                  [](const std::exception_ptr& e) { log_exception("accept loop", e); });
   asio::co_spawn(janitor_timer_.get_executor(), janitor(),
@@ -179,10 +211,10 @@ void Server::start() {
 }
 
 void Server::run() {
-  auto worker = [this] {
+  auto worker = [this](asio::io_context& loop) {
     for (;;) {
       try {
-        ioc_.run();
+        loop.run();
         return;
       } catch (const std::exception& e) {  // handlers do not throw; be defensive anyway
         spdlog::error("unexpected exception on an I/O thread: {}", e.what());
@@ -190,17 +222,18 @@ void Server::run() {
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < options_.threads; ++i)
-    threads.emplace_back(worker);
-  worker();
+  for (std::size_t i = 1; i < loops_.size(); ++i)
+    threads.emplace_back(worker, std::ref(*loops_[i]));
+  worker(*loops_[0]);
   for (auto& t : threads)
     t.join();
+  attachments_.clear();  // the loops have stopped: nothing of theirs runs any more
   spdlog::info("server stopped");
 }
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  asio::co_spawn(asio::make_strand(ioc_), shutdown_sequence(),
+  asio::co_spawn(*loops_[0], shutdown_sequence(),
                  [](const std::exception_ptr& e) { log_exception("shutdown", e); });
 }
 
@@ -209,7 +242,7 @@ void Server::wait_for_signal() {
     if (ec) return;
     if (stopping_.load()) {
       spdlog::warn("second signal ({}): stopping now", signo);
-      ioc_.stop();
+      stop_loops();
       return;
     }
     spdlog::info("signal {} received: shutting down gracefully", signo);
@@ -232,8 +265,8 @@ void Server::withdraw(const std::shared_ptr<Connection>& conn) {
 
 void Server::release_slot() {
   open_connections_.fetch_sub(1);
-  // The accept loop sets accept_paused_ before it re-checks the count and waits, on its strand;
-  // the cancel is posted to that strand, so it reaches the wait even if it is not yet pending.
+  // The accept loop sets accept_paused_ before it re-checks the count and waits, on loop 0; the
+  // cancel is posted to loop 0, so it reaches the wait even if it is not yet pending.
   if (accept_paused_.load() && !stopping_.load()) {
     asio::post(acceptor_.get_executor(), [this] { accept_resume_.cancel(); });
   }
@@ -275,7 +308,7 @@ asio::awaitable<void> Server::shutdown_sequence() {
   }
   error_code ignored;
   signals_.cancel(ignored);
-  ioc_.stop();
+  stop_loops();
 }
 
 asio::awaitable<void> Server::accept_loop() {
@@ -303,7 +336,7 @@ asio::awaitable<void> Server::accept_loop() {
       at_limit = false;
       spdlog::info("connection limit cleared: accepting again ({} open)", open_connections_.load());
     }
-    tcp::socket socket(asio::make_strand(ioc_));
+    tcp::socket socket(next_loop());  // accepted on loop 0, served on its own loop
     auto [ec] = co_await acceptor_.async_accept(socket, use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
@@ -345,7 +378,7 @@ asio::awaitable<void> Server::serve(tcp::socket socket, [[maybe_unused]] Slot sl
     co_return;
   }
   TlsStream tls(std::move(stream), *options_.tls);
-  conn->stream = &beast::get_lowest_layer(tls);  // (on the connection's strand)
+  conn->stream = &beast::get_lowest_layer(tls);  // (on the connection's loop)
   conn->reading = true;  // a shutdown may cancel a handshake that waits for the client
   beast::get_lowest_layer(tls).expires_after(options_.header_timeout);
   auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_tuple);

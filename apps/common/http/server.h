@@ -1,17 +1,24 @@
 // server.h — the apps' HTTP/1.1 server (sessionkit-demo runs it; any app under apps/ may: static
-// library sessionkit_apps_http, not installed): an Asio io_context run by N threads, an acceptor,
-// and one coroutine per connection (Beast's advanced-server / server-flex-awaitable shape),
-// generic over the app's request handler (`Handler`).
+// library sessionkit_apps_http, not installed): N event loops (one io_context per thread, the
+// "one loop per core" shape of nginx, Seastar and Redis' own I/O threads), an acceptor on loop 0
+// that deals accepted connections out to the loops in turn, and one coroutine per connection
+// (Beast's advanced-server / server-flex-awaitable shape), generic over the app's request handler
+// (`Handler`).
 //
-// Per connection (`serve`; reading and writing in http_io.h): each connection runs on its own
-// strand; a request parser is created for every message with an 8 KiB header limit (431) and a
-// 64 KiB body limit (413); malformed input gets a 400, and so does a header whose framing
-// RFC 9112 forbids (sessionkit::beast::framing_error: Transfer-Encoding not ending in chunked,
-// on HTTP/1.0 or with Content-Length; no Host on HTTP/1.1, several Host lines), answered before
-// any body is read and without parsing another byte; after any of these the connection is
-// closed (lingering: the unread rest is discarded unparsed for at most 2 s so that the close
-// does not reset the connection before the client has read the error). Keep-alive with an idle
-// timeout; `Expect: 100-continue` is honoured.
+// Loops: a connection lives on one loop, and so on one thread, from accept to close: its
+// coroutine needs no strand, and whatever completes on that loop (a store connection the app
+// attached to it, `ServerOptions::attach_loop`) resumes the request without a thread switch. An
+// app attaches per-loop resources once per loop in `start()`; the server releases what it handed
+// back after the loops have stopped (`run()` returning) and before it is destroyed.
+//
+// Per connection (`serve`; reading and writing in http_io.h): a request parser is created for every
+// message with an 8 KiB header limit (431) and a 64 KiB body limit (413); malformed input gets a
+// 400, and so does a header whose framing RFC 9112 forbids (sessionkit::beast::framing_error:
+// Transfer-Encoding not ending in chunked, on HTTP/1.0 or with Content-Length; no Host on HTTP/1.1,
+// several Host lines), answered before any body is read and without parsing another byte; after any
+// of these the connection is closed (lingering: the unread rest is discarded unparsed for at most 2
+// s so that the close does not reset the connection before the client has read the error).
+// Keep-alive with an idle timeout; `Expect: 100-continue` is honoured.
 //
 // Timeouts: waiting for a request's first byte (a new or kept-alive connection) and every body
 // read or response write: `idle_timeout`. From a request's first byte to the end of its header:
@@ -42,6 +49,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -49,11 +57,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "common/http/message.h"
 
@@ -106,6 +116,10 @@ struct ServerOptions {
   // Borrowed; must outlive the server. Purged of expired sessions every `janitor_interval`
   // (with client-side sessions: their revocation store); nullptr: no janitor.
   sessionkit::SessionStore* janitor_store = nullptr;
+  // Called once for each event loop by `start()`, on the starting thread, before any loop runs
+  // (e.g. `RedisStore::attach`: the store's connections for that loop). What it answers is kept
+  // until the loops have stopped, then released (null: nothing to keep). Empty: nothing attached.
+  std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop;
 };
 
 class Server {
@@ -119,7 +133,8 @@ class Server {
   // Binds and listens; throws std::system_error (with a message naming the address) on failure.
   // Then prints "NAME listening on http://HOST:PORT" (ServerOptions::name) to stdout.
   void start();
-  // Runs the io_context on `threads` threads until shutdown completes.
+  // Runs the `threads` event loops, one per thread (loop 0 on the calling thread), until shutdown
+  // completes; then releases what `attach_loop` answered.
   void run();
   // Begins the graceful shutdown (thread-safe, idempotent).
   void stop();
@@ -134,6 +149,8 @@ class Server {
   class Enrollment;  // one connection in `connections_`, from enroll to withdraw
 
   boost::asio::awaitable<void> accept_loop();
+  boost::asio::io_context& next_loop();  // the loop the next connection goes to (round robin)
+  void stop_loops();
   // One connection: the TLS handshake when configured, then `serve_http`.
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, Slot slot);
   // One connection's HTTP/1.1 loop (reading and writing: http_io.h), plain or TLS.
@@ -159,9 +176,14 @@ class Server {
   std::atomic<bool> accept_paused_{false};        // the accept loop waits on accept_resume_
   std::size_t connection_limit_ = 0;
 
-  boost::asio::io_context ioc_;
+  // One io_context per thread; declared before everything that lives on them. Loop 0 also runs
+  // the acceptor, the signals, the janitor and the shutdown sequence.
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::shared_ptr<void>> attachments_;  // ServerOptions::attach_loop's answers
+  std::size_t next_loop_ = 0;                       // loop 0 only (the accept loop)
   boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer accept_resume_;  // on the acceptor's strand; cancelled to resume
+  boost::asio::steady_timer accept_resume_;  // on loop 0; cancelled to resume accepting
   boost::asio::signal_set signals_;
   boost::asio::steady_timer janitor_timer_;
   std::uint16_t bound_port_ = 0;

@@ -13,9 +13,20 @@
 // backoff; while a server is unreachable, calls fail fast with `unavailable`. Every call is
 // bounded by `command_timeout` (`timeout` when it passes).
 //
+// Event loops (`attach`): an app whose threads each run one Asio io_context (the apps' server,
+// Seastar-style servers) can give each loop connections of its own. A call made on a thread
+// that runs an attached loop is written on that loop's connection and its callback runs on that
+// same thread, inline in the loop: no hop to the store's I/O thread and back, and the commands
+// one turn of the loop issues leave in one write. Calls from any other thread use the store's
+// own I/O thread as before. Each attached loop has one pipelined connection per server
+// (`connections` is for the store's own thread). Reconnects, timeouts and errors behave the
+// same on both; the loop must keep running while its calls are in flight.
+//
 // Thread safety: every member function may be called from any thread. Callbacks run on the
-// store's I/O thread: they must not block, and must never wait for another call of this store
-// on that thread (so never use BlockingStore from inside a callback).
+// store's I/O thread, or (for a call made on an attached loop) on that loop's thread: they must
+// not block, and must never wait for another call of this store on that thread (so never use
+// BlockingStore from inside a callback, nor on an attached loop's thread: BlockingStore refuses
+// with `invalid_argument` there rather than wait forever).
 //
 // Expiry: a record is missing once the store's clock reaches its deadline (checked in every
 // script and on every read); Redis deletes it by TTL. `purge_expired` has nothing to do and
@@ -43,6 +54,10 @@
 #include <vector>
 
 #include "sessionkit/store.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace sessionkit {
 
@@ -114,6 +129,13 @@ class RedisStore final : public SessionStore {
   void scan(const std::string& cursor, std::size_t limit, Callback<ScanPage> done) override;
   void purge_expired(std::size_t limit, Callback<std::size_t> done) override;
   void health(Callback<void> done) override;
+
+  // Gives the event loop `loop` (an io_context run by exactly one thread) its own connections:
+  // see "Event loops" above. Keep the answer while the loop runs; dropping it closes them
+  // (calls still in flight answer `unavailable`) and the thread's calls use the store's own
+  // I/O thread again. Drop it before `loop` is destroyed. May be called from any thread, any
+  // number of times, for any number of loops.
+  [[nodiscard]] std::shared_ptr<void> attach(boost::asio::io_context& loop);
 
   // The Redis key a session is stored under (for tests and operators).
   std::string redis_key(const SessionKey& key) const;

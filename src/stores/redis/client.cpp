@@ -1,5 +1,7 @@
 #include "stores/redis/client.h"
 
+#include "core/attached_loops.h"
+
 #include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -66,7 +68,15 @@ std::optional<Endpoint> redirect_target(std::string_view error, std::string_view
 
 class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
  public:
-  explicit Impl(const RedisStoreOptions& options) : options_(options), work_(io_.get_executor()) {}
+  // The connections of one event loop: the client's own I/O thread (`home_`) or an attached one.
+  struct Shard {
+    asio::io_context* io;
+    std::size_t per_server;  // connections per server
+    std::map<Endpoint, std::vector<std::shared_ptr<Connection>>, EndpointLess> nodes;
+  };
+
+  explicit Impl(const RedisStoreOptions& options)
+      : options_(options), work_(io_.get_executor()), home_{&io_, options.connections, {}} {}
 
   Status init() {
     config_.username = options_.username;
@@ -112,9 +122,13 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
       stopping_ = true;
-      for (auto& [ep, conns] : nodes_)
+      for (auto& [ep, conns] : home_.nodes)
         for (auto& c : conns)
           all.push_back(c);
+      for (auto& shard : shards_)
+        for (auto& [ep, conns] : shard->nodes)
+          for (auto& c : conns)
+            all.push_back(c);
     }
     for (auto& c : all)
       c->close();
@@ -127,12 +141,50 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     }
   }
 
+  std::shared_ptr<void> attach(asio::io_context& loop) {
+    auto shard = std::make_shared<Shard>(Shard{&loop, 1, {}});
+    {
+      std::lock_guard lock(mutex_);
+      shards_.push_back(shard);
+    }
+    const std::uint64_t registration = detail::note_attached_loop(
+        [io = &loop] { return io->get_executor().running_in_this_thread(); });
+    // Detaches when dropped: closes the loop's connections (their handlers run on the loop,
+    // or are destroyed with it when it has stopped).
+    return std::shared_ptr<void>(nullptr, [weak = weak_from_this(), shard, registration](void*) {
+      detail::forget_attached_loop(registration);
+      if (auto self = weak.lock()) self->detach(shard);
+    });
+  }
+
+  void detach(const std::shared_ptr<Shard>& shard) {
+    std::vector<std::shared_ptr<Connection>> all;
+    {
+      std::lock_guard lock(mutex_);
+      std::erase(shards_, shard);
+      for (auto& [ep, conns] : shard->nodes)
+        for (auto& c : conns)
+          all.push_back(c);
+      shard->nodes.clear();
+    }
+    for (auto& c : all)
+      c->close();
+  }
+
+  // The connections of the loop running on this thread (caller holds mutex_).
+  Shard& shard_here() {
+    for (auto& shard : shards_)
+      if (shard->io->get_executor().running_in_this_thread()) return *shard;
+    return home_;
+  }
+
   std::shared_ptr<Connection> connection(const Endpoint& ep) {
     std::lock_guard lock(mutex_);
-    auto& conns = nodes_[ep];
+    Shard& shard = shard_here();
+    auto& conns = shard.nodes[ep];
     if (conns.empty()) {
-      for (std::size_t i = 0; i < options_.connections; ++i) {
-        conns.push_back(std::make_shared<Connection>(io_, ep, config_));
+      for (std::size_t i = 0; i < shard.per_server; ++i) {
+        conns.push_back(std::make_shared<Connection>(*shard.io, ep, config_));
         if (stopping_) conns.back()->close();  // answers "store closed" at once
       }
     }
@@ -324,7 +376,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
   std::vector<Endpoint> seeds_;
 
   std::mutex mutex_;
-  std::map<Endpoint, std::vector<std::shared_ptr<Connection>>, EndpointLess> nodes_;
+  Shard home_;                                  // the client's own I/O thread
+  std::vector<std::shared_ptr<Shard>> shards_;  // attached event loops
   std::atomic<std::size_t> next_{0};
   // Cluster slot map: slot → index into masters_ (-1 unknown).
   std::vector<Endpoint> masters_;
@@ -346,6 +399,10 @@ Client::~Client() {
 
 void Client::shutdown() {
   impl_->shutdown();
+}
+
+std::shared_ptr<void> Client::attach(asio::io_context& loop) {
+  return impl_->attach(loop);
 }
 
 Result<std::shared_ptr<Client>> Client::start(const RedisStoreOptions& options) {

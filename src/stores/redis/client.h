@@ -1,5 +1,8 @@
 // Internal: routes commands to Redis servers. One I/O thread (an Asio io_context) per client,
-// `connections` pipelined Connections per server, round-robin. In cluster mode commands are sent
+// `connections` pipelined Connections per server, round-robin. Attached event loops (`attach`)
+// get a set of their own, one Connection per server: a command issued on a thread that runs an
+// attached loop goes out on that loop's connection, and its reply is handled there, so the
+// caller never changes thread (see RedisStore::attach). In cluster mode commands are sent
 // to the master owning the key's hash slot (CRC16 of the key or its {hash tag}, mod 16384), the
 // slot map comes from CLUSTER SLOTS, and MOVED / ASK redirects are followed (MOVED also
 // refreshes the map). Not installed.
@@ -35,8 +38,13 @@ class Client {
   // Runs `command` on one given server.
   void execute_on(const Endpoint& node, const Command& command, ReplyHandler done);
 
-  // Closes every connection (calls in flight answer `unavailable`, later calls too) and joins
-  // the I/O thread. Idempotent; also done by the destructor.
+  // Connections of the event loop `loop` (run by one thread) for the commands issued on it,
+  // made on first use; dropping the answer closes them (calls in flight answer `unavailable`)
+  // and that thread's commands go through the client's own I/O thread again.
+  std::shared_ptr<void> attach(boost::asio::io_context& loop);
+
+  // Closes every connection, the attached loops' too (calls in flight answer `unavailable`,
+  // later calls too) and joins the I/O thread. Idempotent; also done by the destructor.
   void shutdown();
 
  private:

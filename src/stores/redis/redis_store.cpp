@@ -152,6 +152,10 @@ std::string_view RedisStore::name() const noexcept {
   return impl_->options_.cluster ? "redis-cluster" : "redis";
 }
 
+std::shared_ptr<void> RedisStore::attach(boost::asio::io_context& loop) {
+  return impl_->client_->attach(loop);
+}
+
 std::string RedisStore::redis_key(const SessionKey& key) const {
   return impl_->session_key(key);
 }
