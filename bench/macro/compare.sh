@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# sessionkit-demo against the express-session peer, in ONE run on this machine.
+# sessionkit-demo against Node peers (express-session; fastify + @fastify/session), in ONE run on
+# this machine.
 #
 # For each store (memory, redis) and each demo thread count (1 = per core, like the one Node
-# process; then all cores), drives both servers with the same wrk load on the same JSON API:
+# process; then all cores), drives every server with the same wrk load on the same JSON API:
 #   healthz  GET /healthz
 #   read     GET /api/session             with a logged-in cookie
 #   write    POST /api/increment          with the cookie (and, for the demo, its CSRF header)
 # and prints req/s, p50, p99, non-2xx, Redis commands per request (sampled with MONITOR), lost
-# increments (64 connections on ONE session) and the demo/peer ratio per row.
+# increments (64 connections on ONE session) and the demo/peer ratio per row and peer.
 #
 # Usage: bench/macro/compare.sh [--duration 10s] [--warmup 3s] [--connections 64]
-#                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]
-#                               [--demo PATH]
-#   --demo another build of the demo (e.g. a worktree at an older commit, for before/after).
+#                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]...
+#                               [--demo PATH] [--variant 'NAME=DEMO FLAGS']...
+#   --peer     a peer directory (app.js with the peers' API); repeat for several. Default: both
+#              ../shared/bench/peer (express-session) and ../shared/bench/peer-fastify.
+#   --demo     another build of the demo (e.g. a worktree at an older commit, for before/after).
+#   --variant  the demo once more with extra flags, measured in the same run, e.g.
+#              --variant 'io-thread=--redis-io-thread'.
 # Needs: the release demo (built if missing), wrk, curl, node + npm, redis-server, redis-cli.
-# The peer is ../shared/bench/peer (npm ci is run there if node_modules is missing).
+# npm ci is run in a peer directory if its node_modules is missing.
 # Loopback only; every load is bounded in time; it stops exactly the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +27,7 @@ root=$PWD
 source bench/macro/servers.sh
 
 duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)" demo=
-peer=${PEER_DIR:-$root/../shared/bench/peer}
+peers=() variants=()
 while (($#)); do
   case $1 in
     --duration) duration=$2; shift 2 ;;
@@ -30,7 +35,8 @@ while (($#)); do
     --connections) conns=$2; shift 2 ;;
     --stores) stores=$2; shift 2 ;;
     --threads) threads_list=$2; shift 2 ;;
-    --peer) peer=$2; shift 2 ;;
+    --peer) peers+=("$(realpath "$2")"); shift 2 ;;
+    --variant) variants+=("$2"); shift 2 ;;
     --demo) demo=$(realpath "$2"); shift 2 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -46,8 +52,25 @@ demo=${demo:-$root/build/release/bin/sessionkit-demo}
 if [[ ! -x $demo ]]; then
   scripts/build.sh release --target sessionkit-demo -- -DSESSIONKIT_BUILD_TESTS=OFF >&2
 fi
-[[ -f $peer/app.js ]] || { echo "compare.sh: no peer at $peer (--peer DIR)" >&2; exit 2; }
-[[ -d $peer/node_modules ]] || (cd "$peer" && npm ci --no-audit --no-fund >&2)
+if ((${#peers[@]} == 0)); then
+  peers=("$(realpath "$root/../shared/bench/peer")" "$(realpath "$root/../shared/bench/peer-fastify")")
+fi
+for peer in "${peers[@]}"; do
+  [[ -f $peer/app.js ]] || { echo "compare.sh: no peer at $peer (--peer DIR)" >&2; exit 2; }
+  [[ -d $peer/node_modules ]] || (cd "$peer" && npm ci --no-audit --no-fund >&2)
+done
+# The servers of each row: the demo, its variants, the peers (by directory name).
+servers=(demo)
+declare -A server_flags server_dir
+for v in "${variants[@]}"; do
+  servers+=("${v%%=*}")
+  server_flags[${v%%=*}]=${v#*=}
+done
+for peer in "${peers[@]}"; do
+  name=$(basename "$peer")
+  servers+=("$name")
+  server_dir[$name]=$peer
+done
 
 tmp=$(mktemp -d)
 pids=()
@@ -69,18 +92,19 @@ start_redis "$tmp"
 pids+=("$redis_pid")
 secret=bench-secret-bench-secret-bench-secret-0123
 
-# Starts the demo or the peer; sets server_pid and base.
-start_server() { # kind store threads
+# Starts the demo (a variant) or a peer; sets server_pid and base.
+start_server() { # server store threads
   local kind=$1 store=$2 threads=$3 port
   port=$(free_port)
   base=http://127.0.0.1:$port
-  if [[ $kind == demo ]]; then
-    local url=memory://
+  if [[ -z ${server_dir[$kind]:-} ]]; then
+    local url=memory:// flags
     [[ $store == redis ]] && url=$redis_url
+    read -ra flags <<<"${server_flags[$kind]:-}"
     "$demo" --listen "127.0.0.1:$port" --store "$url" --secret "$secret" --threads "$threads" \
-      --mode development >"$tmp/demo.out" 2>"$tmp/demo.err" &
+      --mode development "${flags[@]}" >"$tmp/demo.out" 2>"$tmp/demo.err" &
   else
-    (cd "$peer" && exec env NODE_ENV=production STORE="$store" PORT="$port" REDIS_URL="$redis_url" \
+    (cd "${server_dir[$kind]}" && exec env NODE_ENV=production STORE="$store" PORT="$port" REDIS_URL="$redis_url" \
       SESSION_SECRET="$secret" node app.js) >"$tmp/peer.out" 2>&1 &
   fi
   server_pid=$!; pids+=("$server_pid")
@@ -143,7 +167,7 @@ declare -A result
 rows=()
 for threads in $threads_list; do
   for store in ${stores//,/ }; do
-    for kind in demo peer; do
+    for kind in "${servers[@]}"; do
       start_server "$kind" "$store" "$threads"
       login
       for ep in healthz read write; do
@@ -178,21 +202,40 @@ for threads in $threads_list; do
 done
 
 echo
-echo "sessionkit-demo vs express-session peer — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
+echo "sessionkit-demo vs ${servers[*]:1} — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
 echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores."
 echo "demo: $demo"
+for v in "${variants[@]}"; do echo "variant ${v%%=*}: demo ${v#*=}"; done
 for threads in $threads_list; do
   echo
-  echo "### demo --threads $threads (the peer is one Node process)"
+  echo "### demo --threads $threads (each peer is one Node process)"
   echo
-  echo "| store | request | demo req/s | demo p50 / p99 ms | peer req/s | peer p50 / p99 ms | demo/peer | non-2xx demo / peer | Redis cmds/req demo / peer | lost increments demo / peer |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  # Per server: req/s and p50 / p99; per peer also demo/peer; then the checks of every server.
+  head="| store | request |" rule="| --- | --- |"
+  for kind in "${servers[@]}"; do
+    head+=" $kind req/s | $kind p50 / p99 ms |"
+    rule+=" ---: | ---: |"
+    if [[ -n ${server_dir[$kind]:-} ]]; then head+=" demo/$kind |"; rule+=" ---: |"; fi
+  done
+  head+=" non-2xx | Redis cmds/req | lost increments |"
+  rule+=" ---: | ---: | ---: |"
+  echo "$head"
+  echo "$rule"
   for store in ${stores//,/ }; do
     for ep in healthz read write; do
-      read -r drps dp50 dp99 dnon dcmd dlost <<<"${result[$threads,$store,$ep,demo]}"
-      read -r prps pp50 pp99 pnon pcmd plost <<<"${result[$threads,$store,$ep,peer]}"
-      ratio=$(awk -v a="$drps" -v b="$prps" 'BEGIN { printf "%.2f×", b ? a / b : 0 }')
-      echo "| $store | $ep | $drps | $dp50 / $dp99 | $prps | $pp50 / $pp99 | $ratio | $dnon / $pnon | $dcmd / $pcmd | $dlost / $plost |"
+      read -r drps _ <<<"${result[$threads,$store,$ep,demo]}"
+      line="| $store | $ep |" non="" cmds="" lost=""
+      for kind in "${servers[@]}"; do
+        read -r rps p50 p99 n c l <<<"${result[$threads,$store,$ep,$kind]}"
+        line+=" $rps | $p50 / $p99 |"
+        if [[ -n ${server_dir[$kind]:-} ]]; then
+          line+=" $(awk -v a="$drps" -v b="$rps" 'BEGIN { printf "%.2f×", b ? a / b : 0 }') |"
+        fi
+        non+="${non:+ / }$n" cmds+="${cmds:+ / }$c" lost+="${lost:+ / }$l"
+      done
+      echo "$line $non | $cmds | $lost |"
     done
   done
+  echo
+  echo "(non-2xx, Redis cmds/req and lost increments: ${servers[*]}, in that order)"
 done

@@ -322,6 +322,33 @@ TEST(CoCall, LateCompletionFromAForeignThreadResumesOnTheStrand) {
   EXPECT_TRUE(on_strand.load());
 }
 
+// A store attached to the coroutine's event loop completes on the coroutine's own thread: the
+// coroutine resumes inside that completion, with no handler queued in between.
+TEST(CoCall, LateCompletionOnTheCoroutinesOwnThreadResumesItInline) {
+  asio::io_context ioc;
+  Callback<int> pending;
+  int got = 0;
+  int seen_right_after = -1;
+  auto flow = [&]() -> asio::awaitable<void> {
+    auto start = [&pending](Callback<int> done) { pending = std::move(done); };
+    auto r = co_await skb::co_call<int>(std::move(start));
+    got = r.ok() ? *r : -1;
+  };
+  asio::co_spawn(ioc, flow(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run_one();  // the coroutine starts and suspends in co_call
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(got, 0);
+  asio::post(ioc, [&] {
+    pending(7);
+    seen_right_after = got;  // posted instead, it would still be 0 here
+  });
+  ioc.run();
+  EXPECT_EQ(seen_right_after, 7);
+  EXPECT_EQ(got, 7);
+}
+
 TEST(CoCall, CompletionRacingTheSuspensionIsNeverLost) {
   // Completions land at every moment around the coroutine's check; each must arrive once.
   asio::io_context ioc;

@@ -51,7 +51,9 @@
 // `asio::awaitable`s that do not suspend at all when the call completes inline (the memory, SQLite
 // stores and client-side sessions always do): the coroutine goes on with the result at once,
 // without a trip through the scheduler. A call that completes later (Redis, PostgreSQL) resumes the
-// coroutine on its executor exactly as the `use_awaitable` forms do. Prefer them in coroutine code.
+// coroutine on its executor exactly as the `use_awaitable` forms do, except that a completion on
+// the coroutine's own thread (a store attached to its event loop: RedisStore::attach) resumes it
+// right there (dispatch) instead of queueing it. Prefer them in coroutine code.
 //
 // The request lifecycle: `with_session` (sessionkit/http/beast_session.h) answers one request
 // with a handler that holds only its own logic.
@@ -73,6 +75,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -371,7 +374,31 @@ struct rendezvous {
 
 }  // namespace detail
 
+namespace detail {
+
+// Runs `handler(result)` from `state`: inline when `inline_ok` and the calling thread runs the
+// handler's executor (asio::dispatch), else posted to that executor.
+template <class T, class State>
+void deliver_completion(std::shared_ptr<State> state, Result<T> result, bool inline_ok) {
+  auto ex = state->work.get_executor();
+  auto run = [state = std::move(state), result = std::move(result)]() mutable {
+    auto h = std::move(state->handler);
+    state->work.reset();
+    std::move(h)(std::move(result));
+  };
+  if (inline_ok) {
+    boost::asio::dispatch(ex, std::move(run));
+  } else {
+    boost::asio::post(ex, std::move(run));
+  }
+}
+
+}  // namespace detail
+
 // Awaitable form of `async_call` (see "Coroutines" above). Signature: Result<T>.
+// A result that arrives after the coroutine has suspended, on a thread that runs the coroutine's
+// executor (a store attached to that event loop: RedisStore::attach), resumes it right there
+// (dispatch); from any other thread it is posted, as `async_call` does.
 template <class T, class Start>
 boost::asio::awaitable<Result<T>> co_call(Start start) {
   detail::rendezvous<T> meet;
@@ -379,16 +406,24 @@ boost::asio::awaitable<Result<T>> co_call(Start start) {
   if (meet.state.load(std::memory_order_acquire) == detail::rendezvous<T>::completed) {
     co_return std::move(*meet.result);  // completed inline: no suspension at all
   }
-  auto wait = [&meet](Callback<T> done) {
-    meet.resume = std::move(done);
+  auto wait = [&meet](auto handler) {
+    using handler_type = decltype(handler);
+    auto state = std::make_shared<detail::completion_state<handler_type>>(std::move(handler));
+    // Called by `meet.complete` after this initiation has returned: the coroutine is suspended.
+    meet.resume = [state](Result<T> r) {
+      detail::deliver_completion<T>(state, std::move(r), /*inline_ok=*/true);
+    };
     if (meet.state.exchange(detail::rendezvous<T>::waiting, std::memory_order_acq_rel) ==
         detail::rendezvous<T>::completed) {
-      // The result arrived between the check above and now: deliver it (posted by `done`).
-      Callback<T> deliver = std::move(meet.resume);
-      deliver(std::move(*meet.result));
+      // The result arrived between the check above and now, inside this initiation: post it
+      // (a handler never runs inside its initiating function).
+      meet.resume = nullptr;
+      detail::deliver_completion<T>(state, std::move(*meet.result), /*inline_ok=*/false);
     }
   };
-  co_return co_await async_call<T>(std::move(wait), boost::asio::use_awaitable);
+  co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                 void(Result<T>)>(std::move(wait),
+                                                                  boost::asio::use_awaitable);
 }
 
 // SessionManager::load as an awaitable. Result<Session>.
