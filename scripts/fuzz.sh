@@ -3,7 +3,7 @@
 # a scratch copy of its seed corpus (tests/fuzz/corpus/<target>/) for SECONDS (default 20).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET ...]
 #   targets: cookie_fuzz signed_value_fuzz record_fuzz request_fuzz sealed_cookie_fuzz payload_fuzz
-#            jwt_fuzz at_rest_fuzz api_fuzz
+#            jwt_fuzz at_rest_fuzz api_fuzz resp_fuzz
 #   (default: all)
 # A crash, leak, sanitizer report or timeout fails the run and prints the reproducer's path
 # (kept in build/fuzz/findings/). For long runs: scripts/fuzz.sh 3600 record_fuzz
@@ -17,7 +17,7 @@ cmake --build --preset fuzz -j "$(nproc)"
 targets=("$@")
 ((${#targets[@]})) ||
   targets=(cookie_fuzz signed_value_fuzz record_fuzz request_fuzz sealed_cookie_fuzz payload_fuzz
-    jwt_fuzz at_rest_fuzz api_fuzz)
+    jwt_fuzz at_rest_fuzz api_fuzz resp_fuzz)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 findings=build/fuzz/findings

@@ -1,6 +1,11 @@
 #include "stores/redis/resp.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace sessionkit::redis {
 namespace {
@@ -46,7 +51,148 @@ Command make_command(const std::vector<std::string>& args) {
   return c;
 }
 
-ReplyParser::ReplyParser() : reader_(redisReaderCreate()) {
+namespace {
+
+// A reply tree's memory: the top reply object, then the first block's bytes; further blocks
+// (for replies larger than the first) are chained. Every object of the tree is carved from it.
+struct Arena {
+  struct alignas(std::max_align_t) Block {
+    Block* next;
+    std::size_t size;
+    std::size_t used;
+    // bytes follow
+    char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+  };
+  redisReply top;  // first: the tree's root is the arena itself
+  Block* extra = nullptr;
+  Block first;
+
+  static constexpr std::size_t kMaxFirstBytes = 64 * 1024;
+
+  // An arena whose first block holds `bytes` (more blocks are added as needed).
+  static Arena* make(std::size_t bytes) {
+    bytes = std::min(bytes, kMaxFirstBytes);
+    void* raw = std::malloc(sizeof(Arena) + bytes);
+    if (raw == nullptr) return nullptr;
+    auto* a = new (raw) Arena{};
+    a->first = Block{nullptr, bytes, 0};
+    return a;
+  }
+
+  void* allocate(std::size_t n) noexcept {
+    n = (n + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+    Block* b = extra != nullptr ? extra : &first;
+    if (b->size - b->used < n) {
+      const std::size_t size = std::max<std::size_t>(n, 8 * 1024);
+      void* raw = std::malloc(sizeof(Block) + size);
+      if (raw == nullptr) return nullptr;
+      b = new (raw) Block{extra, size, 0};
+      extra = b;
+    }
+    void* p = b->bytes() + b->used;
+    b->used += n;
+    return p;
+  }
+
+  void release() noexcept {
+    for (Block* b = extra; b != nullptr;) {
+      Block* next = b->next;
+      std::free(b);
+      b = next;
+    }
+    std::free(this);
+  }
+};
+static_assert(offsetof(Arena, top) == 0);
+static_assert(alignof(Arena::Block) <= alignof(std::max_align_t));
+
+// The reply object of `task`: the top of a new arena (with `root_bytes` for what the root
+// needs) for the root task, carved from the root's arena for an element (and linked into its
+// parent, as hiredis' own functions do). Null: no memory (hiredis reports out of memory).
+redisReply* make_reply(const redisReadTask* task, int type, std::size_t root_bytes) {
+  redisReply* r = nullptr;
+  if (task->parent == nullptr) {
+    Arena* a = Arena::make(root_bytes);
+    if (a == nullptr) return nullptr;
+    r = &a->top;
+  } else {
+    const redisReadTask* root = task;
+    while (root->parent != nullptr)
+      root = root->parent;
+    auto* a = static_cast<Arena*>(root->obj);
+    void* p = a->allocate(sizeof(redisReply));
+    if (p == nullptr) return nullptr;
+    r = new (p) redisReply{};
+    auto* parent = static_cast<redisReply*>(task->parent->obj);
+    parent->element[task->idx] = r;
+  }
+  r->type = type;
+  return r;
+}
+
+Arena* arena_of(const redisReadTask* task) {
+  while (task->parent != nullptr)
+    task = task->parent;
+  return static_cast<Arena*>(task->obj);
+}
+
+void* create_string(const redisReadTask* task, char* str, std::size_t len) {
+  redisReply* r = make_reply(task, task->type, len + alignof(std::max_align_t));
+  if (r == nullptr) return nullptr;
+  // The root's arena exists now (make_reply made it for a root string).
+  Arena* a = task->parent == nullptr ? reinterpret_cast<Arena*>(r) : arena_of(task);
+  auto* text = static_cast<char*>(a->allocate(len + 1));
+  if (text == nullptr) {
+    if (task->parent == nullptr) a->release();
+    return nullptr;
+  }
+  std::memcpy(text, str, len);
+  text[len] = '\0';
+  r->str = text;
+  r->len = len;
+  return r;
+}
+
+void* create_array(const redisReadTask* task, int elements) {
+  const auto n = static_cast<std::size_t>(elements > 0 ? elements : 0);
+  // Room for the elements' objects and slots and some text each (a session hash: one block).
+  redisReply* r = make_reply(task, REDIS_REPLY_ARRAY, n * (sizeof(redisReply) + 64) + 64);
+  if (r == nullptr) return nullptr;
+  Arena* a = task->parent == nullptr ? reinterpret_cast<Arena*>(r) : arena_of(task);
+  if (n > 0) {
+    auto* slots = static_cast<redisReply**>(a->allocate(n * sizeof(redisReply*)));
+    if (slots == nullptr) {
+      if (task->parent == nullptr) a->release();
+      return nullptr;
+    }
+    std::fill_n(slots, n, nullptr);
+    r->element = slots;
+  }
+  r->elements = n;
+  return r;
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  redisReply* r = make_reply(task, REDIS_REPLY_INTEGER, 0);
+  if (r != nullptr) r->integer = value;
+  return r;
+}
+
+void* create_nil(const redisReadTask* task) {
+  return make_reply(task, REDIS_REPLY_NIL, 0);
+}
+
+redisReplyObjectFunctions kArenaFunctions = {create_string, create_array, create_integer,
+                                             create_nil, free_reply};
+
+}  // namespace
+
+// hiredis calls this only for a tree's root (the reader's reply); so do we.
+void free_reply(void* top) noexcept {
+  if (top != nullptr) reinterpret_cast<Arena*>(top)->release();
+}
+
+ReplyParser::ReplyParser() : reader_(redisReaderCreateWithFunctions(&kArenaFunctions)) {
   if (reader_ == nullptr) throw std::bad_alloc();
 }
 
