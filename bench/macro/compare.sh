@@ -12,12 +12,14 @@
 #
 # Usage: bench/macro/compare.sh [--duration 10s] [--warmup 3s] [--connections 64]
 #                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]...
-#                               [--demo PATH] [--variant 'NAME=DEMO FLAGS']...
+#                               [--demo PATH] [--variant 'NAME=DEMO FLAGS']... [--runs N]
 #   --peer     a peer directory (app.js with the peers' API); repeat for several. Default: both
 #              ../shared/bench/peer (express-session) and ../shared/bench/peer-fastify.
 #   --demo     another build of the demo (e.g. a worktree at an older commit, for before/after).
 #   --variant  the demo once more with extra flags, measured in the same run, e.g.
 #              --variant 'io-thread=--redis-io-thread'.
+#   --runs     measure everything N times (each run visits every server in turn) and print the
+#              medians of req/s, p50 and p99 (non-2xx: the sum; lost increments: the median).
 # Needs: the release demo (built if missing), wrk, curl, node + npm, redis-server, redis-cli.
 # npm ci is run in a peer directory if its node_modules is missing.
 # Loopback only; every load is bounded in time; it stops exactly the processes it started.
@@ -26,7 +28,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 source bench/macro/servers.sh
 
-duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)" demo=
+duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)" demo= runs=1
 peers=() variants=()
 while (($#)); do
   case $1 in
@@ -37,6 +39,7 @@ while (($#)); do
     --threads) threads_list=$2; shift 2 ;;
     --peer) peers+=("$(realpath "$2")"); shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --demo) demo=$(realpath "$2"); shift 2 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -163,8 +166,8 @@ measure() { # method path with_session
     awk -v w="$warm_requests" '{ printf "%.0f %.2f %.2f %d %d\n", $1, $2 / 1000, $3 / 1000, $4, $5 + w }'
 }
 
-declare -A result
-rows=()
+declare -A result samples
+for run in $(seq "$runs"); do
 for threads in $threads_list; do
   for store in ${stores//,/ }; do
     for kind in "${servers[@]}"; do
@@ -193,17 +196,36 @@ for threads in $threads_list; do
           lost=$(awk -v ok="$ok" -v d="$((after - before))" \
             'BEGIN { l = ok - d; if (l < 0) l = 0; printf "%.1f%%", ok ? 100 * l / ok : 0 }')
         fi
-        result[$threads,$store,$ep,$kind]="$rps $p50 $p99 $non2xx $cmds $lost"
-        echo "  $kind threads=$threads store=$store $ep: $rps req/s p50 ${p50} ms p99 ${p99} ms non-2xx $non2xx redis/req $cmds lost $lost" >&2
+        samples[$threads,$store,$ep,$kind]+="$rps $p50 $p99 $non2xx $cmds ${lost%\%};"
+        echo "  run $run: $kind threads=$threads store=$store $ep: $rps req/s p50 ${p50} ms p99 ${p99} ms non-2xx $non2xx redis/req $cmds lost $lost" >&2
       done
       stop_pid "$server_pid"
     done
   done
 done
+done
+
+# The medians of the runs (non-2xx summed; Redis commands per request from the first run).
+for key in "${!samples[@]}"; do
+  result[$key]=$(tr ';' '\n' <<<"${samples[$key]}" | awk 'NF {
+      n++; for (f = 1; f <= 6; f++) v[f, n] = $f; non += $4
+    }
+    function median(f,   i, j, t, a) {
+      if (v[f, 1] == "-") return "-"
+      for (i = 1; i <= n; i++) a[i] = v[f, i] + 0
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    END {
+      lost = median(6); if (lost != "-") lost = sprintf("%.1f%%", lost)
+      printf "%.0f %.2f %.2f %d %s %s\n", median(1), median(2), median(3), non, v[5, 1], lost
+    }')
+done
 
 echo
-echo "sessionkit-demo vs ${servers[*]:1} — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
-echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores."
+echo "sessionkit-demo (and ${#variants[@]} variant(s)) vs ${peers[*]##*/} — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
+echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores;"
+echo "medians of $runs run(s)."
 echo "demo: $demo"
 for v in "${variants[@]}"; do echo "variant ${v%%=*}: demo ${v#*=}"; done
 for threads in $threads_list; do
