@@ -13,14 +13,16 @@ demo_require() { # DEMO HINT TOOL...
   done
 }
 
-# Starts DEMO (memory store, --threads 1, logs in DIR/demo.out and DIR/demo.err), run by an
-# optional WRAPPER command (e.g. valgrind and its options). Sets `pid` (set the caller's EXIT
-# trap on it first) and `url`; exits 1 when the demo does not start.
+# Starts DEMO (the store $DEMO_STORE, default memory://; --threads 1; more flags in $DEMO_FLAGS;
+# logs in DIR/demo.out and DIR/demo.err), run by an optional WRAPPER command (e.g. valgrind and
+# its options). Sets `pid` (set the caller's EXIT trap on it first) and `url`; exits 1 when the
+# demo does not start.
 demo_start() { # DEMO DIR [WRAPPER...]
-  local demo=$1 dir=$2
+  local demo=$1 dir=$2 flags
   shift 2
-  "$@" "$demo" --listen 127.0.0.1:0 --store memory:// --secret "$demo_secret" --threads 1 \
-    >"$dir/demo.out" 2>"$dir/demo.err" &
+  read -ra flags <<<"${DEMO_FLAGS:-}"
+  "$@" "$demo" --listen 127.0.0.1:0 --store "${DEMO_STORE:-memory://}" --secret "$demo_secret" \
+    --threads 1 --anonymous-session-burst 0 "${flags[@]}" >"$dir/demo.out" 2>"$dir/demo.err" &
   pid=$!
   url=$(demo_url "$dir/demo.out")
   [[ -n $url ]] || { echo "the demo did not start" >&2; cat "$dir/demo.err" >&2; exit 1; }
