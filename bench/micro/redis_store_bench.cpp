@@ -1,6 +1,7 @@
 // redis_store_bench — the Redis store alone, without HTTP (issue 19): loads per second and their
-// latency with 1, 8 and 64 loads in flight, and heap allocations per load (every operator new
-// in the process, the store's I/O thread included, divided by the loads done).
+// latency with 1, 8 and 64 loads in flight, and heap allocations per load (every malloc, calloc
+// and realloc in the process, C++'s operator new and hiredis' reader alike, the store's I/O
+// thread included, divided by the loads done).
 //
 //   redis_store_bench URL [SECONDS] [IN_FLIGHT...]      (bench/redis_store.sh starts a Redis)
 //
@@ -31,26 +32,25 @@ namespace {
 std::atomic<std::uint64_t> g_allocations{0};
 }  // namespace
 
-// Counts every allocation (the replaceable global forms; aligned and nothrow forms forward).
-void* operator new(std::size_t n) {
+// Counts every heap allocation of the process: glibc's malloc family, interposed by this
+// executable (libstdc++'s operator new and the shared libraries call these), forwarding to
+// glibc's own entry points.
+extern "C" {
+void* __libc_malloc(std::size_t);               // NOLINT(bugprone-reserved-identifier)
+void* __libc_calloc(std::size_t, std::size_t);  // NOLINT(bugprone-reserved-identifier)
+void* __libc_realloc(void*, std::size_t);       // NOLINT(bugprone-reserved-identifier)
+void* malloc(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
+  return __libc_malloc(n);
 }
-void* operator new[](std::size_t n) {
-  return ::operator new(n);
+void* calloc(std::size_t n, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, size);
 }
-void operator delete(void* p) noexcept {
-  std::free(p);
+void* realloc(void* p, std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
 }
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "sessionkit/store_rules.h"
 #include "stores/kept_as_is.h"
+#include "stores/payload_text.h"
 #include "stores/redis/resp.h"
 #include "stores/utf8.h"
 
@@ -134,7 +135,7 @@ Result<std::optional<SessionRecord>> decode_hash(const redisReply& r) {
     std::string_view f = text(*r.element[i]), v = text(*r.element[i + 1]);
     bool ok = true;
     if (f.substr(0, kPayloadPrefix.size()) == kPayloadPrefix) {
-      auto value = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
+      auto value = stores::parse_payload_text(v);
       if (value.is_discarded())
         return Result<R>(errc::corrupt, "redis: a payload value does not parse");
       rec.data[std::string(f.substr(kPayloadPrefix.size()))] = std::move(value);
