@@ -30,11 +30,15 @@ bool wait_for_status(HttpClient& c, const std::string& path, unsigned status) {
   return false;
 }
 
+// A runs the store on its server threads (the default: RedisStore::attach), B on the store's own
+// I/O thread (--redis-io-thread): the two ways share one Redis and every session.
 TEST(RedisDemo, TwoInstancesShareSessions) {
   RedisServer redis;
   TempDir dir;
   DemoProcess a(demo_args(redis.url()), dir.path(), "a");
-  DemoProcess b(demo_args(redis.url()), dir.path(), "b");
+  std::vector<std::string> io_thread = demo_args(redis.url());
+  io_thread.push_back("--redis-io-thread");
+  DemoProcess b(io_thread, dir.path(), "b");
   HttpClient on_a(a.port());
   Response res = login(on_a, "alice", "wonderland");
   ASSERT_EQ(res.result_int(), 200) << res.body();
