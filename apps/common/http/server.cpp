@@ -211,7 +211,7 @@ void Server::start() {
 }
 
 void Server::run() {
-  auto worker = [this](asio::io_context& loop) {
+  auto worker = [](asio::io_context& loop) {
     for (;;) {
       try {
         loop.run();

@@ -67,7 +67,7 @@ struct Arena {
   Block* extra = nullptr;
   Block first;
 
-  static constexpr std::size_t kMaxFirstBytes = 64 * 1024;
+  static constexpr std::size_t kMaxFirstBytes = std::size_t{64} * 1024;
 
   // An arena whose first block holds `bytes` (more blocks are added as needed).
   static Arena* make(std::size_t bytes) {
@@ -83,7 +83,7 @@ struct Arena {
     n = (n + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
     Block* b = extra != nullptr ? extra : &first;
     if (b->size - b->used < n) {
-      const std::size_t size = std::max<std::size_t>(n, 8 * 1024);
+      const std::size_t size = std::max<std::size_t>(n, std::size_t{8} * 1024);
       void* raw = std::malloc(sizeof(Block) + size);
       if (raw == nullptr) return nullptr;
       b = new (raw) Block{extra, size, 0};
