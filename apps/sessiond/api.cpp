@@ -4,10 +4,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <functional>
 
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "call.h"
 #include "logging.h"
@@ -23,14 +26,17 @@ using nlohmann::json;
 // ---- RouteCounters ----
 
 void RouteCounters::count(std::string_view method, std::string_view route, unsigned status) {
-  std::lock_guard lock(mu_);
-  for (Count& c : counts_) {
-    if (c.method == method && c.route == route && c.status == status) {
+  static thread_local const std::size_t mine =
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) % kStripes;
+  Stripe& stripe = stripes_[mine];
+  std::lock_guard lock(stripe.mu);
+  for (Count& c : stripe.counts) {
+    if (c.status == status && c.route == route && c.method == method) {
       ++c.n;
       return;
     }
   }
-  counts_.push_back(
+  stripe.counts.push_back(
       Count{.method = std::string(method), .route = std::string(route), .status = status, .n = 1});
 }
 
@@ -38,8 +44,21 @@ void RouteCounters::render(std::string& out) const {
   out +=
       "# HELP sessiond_requests_total Requests answered, by method, route and status.\n"
       "# TYPE sessiond_requests_total counter\n";
-  std::lock_guard lock(mu_);
-  for (const Count& c : counts_) {
+  std::vector<Count> total;  // the stripes added up, in the order the series first appear
+  for (const Stripe& stripe : stripes_) {
+    std::lock_guard lock(stripe.mu);
+    for (const Count& c : stripe.counts) {
+      auto same = [&c](const Count& t) {
+        return t.status == c.status && t.route == c.route && t.method == c.method;
+      };
+      if (auto it = std::find_if(total.begin(), total.end(), same); it != total.end()) {
+        it->n += c.n;
+      } else {
+        total.push_back(c);
+      }
+    }
+  }
+  for (const Count& c : total) {
     out += fmt::format("sessiond_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
                        c.method, c.route, c.status, c.n);
   }

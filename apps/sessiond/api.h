@@ -17,6 +17,7 @@
 // Thread safety: `handle` runs concurrently on the server's threads.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -58,7 +59,9 @@ RouteMatch match_route(std::string_view path);
 
 // Requests by method, route pattern and status, for /metrics (and the OpenAPI coverage check:
 // tests/e2e/sessiond_test.cpp). Server-level refusals (400/413/431 before a request is read
-// whole) count as method "-", route "refused".
+// whole) count as method "-", route "refused". Counted in stripes chosen by the calling thread
+// (each server loop has its own, barring a hash collision), so the loops do not contend for one
+// lock on every request; `render` adds the stripes up.
 class RouteCounters {
  public:
   void count(std::string_view method, std::string_view route, unsigned status);
@@ -71,8 +74,12 @@ class RouteCounters {
     unsigned status = 0;
     std::uint64_t n = 0;
   };
-  mutable std::mutex mu_;
-  std::vector<Count> counts_;
+  struct alignas(64) Stripe {  // one cache line each: no false sharing between loops
+    mutable std::mutex mu;
+    std::vector<Count> counts;
+  };
+  static constexpr std::size_t kStripes = 16;
+  std::array<Stripe, kStripes> stripes_;
 };
 
 struct Call;
