@@ -12,12 +12,15 @@
 #
 # Usage: bench/macro/compare.sh [--duration 10s] [--warmup 3s] [--connections 64]
 #                               [--stores memory,redis] [--threads "1 N"] [--peer DIR]...
-#                               [--demo PATH] [--variant 'NAME=DEMO FLAGS']... [--runs N]
+#                               [--demo PATH] [--variant 'NAME=DEMO FLAGS']... [--build NAME=PATH]...
+#                               [--runs N]
 #   --peer     a peer directory (app.js with the peers' API); repeat for several. Default: both
 #              ../shared/bench/peer (express-session) and ../shared/bench/peer-fastify.
 #   --demo     another build of the demo (e.g. a worktree at an older commit, for before/after).
 #   --variant  the demo once more with extra flags, measured in the same run, e.g.
 #              --variant 'io-thread=--redis-io-thread'.
+#   --build    another demo binary as one more server, e.g. --build pgo=build/pgo/bin/sessionkit-demo
+#              (scripts/build-pgo.sh).
 #   --runs     measure everything N times (each run visits every server in turn) and print the
 #              medians of req/s, p50 and p99 (non-2xx: the sum; lost increments: the median).
 # Needs: the release demo (built if missing), wrk, curl, node + npm, redis-server, redis-cli.
@@ -29,7 +32,7 @@ root=$PWD
 source bench/macro/servers.sh
 
 duration=10s warmup=3s conns=64 stores=memory,redis threads_list="1 $(nproc)" demo= runs=1
-peers=() variants=()
+peers=() variants=() builds=()
 while (($#)); do
   case $1 in
     --duration) duration=$2; shift 2 ;;
@@ -39,6 +42,7 @@ while (($#)); do
     --threads) threads_list=$2; shift 2 ;;
     --peer) peers+=("$(realpath "$2")"); shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
+    --build) builds+=("$2"); shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --demo) demo=$(realpath "$2"); shift 2 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
@@ -64,10 +68,15 @@ for peer in "${peers[@]}"; do
 done
 # The servers of each row: the demo, its variants, the peers (by directory name).
 servers=(demo)
-declare -A server_flags server_dir
+declare -A server_flags server_dir server_bin
 for v in "${variants[@]}"; do
   servers+=("${v%%=*}")
   server_flags[${v%%=*}]=${v#*=}
+done
+for b in "${builds[@]}"; do
+  [[ -x ${b#*=} ]] || { echo "compare.sh: --build ${b#*=} is not an executable" >&2; exit 2; }
+  servers+=("${b%%=*}")
+  server_bin[${b%%=*}]=$(realpath "${b#*=}")
 done
 for peer in "${peers[@]}"; do
   name=$(basename "$peer")
@@ -104,7 +113,7 @@ start_server() { # server store threads
     local url=memory:// flags
     [[ $store == redis ]] && url=$redis_url
     read -ra flags <<<"${server_flags[$kind]:-}"
-    "$demo" --listen "127.0.0.1:$port" --store "$url" --secret "$secret" --threads "$threads" \
+    "${server_bin[$kind]:-$demo}" --listen "127.0.0.1:$port" --store "$url" --secret "$secret" --threads "$threads" \
       --mode development "${flags[@]}" >"$tmp/demo.out" 2>"$tmp/demo.err" &
   else
     (cd "${server_dir[$kind]}" && exec env NODE_ENV=production STORE="$store" PORT="$port" REDIS_URL="$redis_url" \
@@ -223,11 +232,12 @@ for key in "${!samples[@]}"; do
 done
 
 echo
-echo "sessionkit-demo (and ${#variants[@]} variant(s)) vs ${peers[*]##*/} — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
+echo "sessionkit-demo (and ${#variants[@]} variant(s), ${#builds[@]} other build(s)) vs ${peers[*]##*/} — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
 echo "wrk -t2 -c$conns -d$duration (after $warmup warm-up); wrk, servers and redis share the cores;"
 echo "medians of $runs run(s)."
 echo "demo: $demo"
 for v in "${variants[@]}"; do echo "variant ${v%%=*}: demo ${v#*=}"; done
+for b in "${builds[@]}"; do echo "build ${b%%=*}: ${server_bin[${b%%=*}]}"; done
 for threads in $threads_list; do
   echo
   echo "### demo --threads $threads (each peer is one Node process)"
