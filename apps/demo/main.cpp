@@ -152,7 +152,7 @@ std::shared_ptr<sessionkit::SessionStore> open_extra_store(const std::string& fl
 // The session store, and the server's hook that gives it connections on each event loop.
 struct OpenedStore {
   sessionkit::StoreBackend backend;
-  std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop;
+  sessionkit_apps::http::LoopAttacher attach_loop;
 };
 
 OpenedStore open_store(const demo::Config& cfg, const sessionkit::SessionOptions& options) {
@@ -227,7 +227,7 @@ demo::RouterOptions router_options(const demo::Config& cfg, Settings& s) {
 // purges.
 sessionkit_apps::http::ServerOptions server_options(
     const demo::Config& cfg, const Settings& s, sessionkit::SessionManager& manager,
-    std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop) {
+    sessionkit_apps::http::LoopAttacher attach_loop) {
   sessionkit_apps::http::ServerOptions options;
   options.name = "sessionkit-demo";  // "sessionkit-demo listening on http://HOST:PORT"
   options.host = s.listen.first;

@@ -88,6 +88,10 @@ class Handler {
   virtual Response refusal(HttpStatus status, std::string_view reason) = 0;
 };
 
+// What the server calls once for each of its event loops before they run (ServerOptions::
+// attach_loop); it answers what must live as long as the loop (null: nothing).
+using LoopAttacher = std::function<std::shared_ptr<void>(boost::asio::io_context&)>;
+
 struct ServerOptions {
   // Printed before " listening on http://HOST:PORT" (the app's name; empty: nothing before).
   std::string name;
@@ -119,7 +123,7 @@ struct ServerOptions {
   // Called once for each event loop by `start()`, on the starting thread, before any loop runs
   // (e.g. `RedisStore::attach`: the store's connections for that loop). What it answers is kept
   // until the loops have stopped, then released (null: nothing to keep). Empty: nothing attached.
-  std::function<std::shared_ptr<void>(boost::asio::io_context&)> attach_loop;
+  LoopAttacher attach_loop;
 };
 
 class Server {

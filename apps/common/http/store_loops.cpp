@@ -6,7 +6,7 @@
 
 namespace sessionkit_apps::http {
 
-std::function<std::shared_ptr<void>(boost::asio::io_context&)> store_loop_hook(
+LoopAttacher store_loop_hook(
     [[maybe_unused]] const std::shared_ptr<sessionkit::SessionStore>& store,
     [[maybe_unused]] bool enabled) {
 #ifdef SESSIONKIT_APPS_WITH_REDIS

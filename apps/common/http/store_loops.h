@@ -13,7 +13,6 @@ namespace sessionkit_apps::http {
 // The `ServerOptions::attach_loop` hook for `store`: RedisStore::attach when `store` is a
 // RedisStore (pass it before any decorator wraps it) and `enabled`; otherwise empty (the store
 // keeps its own threads). `store` is kept alive by the hook.
-std::function<std::shared_ptr<void>(boost::asio::io_context&)> store_loop_hook(
-    const std::shared_ptr<sessionkit::SessionStore>& store, bool enabled);
+LoopAttacher store_loop_hook(const std::shared_ptr<sessionkit::SessionStore>& store, bool enabled);
 
 }  // namespace sessionkit_apps::http

@@ -286,6 +286,23 @@ struct completion_state {
   Handler handler;
 };
 
+// Runs `handler(result)` from `state` (a completion_state): inline when `inline_ok` and the
+// calling thread runs the handler's executor (asio::dispatch), else posted to that executor.
+template <class T, class State>
+void deliver_completion(std::shared_ptr<State> state, Result<T> result, bool inline_ok) {
+  auto ex = state->work.get_executor();  // copied first: `state` moves into the function
+  auto run = [state = std::move(state), result = std::move(result)]() mutable {
+    auto h = std::move(state->handler);
+    state->work.reset();
+    std::move(h)(std::move(result));
+  };
+  if (inline_ok) {
+    boost::asio::dispatch(ex, std::move(run));
+  } else {
+    boost::asio::post(ex, std::move(run));
+  }
+}
+
 // A sessionkit::Callback<T> that posts `handler(result)` to the handler's executor.
 template <class T, class Handler>
 Callback<T> make_posting_callback(Handler&& handler) {
@@ -293,13 +310,8 @@ Callback<T> make_posting_callback(Handler&& handler) {
   auto state = std::make_shared<completion_state<handler_type>>(std::forward<Handler>(handler));
   return [state = std::move(state)](Result<T> result) mutable {
     // Posting (never dispatching) keeps the guarantee for inline completions and keeps request
-    // code off store threads. Copy the executor first: `state` is moved into the function.
-    auto ex = state->work.get_executor();
-    boost::asio::post(ex, [state = std::move(state), result = std::move(result)]() mutable {
-      handler_type h = std::move(state->handler);
-      state->work.reset();
-      std::move(h)(std::move(result));
-    });
+    // code off store threads.
+    deliver_completion<T>(std::move(state), std::move(result), /*inline_ok=*/false);
   };
 }
 
@@ -371,27 +383,6 @@ struct rendezvous {
     }
   }
 };
-
-}  // namespace detail
-
-namespace detail {
-
-// Runs `handler(result)` from `state`: inline when `inline_ok` and the calling thread runs the
-// handler's executor (asio::dispatch), else posted to that executor.
-template <class T, class State>
-void deliver_completion(std::shared_ptr<State> state, Result<T> result, bool inline_ok) {
-  auto ex = state->work.get_executor();
-  auto run = [state = std::move(state), result = std::move(result)]() mutable {
-    auto h = std::move(state->handler);
-    state->work.reset();
-    std::move(h)(std::move(result));
-  };
-  if (inline_ok) {
-    boost::asio::dispatch(ex, std::move(run));
-  } else {
-    boost::asio::post(ex, std::move(run));
-  }
-}
 
 }  // namespace detail
 

@@ -106,41 +106,38 @@ struct Arena {
 static_assert(offsetof(Arena, top) == 0);
 static_assert(alignof(Arena::Block) <= alignof(std::max_align_t));
 
+// A new reply object and the arena of its tree.
+struct Made {
+  redisReply* reply = nullptr;  // null: no memory (hiredis reports out of memory)
+  Arena* arena = nullptr;
+};
+
 // The reply object of `task`: the top of a new arena (with `root_bytes` for what the root
 // needs) for the root task, carved from the root's arena for an element (and linked into its
-// parent, as hiredis' own functions do). Null: no memory (hiredis reports out of memory).
-redisReply* make_reply(const redisReadTask* task, int type, std::size_t root_bytes) {
-  redisReply* r = nullptr;
+// parent, as hiredis' own functions do).
+Made make_reply(const redisReadTask* task, int type, std::size_t root_bytes) {
+  Made m;
   if (task->parent == nullptr) {
-    Arena* a = Arena::make(root_bytes);
-    if (a == nullptr) return nullptr;
-    r = &a->top;
+    m.arena = Arena::make(root_bytes);
+    if (m.arena == nullptr) return {};
+    m.reply = &m.arena->top;
   } else {
-    const redisReadTask* root = task;
+    const redisReadTask* root = task->parent;
     while (root->parent != nullptr)
       root = root->parent;
-    auto* a = static_cast<Arena*>(root->obj);
-    void* p = a->allocate(sizeof(redisReply));
-    if (p == nullptr) return nullptr;
-    r = new (p) redisReply{};
-    auto* parent = static_cast<redisReply*>(task->parent->obj);
-    parent->element[task->idx] = r;
+    m.arena = static_cast<Arena*>(root->obj);
+    void* p = m.arena->allocate(sizeof(redisReply));
+    if (p == nullptr) return {};
+    m.reply = new (p) redisReply{};
+    static_cast<redisReply*>(task->parent->obj)->element[task->idx] = m.reply;
   }
-  r->type = type;
-  return r;
-}
-
-Arena* arena_of(const redisReadTask* task) {
-  while (task->parent != nullptr)
-    task = task->parent;
-  return static_cast<Arena*>(task->obj);
+  m.reply->type = type;
+  return m;
 }
 
 void* create_string(const redisReadTask* task, char* str, std::size_t len) {
-  redisReply* r = make_reply(task, task->type, len + alignof(std::max_align_t));
+  auto [r, a] = make_reply(task, task->type, len + alignof(std::max_align_t));
   if (r == nullptr) return nullptr;
-  // The root's arena exists now (make_reply made it for a root string).
-  Arena* a = task->parent == nullptr ? reinterpret_cast<Arena*>(r) : arena_of(task);
   auto* text = static_cast<char*>(a->allocate(len + 1));
   if (text == nullptr) {
     if (task->parent == nullptr) a->release();
@@ -156,9 +153,8 @@ void* create_string(const redisReadTask* task, char* str, std::size_t len) {
 void* create_array(const redisReadTask* task, int elements) {
   const auto n = static_cast<std::size_t>(elements > 0 ? elements : 0);
   // Room for the elements' objects and slots and some text each (a session hash: one block).
-  redisReply* r = make_reply(task, REDIS_REPLY_ARRAY, n * (sizeof(redisReply) + 64) + 64);
+  auto [r, a] = make_reply(task, REDIS_REPLY_ARRAY, n * (sizeof(redisReply) + 64) + 64);
   if (r == nullptr) return nullptr;
-  Arena* a = task->parent == nullptr ? reinterpret_cast<Arena*>(r) : arena_of(task);
   if (n > 0) {
     auto* slots = static_cast<redisReply**>(a->allocate(n * sizeof(redisReply*)));
     if (slots == nullptr) {
@@ -173,13 +169,13 @@ void* create_array(const redisReadTask* task, int elements) {
 }
 
 void* create_integer(const redisReadTask* task, long long value) {
-  redisReply* r = make_reply(task, REDIS_REPLY_INTEGER, 0);
+  redisReply* r = make_reply(task, REDIS_REPLY_INTEGER, 0).reply;
   if (r != nullptr) r->integer = value;
   return r;
 }
 
 void* create_nil(const redisReadTask* task) {
-  return make_reply(task, REDIS_REPLY_NIL, 0);
+  return make_reply(task, REDIS_REPLY_NIL, 0).reply;
 }
 
 redisReplyObjectFunctions kArenaFunctions = {create_string, create_array, create_integer,
