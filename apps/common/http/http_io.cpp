@@ -8,7 +8,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <tuple>
 #include <type_traits>
@@ -32,22 +31,32 @@ bool is_parse_error(const error_code& ec) {
 
 }  // namespace
 
-error_code serialize_header(Response& res, std::string& out) {
+void serialize_header(const Response& res, std::string& out) {
+  // What Beast's serializer writes for a response header: "HTTP/X.Y NNN reason", then each
+  // field as "Name: value", every line ended by CRLF, and an empty line.
+  const unsigned version = res.version();
+  const unsigned code = res.result_int();
+  const std::string_view reason = res.reason();
   out.clear();
-  bhttp::serializer<false, bhttp::string_body> sr(res);
-  sr.split(true);
-  error_code ec;
-  while (!ec && !sr.is_header_done()) {
-    sr.next(ec, [&](error_code&, const auto& buffers) {
-      std::size_t n = 0;
-      for (auto b : beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      sr.consume(n);
-    });
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10 % 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+  out += ' ';
+  out += static_cast<char>('0' + code / 100 % 10);
+  out += static_cast<char>('0' + code / 10 % 10);
+  out += static_cast<char>('0' + code % 10);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  for (const auto& field : res) {
+    const std::string_view name = field.name_string(), value = field.value();
+    out.append(name.data(), name.size());
+    out += ": ";
+    out.append(value.data(), value.size());
+    out += "\r\n";
   }
-  return ec;
+  out += "\r\n";
 }
 
 template <class Stream>

@@ -428,7 +428,8 @@ asio::awaitable<void> Server::serve_http(Stream& stream, Connection& conn,
     error_code wec;
     if (res.chunked()) {  // no handler answers chunked; Beast would encode the chunks
       std::tie(wec, std::ignore) = co_await bhttp::async_write(stream, res, use_tuple);
-    } else if (wec = serialize_header(res, header); !wec) {
+    } else {
+      serialize_header(res, header);
       const std::array<asio::const_buffer, 2> wire{asio::buffer(header), asio::buffer(res.body())};
       std::tie(wec, std::ignore) = co_await asio::async_write(stream, wire, use_tuple);
     }
