@@ -5,8 +5,8 @@
 // through it has each top-level payload value whose compact JSON is at least
 // `options.threshold` bytes compressed (zstd, `options.level`) when that makes it shorter, and
 // stored as the JSON string "z1.<base64url(zstd frame)>"; reads through it answer the values as
-// written. Small values, the user id, times, the client address and User-Agent are stored as
-// they are. A caller's own string value that begins with "z1." is always stored encoded, so a
+// written. Small values, numbers, booleans and null (of any size: `increment` works on the
+// stored number), the user id, times, the client address and User-Agent are stored as they are. A caller's own string value that begins with "z1." is always stored encoded, so a
 // stored "z1." string is never ambiguous.
 //
 // Each value is compressed on its own (a patch writes only the values it names): a payload of
@@ -26,9 +26,9 @@
 // sealed size then follows the compressed size.
 //
 // Operations keep their contract (the store conformance suite runs through it on memory,
-// SQLite, Redis and PostgreSQL). `patch_if` with a condition value that is stored encoded, and
-// `increment` on a field stored encoded, are a load and a compare-and-swap on the stored text
-// (two round trips); every other call is one inner call, as before.
+// SQLite, Redis and PostgreSQL). `patch_if` with a condition value that is stored encoded is a
+// load and a compare-and-swap on the stored text (two round trips); every other call, increment
+// included, is one inner call, as before.
 //
 // Thread safety: as thread-safe as the inner store. Keep the shared_ptr that wrap answers for as
 // long as calls are pending (the manager does).

@@ -331,6 +331,37 @@ TYPED_TEST_P(StoreConformance, IncrementOfANonIntegerIsInvalidAndChangesNothing)
   EXPECT_EQ(this->get(key), rec);
 }
 
+// Exact at every magnitude: across 2^53 (where a double, e.g. a Lua number, stops being exact)
+// and up to the int64 edges.
+TYPED_TEST_P(StoreConformance, IncrementIsExactAcrossTwoToThe53AndAtTheEdges) {
+  const SessionKey key = new_key();
+  constexpr std::int64_t k2p53 = std::int64_t{1} << 53;
+  SessionRecord rec = make_record(this->now());
+  rec.data = {{"up", k2p53 - 2}, {"down", -(k2p53 - 2)}};
+  rec.data["max"] = std::numeric_limits<std::int64_t>::max() - 2;
+  rec.data["min"] = std::numeric_limits<std::int64_t>::min() + 2;
+  ASSERT_OK(this->db().create(key, rec));
+  auto inc = [&](const char* field, std::int64_t delta) -> std::optional<std::int64_t> {
+    auto r = this->db().increment(key, field, delta);
+    EXPECT_TRUE(r.ok()) << field << " += " << delta << ": " << r.status().to_string();
+    return r.ok() ? std::optional<std::int64_t>(*r) : std::nullopt;
+  };
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    EXPECT_EQ(inc("up", 1), k2p53 - 2 + i);
+    EXPECT_EQ(inc("down", -1), -(k2p53 - 2 + i));
+  }
+  EXPECT_EQ(inc("max", 1), std::numeric_limits<std::int64_t>::max() - 1);
+  EXPECT_EQ(inc("max", 1), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(inc("min", -2), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(inc("up", -(k2p53 + 1)), 0);
+  auto got = this->get(key);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->data["up"], 0);
+  EXPECT_EQ(got->data["down"], -(k2p53 + 1));
+  EXPECT_EQ(got->data["max"], std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(got->data["min"], std::numeric_limits<std::int64_t>::min());
+}
+
 TYPED_TEST_P(StoreConformance, IncrementWithTouchRefreshesTheDeadline) {
   const SessionKey key = this->add();
   this->clock_.advance(20min);
@@ -1042,9 +1073,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     LoadOfAMissingKeyIsSuccessWithNothing, CreateRejectsAPayloadThatIsNotAnObject,
     PatchChangesOnlyTheNamedKeys, PatchRebindsUserSetsAuthAndTouches,
     WritesToAMissingKeyAreNotFoundAndCreateNothing, IncrementStartsAtZeroAndAdds,
-    IncrementOfANonIntegerIsInvalidAndChangesNothing, IncrementWithTouchRefreshesTheDeadline,
-    ReplaceOverwritesTheWholeRecord, TouchNeverMovesTheDeadlinePastTheAbsoluteOne,
-    LoadWithTouchAnswersTheRefreshedRecord, LazyTouchAtLoadRefreshesWhenItsWindowHoldsTheLastAccess,
+    IncrementOfANonIntegerIsInvalidAndChangesNothing, IncrementIsExactAcrossTwoToThe53AndAtTheEdges,
+    IncrementWithTouchRefreshesTheDeadline, ReplaceOverwritesTheWholeRecord,
+    TouchNeverMovesTheDeadlinePastTheAbsoluteOne, LoadWithTouchAnswersTheRefreshedRecord,
+    LazyTouchAtLoadRefreshesWhenItsWindowHoldsTheLastAccess,
     LazyTouchAtLoadOutsideItsWindowChangesNothing, UnconditionalTouchAtLoadRefreshesAtAnyAge,
     LazyTouchAtLoadNeverResurrectsOrReturnsAnExpiredRecord, DestroyAnswersWhetherTheRecordWasThere,
     IdleExpiryHidesTheRecordFromEveryOperation, AbsoluteExpiryWinsOverRecentActivity,

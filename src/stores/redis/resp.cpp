@@ -19,6 +19,13 @@ void append_number(std::string& out, std::size_t n) {
 template <class Range>
 void append_args(Command& out, const Range& args) {
   std::string& b = out.bytes;
+  if (b.empty()) {  // a new command: one allocation, not one per doubling ("*N\r\n", then
+                    // "$N\r\n" and "\r\n" around each argument: at most 24 and 26 bytes)
+    std::size_t size = 24;
+    for (const auto& a : args)
+      size += std::string_view(a).size() + 26;
+    b.reserve(size);
+  }
   b.push_back('*');
   append_number(b, std::size(args));
   b.append("\r\n");

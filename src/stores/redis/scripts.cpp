@@ -94,6 +94,8 @@ if not e then return {0} end
 local r = redis.pcall('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
 if type(r) == 'table' and r.err then return {2, r.err} end
 if ARGV[4] ~= '' then touch(KEYS[1], now, x, ARGV[4], ARGV[5]) end
+-- Lua holds the sum as a double: exact below 2^53, else the field's text is.
+if r > -9007199254740992 and r < 9007199254740992 then return {1, r} end
 return {1, redis.call('HGET', KEYS[1], ARGV[2])}
 )lua";
 

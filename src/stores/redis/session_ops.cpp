@@ -27,7 +27,8 @@ constexpr auto kProvisionalIndexLife = std::chrono::hours(24 * 400);
 // How often patch_if retries a failed check whose field holds equal JSON in another spelling.
 constexpr int kSpellingRetries = 3;
 
-// The increment script's answer: {1, new value} / {0} missing / {2, error text}.
+// The increment script's answer: {1, new value} / {0} missing / {2, error text}. The new value
+// is an integer reply below 2^53 in magnitude, and the field's text beyond (Lua's doubles).
 Result<std::int64_t> read_increment(const redisReply& rep, const std::string& field) {
   using R = Result<std::int64_t>;
   if (rep.type != REDIS_REPLY_ARRAY || rep.elements == 0 ||
@@ -38,6 +39,9 @@ Result<std::int64_t> read_increment(const redisReply& rep, const std::string& fi
     case 0:
       return R(errc::not_found, "session not found");
     case 1: {
+      if (rep.elements > 1 && rep.element[1]->type == REDIS_REPLY_INTEGER) {
+        return static_cast<std::int64_t>(rep.element[1]->integer);
+      }
       auto v = rep.elements > 1 ? redis::parse_i64(redis::text(*rep.element[1])) : std::nullopt;
       if (!v) return R(errc::corrupt, "redis: increment answered a non-integer");
       return *v;
