@@ -1,5 +1,5 @@
 // Child processes and local servers the browser tests start: the real sessionkit-demo and
-// sessionctl console, a TLS-terminating proxy in front of the demo, and an "attacker" page on
+// sessionctl console, a private redis-server, a TLS-terminating proxy in front of the demo, and an "attacker" page on
 // another origin. Everything listens on 127.0.0.1 only, every wait has a timeout, and every
 // process is stopped by its pid.
 import { spawn, execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -222,4 +223,60 @@ export async function startAttacker() {
   });
   const port = await listen(server);
   return { port, url: `http://127.0.0.1:${port}`, stop: () => closeServer(server) };
+}
+
+/**
+ * A private redis-server on a free 127.0.0.1 port (no persistence, its own temporary directory),
+ * started now. Returns { name, port, url ("redis://127.0.0.1:PORT"), pid, cli(...args), stop() };
+ * cli runs redis-cli against it and answers its output.
+ */
+export async function startRedis() {
+  const port = await (async () => {
+    const probe = net.createServer();
+    const free = await listen(probe);
+    await closeServer(probe);
+    return free;
+  })();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessionkit-browser-redis-'));
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  exited.then(() => children.delete(child));
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+      child.on('error', (e) => reject(new Error(`cannot start redis-server (scripts/install-deps.sh --test): ${e.message}`)));
+      exited.then(({ code, signal }) => reject(new Error(`redis-server exited (code ${code}, signal ${signal}):\n${out}`)));
+    }),
+    15_000,
+    `redis-server ${args.join(' ')} did not say "Ready to accept connections"`,
+  );
+  child.stdout.resume();
+  return {
+    name: 'redis-server',
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
+    stderr: () => out,
+    cli: (...cliArgs) =>
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...cliArgs], { timeout: 10_000 }).toString(),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await withTimeout(exited, 10_000, `redis-server (pid ${child.pid}) SIGTERM`).catch(() => {
+          child.kill('SIGKILL');
+          return withTimeout(exited, 5_000, `redis-server (pid ${child.pid}) SIGKILL`);
+        });
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
