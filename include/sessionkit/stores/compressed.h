@@ -6,8 +6,9 @@
 // `options.threshold` bytes compressed (zstd, `options.level`) when that makes it shorter, and
 // stored as the JSON string "z1.<base64url(zstd frame)>"; reads through it answer the values as
 // written. Small values, numbers, booleans and null (of any size: `increment` works on the
-// stored number), the user id, times, the client address and User-Agent are stored as they are. A caller's own string value that begins with "z1." is always stored encoded, so a
-// stored "z1." string is never ambiguous.
+// stored number), the user id, times, the client address and User-Agent are stored as they are. A
+// caller's own string value that begins with "z1." is always stored encoded, so a stored "z1."
+// string is never ambiguous.
 //
 // Each value is compressed on its own (a patch writes only the values it names): a payload of
 // many small values gains nothing; one large value (a cart, a cached profile) does. The frame
