@@ -22,6 +22,12 @@ bool is_encoded(const nlohmann::json& v) {
   return v.is_string() && v.get_ref<const std::string&>().starts_with(kPrefix);
 }
 
+// A number stays a number (increment works on it in the inner store; its text is at most ~24
+// bytes, which no frame shortens), and so do true, false and null.
+bool kept_plain(const nlohmann::json& v) {
+  return v.is_number() || v.is_boolean() || v.is_null();
+}
+
 Status corrupt(const std::string& what) {
   return {errc::corrupt, "compressed store: " + what};
 }
@@ -46,9 +52,7 @@ CompressedStore::CompressedStore(std::shared_ptr<SessionStore> inner, Compressio
 nlohmann::json CompressedStore::encode(const nlohmann::json& value) const {
   const bool ambiguous = is_encoded(value);  // a caller's own "z1." string: always encoded
   if (!ambiguous && options_.threshold == 0) return value;
-  // A number stays a number (increment works on it in the inner store; its text is at most ~24
-  // bytes, which no frame shortens), and so do true, false and null.
-  if (value.is_number() || value.is_boolean() || value.is_null()) return value;
+  if (kept_plain(value)) return value;
   std::string text = stores::dump_payload(value);
   if (!ambiguous && text.size() < options_.threshold) return value;
   const std::string frame = detail::zstd_compress(text, options_.level);
@@ -62,7 +66,7 @@ nlohmann::json CompressedStore::encode(const nlohmann::json& value) const {
 
 bool CompressedStore::transformed(const nlohmann::json& value) const {
   if (is_encoded(value)) return true;
-  if (value.is_number() || value.is_boolean() || value.is_null()) return false;
+  if (kept_plain(value)) return false;
   return options_.threshold != 0 && stores::dump_payload(value).size() >= options_.threshold;
 }
 
@@ -155,7 +159,7 @@ void CompressedStore::patch_if(const SessionKey& key, const PayloadCondition& co
 
 void CompressedStore::increment(const SessionKey& key, const std::string& field, std::int64_t delta,
                                 std::optional<TouchSpec> touch, Callback<std::int64_t> done) {
-  // A number is never stored compressed (encode); any other value is not an integer, and the
+  // A number is never stored compressed (kept_plain); any other value is not an integer, and the
   // inner store refuses to increment it (invalid_argument) as it would the value itself.
   inner_->increment(key, field, delta, touch, std::move(done));
 }

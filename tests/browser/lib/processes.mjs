@@ -1,7 +1,7 @@
 // Child processes and local servers the browser tests start: the real sessionkit-demo and
-// sessionctl console, a private redis-server, a TLS-terminating proxy in front of the demo, and an "attacker" page on
-// another origin. Everything listens on 127.0.0.1 only, every wait has a timeout, and every
-// process is stopped by its pid.
+// sessionctl console, a private redis-server, a TLS-terminating proxy in front of the demo, and
+// an "attacker" page on another origin. Everything listens on 127.0.0.1 only, every wait has a
+// timeout, and every process is stopped by its pid.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -73,10 +73,11 @@ export async function startConsole(sessionctl, { store, passwordHash, scrape = [
 }
 
 /**
- * Spawns `binary args`, waits (30 s at most) for "listening on http://HOST:PORT" on stdout.
- * Returns { name, url, port, pid, stderr(), stop() }; stop() sends SIGTERM, then SIGKILL.
+ * Spawns `binary args` and waits (`timeoutMs` at most) until `ready(stdout so far)` answers
+ * something other than undefined; `waitingFor` says what for, in the error messages. Returns
+ * { child, value (ready's answer), stderr(), stop() }; stop() sends SIGTERM, then SIGKILL.
  */
-async function startListening(name, binary, args, env) {
+async function startChild({ name, binary, args, env = {}, ready, waitingFor, timeoutMs, hint = '' }) {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   let out = '';
@@ -90,28 +91,26 @@ async function startListening(name, binary, args, env) {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   exited.then(() => children.delete(child));
 
-  const port = await withTimeout(
+  const value = await withTimeout(
     new Promise((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += d;
-        const m = /listening on http:\/\/(\S+):(\d+)\s*\n/.exec(out);
-        if (m) resolve(Number(m[2]));
+        const v = ready(out);
+        if (v !== undefined) resolve(v);
       });
-      child.on('error', (e) => reject(new Error(`cannot start ${binary}: ${e.message}`)));
+      child.on('error', (e) => reject(new Error(`cannot start ${binary}${hint}: ${e.message}`)));
       exited.then(({ code, signal }) =>
-        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before listening:\n${err}`)),
+        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before ${waitingFor}:\n${err}${out}`)),
       );
     }),
-    30_000,
-    `${name}: ${binary} ${args.join(' ')} did not print "listening on http://HOST:PORT"`,
+    timeoutMs,
+    `${name}: ${binary} ${args.join(' ')} did not print ${waitingFor}`,
   );
   child.stdout.resume();
 
   return {
-    name,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
+    child,
+    value,
     stderr: () => err,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
@@ -123,6 +122,33 @@ async function startListening(name, binary, args, env) {
         return withTimeout(exited, 5_000, `${name} (pid ${child.pid}) SIGKILL`);
       }
     },
+  };
+}
+
+/**
+ * Spawns `binary args`, waits (30 s at most) for "listening on http://HOST:PORT" on stdout.
+ * Returns { name, url, port, pid, stderr(), stop() }.
+ */
+async function startListening(name, binary, args, env) {
+  const started = await startChild({
+    name,
+    binary,
+    args,
+    env,
+    ready: (out) => {
+      const m = /listening on http:\/\/(\S+):(\d+)\s*\n/.exec(out);
+      return m ? Number(m[2]) : undefined;
+    },
+    waitingFor: '"listening on http://HOST:PORT"',
+    timeoutMs: 30_000,
+  });
+  return {
+    name,
+    port: started.value,
+    url: `http://127.0.0.1:${started.value}`,
+    pid: started.child.pid,
+    stderr: started.stderr,
+    stop: started.stop,
   };
 }
 
@@ -231,51 +257,36 @@ export async function startAttacker() {
  * cli runs redis-cli against it and answers its output.
  */
 export async function startRedis() {
-  const port = await (async () => {
-    const probe = net.createServer();
-    const free = await listen(probe);
-    await closeServer(probe);
-    return free;
-  })();
+  const probe = net.createServer();
+  const port = await listen(probe);
+  await closeServer(probe);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessionkit-browser-redis-'));
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  exited.then(() => children.delete(child));
-  await withTimeout(
-    new Promise((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      child.on('error', (e) => reject(new Error(`cannot start redis-server (scripts/install-deps.sh --test): ${e.message}`)));
-      exited.then(({ code, signal }) => reject(new Error(`redis-server exited (code ${code}, signal ${signal}):\n${out}`)));
-    }),
-    15_000,
-    `redis-server ${args.join(' ')} did not say "Ready to accept connections"`,
-  );
-  child.stdout.resume();
+  let started;
+  try {
+    started = await startChild({
+      name: 'redis-server',
+      binary: 'redis-server',
+      args,
+      ready: (out) => (out.includes('Ready to accept connections') ? true : undefined),
+      waitingFor: '"Ready to accept connections"',
+      timeoutMs: 15_000,
+      hint: ' (scripts/install-deps.sh --test)',
+    });
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     name: 'redis-server',
     port,
     url: `redis://127.0.0.1:${port}`,
-    pid: child.pid,
-    stderr: () => out,
+    pid: started.child.pid,
+    stderr: started.stderr,
     cli: (...cliArgs) =>
       execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...cliArgs], { timeout: 10_000 }).toString(),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await withTimeout(exited, 10_000, `redis-server (pid ${child.pid}) SIGTERM`).catch(() => {
-          child.kill('SIGKILL');
-          return withTimeout(exited, 5_000, `redis-server (pid ${child.pid}) SIGKILL`);
-        });
-      }
+      await started.stop().catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
